@@ -1,0 +1,107 @@
+# xenlet - one entry point for building, testing, installing.
+#   make            build xenletd and xl-pod into $(B)/
+#   make deps       install the Debian packages the build and tests need
+#   make unit | integration | e2e | check | demo | bench | install
+#   SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer (in build-san/)
+#   CC=clang        build with clang (in build-clang/ unless B is given)
+
+CC      ?= gcc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SAN     ?= 0
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+ifeq ($(SAN),1)
+B ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifneq ($(findstring clang,$(CC)),)
+B ?= build-clang
+else
+B ?= build
+endif
+
+PKGS    = libevent libevent_openssl libcurl libcjson yaml-0.1 openssl
+XENPKGS = xenlight xenstore xentoollog
+CPPFLAGS += -Iinclude -D_GNU_SOURCE -DXN_VERSION='"$(VERSION)"'
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
+           -Wmissing-prototypes -Wstrict-prototypes -fPIC $(SANFLAGS) \
+           $(shell pkg-config --cflags $(PKGS) $(XENPKGS) 2>/dev/null)
+LDFLAGS += $(SANFLAGS)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) $(XENPKGS) 2>/dev/null) -lutil -lm
+TEST_LDLIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+LIB_SRCS   := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+LIB_OBJS   := $(LIB_SRCS:%.c=$(B)/%.o)
+XLPOD_SRCS := $(wildcard xl-plugin/*.c)
+XLPOD_OBJS := $(XLPOD_SRCS:%.c=$(B)/%.o)
+UNIT_SRCS  := $(wildcard test/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:%.c=$(B)/%)
+UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard test/unit/*.c))
+UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(B)/%.o)
+GUESTS     := $(B)/guests/xn-test-pvh $(B)/guests/xn-test-pv
+
+.PHONY: all deps unit integration e2e check demo bench install clean format-check guests fuzz
+
+all: $(B)/xenletd $(B)/xl-pod
+
+$(B)/%.o: %.c $(wildcard include/xenlet/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/libxenlet.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/xenletd: $(B)/daemon/main.o $(B)/libxenlet.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/xl-pod: $(XLPOD_OBJS) $(B)/libxenlet.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test/unit/test_%: test/unit/test_%.c $(UNIT_HELPER_OBJS) $(B)/libxenlet.a $(wildcard include/xenlet/*.h test/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itest/unit $(CFLAGS) -DXN_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $< \
+	  $(UNIT_HELPER_OBJS) $(B)/libxenlet.a $(LDLIBS) $(TEST_LDLIBS)
+
+# Test unikernels: freestanding, no libc (see test/guests/README.md).
+guests:
+	@if [ -f test/guests/Makefile ]; then $(MAKE) -C test/guests O=$(CURDIR)/$(B)/guests; \
+	 else echo "guests: no test unikernels yet"; fi
+
+deps:
+	scripts/deps.sh
+
+unit: all $(UNIT_BINS)
+	test/unit/run.sh $(B)
+
+integration: all
+	test/integration/run.sh $(B)
+
+e2e: all guests
+	test/e2e/run.sh $(B)
+
+# All tiers CI runs: unit tests under gcc, clang, and ASan+UBSan, then the
+# integration and end-to-end tiers.
+check:
+	$(MAKE) unit
+	$(MAKE) CC=clang unit
+	$(MAKE) SAN=1 unit
+	$(MAKE) format-check
+	$(MAKE) integration
+	$(MAKE) e2e
+
+demo: all
+	scripts/demo.sh $(B)
+
+bench: all
+	test/bench/run.sh $(B)
+
+format-check:
+	scripts/format-check.sh
+
+install: all
+	scripts/install.sh "$(DESTDIR)" "$(PREFIX)" "$(B)"
+
+clean:
+	rm -rf build build-san build-clang

@@ -1,0 +1,129 @@
+/* log.c - OpenBSD-style logging to stderr or journald, libevent routed in. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "xenlet/log.h"
+
+static const char *progname = "xenlet";
+static int verbosity;
+static int to_journal; /* stderr is connected to journald: use <N> prefixes */
+
+static void libevent_log(int severity, const char *msg)
+{
+	switch (severity) {
+	case EVENT_LOG_DEBUG: log_debug("libevent: %s", msg); break;
+	case EVENT_LOG_MSG: log_info("libevent: %s", msg); break;
+	default: log_warnx("libevent: %s", msg); break;
+	}
+}
+
+void xn_log_init(const char *name, int verbose)
+{
+	progname = name;
+	verbosity = verbose;
+	/* systemd sets JOURNAL_STREAM for services whose stderr is the journal */
+	to_journal = getenv("JOURNAL_STREAM") != NULL;
+	event_set_log_callback(libevent_log);
+}
+
+void xn_log_set_verbose(int verbose)
+{
+	verbosity = verbose;
+}
+int xn_log_verbose(void)
+{
+	return verbosity;
+}
+
+void xn_vlog(enum xn_log_level level, const char *fmt, va_list ap)
+{
+	static const char *names[] = {[XN_LOG_ERR] = "error",
+				      [XN_LOG_WARN] = "warning",
+				      [XN_LOG_INFO] = "info",
+				      [XN_LOG_DEBUG] = "debug"};
+	char msg[4096];
+	int saved = errno;
+
+	if (level == XN_LOG_DEBUG && verbosity < 1)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (to_journal) {
+		fprintf(stderr, "<%d>%s\n", level, msg);
+	} else {
+		struct timespec ts;
+		struct tm tm;
+		char when[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ %s[%s]: %s\n", when, ts.tv_nsec / 1000000, progname,
+			names[level] ? names[level] : "?", msg);
+	}
+	fflush(stderr);
+	errno = saved;
+}
+
+#define LOGFN(fn, level)                                                                           \
+	void fn(const char *fmt, ...)                                                              \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		xn_vlog(level, fmt, ap);                                                           \
+		va_end(ap);                                                                        \
+	}
+LOGFN(log_warnx, XN_LOG_WARN)
+LOGFN(log_info, XN_LOG_INFO)
+LOGFN(log_debug, XN_LOG_DEBUG)
+
+__attribute__((format(printf, 2, 3))) static void logline(enum xn_log_level level, const char *fmt,
+							  ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	xn_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+	int errnum = errno;
+	char head[3072];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	logline(XN_LOG_WARN, "%s: %s", head, strerror(errnum));
+}
+
+void fatal(const char *fmt, ...)
+{
+	int errnum = errno;
+	char head[3072];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	logline(XN_LOG_ERR, "fatal: %s: %s", head, strerror(errnum));
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	char head[3072];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	logline(XN_LOG_ERR, "fatal: %s", head);
+	exit(1);
+}

@@ -1,0 +1,5 @@
+/* main.c - PLACEHOLDER */
+int main(void)
+{
+	return 0;
+}

@@ -1,0 +1,89 @@
+/* store.h - our xenstore schema: what we write, with which permissions, and
+ * how state is recovered after a restart.
+ *
+ * The schema itself is xenstore-schema/xenstore-paths.md (people) and
+ * xenstore-schema/schema.txt (code and tests check against it).  Two
+ * backends share one API: "xs" (libxenstore; EAGAIN transaction loop;
+ * watches through xs_fileno in the event loop) and "mem" (in-memory, for
+ * hv_sim and tests, same semantics including permissions and watches).
+ *
+ * Three areas:
+ *   /xenlet/node/...                 Dom0 only: node-wide records
+ *   /xenlet/pods/<uid>/...           Dom0 only: one record per pod
+ *   /local/domain/<domid>/xenlet/... the guest may read, not write
+ *   /local/domain/<domid>/data/xenlet/...  the guest may write: untrusted,
+ *                                    read through xn_store_guest_data_get()
+ */
+#ifndef XENLET_STORE_H
+#define XENLET_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xenlet/err.h"
+
+struct event_base;
+struct xn_store;
+
+/* One pod as Dom0 remembers it. Strings are owned (malloc'd). */
+struct xn_pod_record {
+	char *uid;	    /* Kubernetes pod uid (or a local uid for static pods) */
+	char *ns;	    /* namespace */
+	char *name;	    /* pod name */
+	char *domain;	    /* Xen domain name */
+	uint32_t domid;	    /* XN_DOMID_INVALID when no domain runs */
+	char *image_digest; /* "sha256:..." or NULL */
+	char *ip;	    /* NULL until assigned */
+	char *mac;	    /* NULL until assigned */
+	unsigned restart_count;
+	int last_exit;	      /* -1: never exited */
+	char *last_reason;    /* "poweroff", "crash", ... or NULL */
+	uint64_t started_at;  /* unix seconds of the current instance, 0 if none */
+	uint64_t finished_at; /* unix seconds of the last exit, 0 if none */
+};
+void xn_pod_record_dispose(struct xn_pod_record *r);
+
+/* Called for a watch hit: path is the key that changed. */
+typedef void (*xn_store_watch_cb)(struct xn_store *st, const char *path, void *arg);
+
+/* Open "xs" (real xenstore) or "mem" on base. */
+struct xn_store *xn_store_open(const char *backend, struct event_base *base, xn_err *err);
+void xn_store_close(struct xn_store *st);
+const char *xn_store_backend_name(const struct xn_store *st);
+
+/* Raw access (paths are absolute).  get: *val malloc'd, ENOENT when absent. */
+int xn_store_get(struct xn_store *st, const char *path, char **val, xn_err *err);
+int xn_store_set(struct xn_store *st, const char *path, const char *val, xn_err *err);
+int xn_store_rm(struct xn_store *st, const char *path, xn_err *err);
+/* Children names of path; *names is a NULL-terminated malloc'd array. */
+int xn_store_list(struct xn_store *st, const char *path, char ***names, size_t *n, xn_err *err);
+void xn_store_list_free(char **names);
+
+/* Watch path and everything below it. Returns a watch id >= 0. */
+int xn_store_watch(struct xn_store *st, const char *path, xn_store_watch_cb cb, void *arg,
+		   xn_err *err);
+void xn_store_unwatch(struct xn_store *st, int id);
+
+/* Pod records under /xenlet/pods/<uid>: written in one transaction. */
+int xn_store_pod_put(struct xn_store *st, const struct xn_pod_record *r, xn_err *err);
+int xn_store_pod_get(struct xn_store *st, const char *uid, struct xn_pod_record *out, xn_err *err);
+int xn_store_pod_del(struct xn_store *st, const char *uid, xn_err *err);
+/* All records; *out malloc'd array, dispose each then free. */
+int xn_store_pod_list(struct xn_store *st, struct xn_pod_record **out, size_t *n, xn_err *err);
+
+/* Guest-readable config under /local/domain/<domid>/xenlet/<key>: Dom0
+ * owns it, the guest gets read permission.  keys/vals NULL-terminated. */
+int xn_store_guest_config_put(struct xn_store *st, uint32_t domid, const char *const *keys,
+			      const char *const *vals, xn_err *err);
+/* Create the guest-writable data area /local/domain/<domid>/data/xenlet
+ * (owned by the guest). */
+int xn_store_guest_data_init(struct xn_store *st, uint32_t domid, xn_err *err);
+/* Read one key of the guest's data area, checked against the schema
+ * (length and syntax); an invalid value is an error naming the key. */
+int xn_store_guest_data_get(struct xn_store *st, uint32_t domid, const char *key, char **val,
+			    xn_err *err);
+/* Remove everything we wrote for a domain. */
+int xn_store_guest_cleanup(struct xn_store *st, uint32_t domid, xn_err *err);
+
+#endif

@@ -1,0 +1,44 @@
+/* util.h - small helpers shared by every module. */
+#ifndef XENLET_UTIL_H
+#define XENLET_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Scope-bound cleanup for locals (gnu11), as crun's utils.h does. */
+static inline void xn_freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void xn_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define cleanup_free  __attribute__((cleanup(xn_freep)))
+#define cleanup_close __attribute__((cleanup(xn_closep)))
+
+#define XN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that cannot fail: aborts with a message on ENOMEM. */
+void *xn_xmalloc(size_t n);
+void *xn_xcalloc(size_t n, size_t m);
+void *xn_xrealloc(void *p, size_t n);
+char *xn_xstrdup(const char *s);
+char *xn_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Strict integer parsing: the whole string must be a number in range.
+ * Returns 0 or -1 (errno EINVAL / ERANGE). */
+int xn_parse_u64(const char *s, uint64_t max, uint64_t *out);
+int xn_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Monotonic and wall clocks in nanoseconds. */
+uint64_t xn_now_mono_ns(void);
+uint64_t xn_now_real_ns(void);
+
+/* mkdir -p with mode. */
+int xn_mkdir_p(const char *path, unsigned mode);
+
+#endif
