@@ -1,5 +1,194 @@
-/* main.c - PLACEHOLDER */
-int main(void)
+/* main.c - xenletd: settings, event loop, and the wiring of the modules.
+ *
+ * SIGTERM and SIGINT stop the daemon but leave every domain running: pods
+ * survive a daemon restart, and the next start adopts them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "xenlet/config.h"
+#include "xenlet/ctl.h"
+#include "xenlet/hv.h"
+#include "xenlet/log.h"
+#include "xenlet/runtime.h"
+#include "xenlet/store.h"
+#include "xenlet/util.h"
+
+struct daemon {
+	struct xn_config cfg;
+	struct event_base *base;
+	struct xn_store *store;
+	struct xn_hv *hv;
+	struct xn_runtime *rt;
+	struct xn_ctl *ctl;
+	int lock_fd;
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
+	struct daemon *d = arg;
+
+	log_info("signal %d: stopping; domains keep running", (int)sig);
+	event_base_loopbreak(d->base);
+}
+
+static void runtime_cb(struct xn_runtime *rt, enum xn_runtime_event ev, const char *uid,
+		       const struct xn_pod_status *st, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (ev == XN_RT_REMOVED)
+		xn_ctl_pod_removed(d->ctl, uid);
+}
+
+/* One daemon per root dir: a second one would fight over the domains. */
+static int take_lock(struct daemon *d, xn_err *err)
+{
+	cleanup_free char *path = xn_xasprintf("%s/xenletd.lock", d->cfg.root_dir);
+	char pid[32];
+
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0)
+		return xn_error_errno(err, errno, "lock file %s", path);
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return xn_error(err, EBUSY, "another xenletd runs with root dir %s (lock %s)",
+				d->cfg.root_dir, path);
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(d->lock_fd, 0) < 0 || write(d->lock_fd, pid, strlen(pid)) < 0)
+		return xn_error_errno(err, errno, "lock file %s", path);
 	return 0;
+}
+
+/* hv_sim and the in-memory store keep their state under the root dir, so a
+ * simulated host, like a real one, outlives a daemon restart. */
+static void sim_state_defaults(struct daemon *d)
+{
+	cleanup_free char *sim = xn_xasprintf("%s/sim", d->cfg.root_dir);
+	cleanup_free char *store = xn_xasprintf("%s/store.json", d->cfg.root_dir);
+
+	if (strcmp(d->cfg.backend, "sim") == 0)
+		setenv("XN_SIM_STATE_DIR", sim, 0);
+	if (strcmp(d->cfg.store, "mem") == 0)
+		setenv("XN_STORE_MEM_FILE", store, 0);
+}
+
+static int start(struct daemon *d, xn_err *err)
+{
+	struct xn_runtime_opts ro = {.root_dir = d->cfg.root_dir, .log_dir = d->cfg.log_dir};
+	const char *bo = getenv("XN_BACKOFF_BASE_MS");
+	uint64_t n;
+
+	/* tests shorten the kubelet's 10 s back-off; never set in production */
+	if (bo && xn_parse_u64(bo, 600000, &n) == 0 && n > 0) {
+		ro.backoff_base_ms = (unsigned)n;
+		ro.backoff_max_ms = (unsigned)n * 30;
+	}
+	if (xn_mkdir_p(d->cfg.root_dir, 0700) < 0)
+		return xn_error_errno(err, errno, "root dir %s", d->cfg.root_dir);
+	if (take_lock(d, err) < 0)
+		return -1;
+	sim_state_defaults(d);
+	d->store = xn_store_open(d->cfg.store, d->base, err);
+	if (d->store == NULL)
+		return xn_error_wrap(err, "store %s", d->cfg.store);
+	d->hv = xn_hv_new(d->cfg.backend, d->base, xn_runtime_hv_event, NULL, err);
+	if (d->hv == NULL)
+		return -1;
+	d->rt = xn_runtime_new(d->base, d->hv, d->store, &ro, runtime_cb, NULL, d, err);
+	if (d->rt == NULL)
+		return -1;
+	d->hv->event_arg = d->rt;
+	if (xn_runtime_recover(d->rt, err) < 0)
+		return -1;
+	d->ctl = xn_ctl_listen(d->base, d->cfg.ctl_socket, d->rt, d->hv, err);
+	if (d->ctl == NULL)
+		return -1;
+	return 0;
+}
+
+static void stop(struct daemon *d)
+{
+	xn_ctl_close(d->ctl);
+	xn_runtime_free(d->rt);
+	xn_hv_free(d->hv);
+	if (d->store)
+		xn_store_close(d->store);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {.lock_fd = -1};
+	struct event *sigterm = NULL, *sigint = NULL;
+	xn_err err = NULL;
+	int rc = 1;
+
+	xn_log_init("xenletd", 0);
+	xn_config_init(&d.cfg);
+	if (xn_config_from_args(&d.cfg, argc, argv, &err) < 0) {
+		if (err && err->status == 0 && strcmp(err->msg, "help") == 0) {
+			xn_config_usage(stdout);
+			rc = 0;
+		} else if (err && err->status == 0) {
+			printf("xenletd %s\n", XN_VERSION);
+			rc = 0;
+		} else {
+			fprintf(stderr, "xenletd: %s\n", xn_error_msg(err));
+			rc = 2;
+		}
+		goto out;
+	}
+	xn_log_set_verbose(d.cfg.verbose);
+	if (xn_config_check(&d.cfg, &err) < 0) {
+		fprintf(stderr, "xenletd: %s\n", xn_error_msg(err));
+		rc = 2;
+		goto out;
+	}
+	if (d.cfg.check_only) {
+		xn_config_print(&d.cfg, stdout);
+		rc = 0;
+		goto out;
+	}
+	if (!d.cfg.foreground && daemon(0, 0) < 0) {
+		log_warn("daemon");
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	d.base = event_base_new();
+	if (d.base == NULL) {
+		log_warnx("cannot create the event loop");
+		goto out;
+	}
+	if (start(&d, &err) < 0) {
+		log_warnx("%s", xn_error_msg(err));
+		goto out;
+	}
+	sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
+	sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
+	log_info("xenletd %s: node %s, backend %s, store %s, ctl %s", XN_VERSION, d.cfg.node_name,
+		 d.cfg.backend, d.cfg.store, d.cfg.ctl_socket);
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	if (sigterm)
+		event_free(sigterm);
+	if (sigint)
+		event_free(sigint);
+	stop(&d);
+	if (d.base)
+		event_base_free(d.base);
+	xn_config_dispose(&d.cfg);
+	xn_error_free(&err);
+	return rc;
 }

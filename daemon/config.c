@@ -1,0 +1,672 @@
+/* config.c - xenletd settings from defaults, a YAML file (libyaml) and flags. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "xenlet/config.h"
+#include "xenlet/quantity.h"
+#include "xenlet/util.h"
+
+#define MAX_CONFIG_BYTES (1 << 20)
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v ? xn_xstrdup(v) : NULL;
+}
+
+static void add_taint(struct xn_config *c, const char *k, const char *v, const char *e)
+{
+	c->taints = xn_xrealloc(c->taints, (c->ntaints + 1) * sizeof(*c->taints));
+	c->taints[c->ntaints].key = xn_xstrdup(k);
+	c->taints[c->ntaints].value = v ? xn_xstrdup(v) : NULL;
+	c->taints[c->ntaints].effect = xn_xstrdup(e);
+	c->ntaints++;
+}
+
+static void clear_taints(struct xn_config *c)
+{
+	for (size_t i = 0; i < c->ntaints; i++) {
+		free(c->taints[i].key);
+		free(c->taints[i].value);
+		free(c->taints[i].effect);
+	}
+	free(c->taints);
+	c->taints = NULL;
+	c->ntaints = 0;
+}
+
+static void add_label(struct xn_config *c, const char *k, const char *v)
+{
+	c->labels = xn_xrealloc(c->labels, (c->nlabels + 1) * sizeof(*c->labels));
+	c->labels[c->nlabels].key = xn_xstrdup(k);
+	c->labels[c->nlabels].value = xn_xstrdup(v);
+	c->nlabels++;
+}
+
+void xn_config_init(struct xn_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->backend = xn_xstrdup("libxl");
+	c->root_dir = xn_xstrdup("/var/lib/xenlet");
+	c->log_dir = xn_xstrdup("/var/log/pods");
+	c->ctl_socket = xn_xstrdup("/run/xenlet/xenletd.sock");
+	c->bridge = xn_xstrdup("xenbr0");
+	c->kubelet_port = 10250;
+	c->max_pods = 110;
+	c->reserved_memory = 0;
+	c->reserved_cpu_milli = 0;
+	c->default_pod_memory = 64LL << 20;
+	c->memory_pressure_free = 100LL << 20;
+	c->node_status_update_s = 60;
+	c->lease_duration_s = 40;
+	add_taint(c, "xenlet.io/unikernel", "true", "NoSchedule");
+}
+
+void xn_config_dispose(struct xn_config *c)
+{
+	free(c->config_file);
+	free(c->kubeconfig);
+	free(c->node_name);
+	free(c->node_ip);
+	free(c->backend);
+	free(c->store);
+	free(c->root_dir);
+	free(c->log_dir);
+	free(c->ctl_socket);
+	free(c->bridge);
+	clear_taints(c);
+	for (size_t i = 0; i < c->nlabels; i++) {
+		free(c->labels[i].key);
+		free(c->labels[i].value);
+	}
+	free(c->labels);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Go-style durations as the kubelet config uses them: "10s", "1m", "2h",
+ * "1m30s"; a bare number is seconds. */
+static int parse_duration_s(const char *s, unsigned *out)
+{
+	uint64_t total = 0;
+	const char *p = s;
+
+	if (*p == '\0')
+		return -1;
+	while (*p) {
+		uint64_t n = 0;
+		int digits = 0;
+
+		for (; isdigit((unsigned char)*p); p++, digits++) {
+			n = n * 10 + (uint64_t)(*p - '0');
+			if (n > 1000000)
+				return -1;
+		}
+		if (digits == 0)
+			return -1;
+		switch (*p) {
+		case 'h':
+			n *= 3600;
+			p++;
+			break;
+		case 'm':
+			n *= 60;
+			p++;
+			break;
+		case 's': p++; break;
+		case '\0':
+			if (p != s + digits)
+				return -1; /* "1m30" */
+			break;
+		default: return -1;
+		}
+		total += n;
+	}
+	if (total == 0 || total > 86400)
+		return -1;
+	*out = (unsigned)total;
+	return 0;
+}
+
+struct yctx {
+	const char *path;
+	yaml_document_t *doc;
+	xn_err *err;
+};
+
+__attribute__((format(printf, 3, 4))) static int yerr(struct yctx *y, yaml_node_t *n,
+						      const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return xn_error(y->err, EINVAL, "config %s: line %zu: %s", y->path,
+			(size_t)n->start_mark.line + 1, what);
+}
+
+static const char *scalar(yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int want_scalar(struct yctx *y, yaml_node_t *v, const char *key, const char **out)
+{
+	*out = scalar(v);
+	if (*out == NULL)
+		return yerr(y, v, "%s: must be a single value", key);
+	return 0;
+}
+
+static int want_uint(struct yctx *y, yaml_node_t *v, const char *key, uint64_t min, uint64_t max,
+		     unsigned *out)
+{
+	const char *s;
+	uint64_t n;
+
+	if (want_scalar(y, v, key, &s) < 0)
+		return -1;
+	if (xn_parse_u64(s, max, &n) < 0 || n < min) {
+		char range[48];
+		snprintf(range, sizeof(range), "%" PRIu64 "..%" PRIu64, min, max);
+		return yerr(y, v, "%s: must be a number in %s", key, range);
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int want_quantity(struct yctx *y, yaml_node_t *v, const char *key, int scale, int64_t *out)
+{
+	const char *s;
+	xn_err qerr = NULL;
+
+	if (want_scalar(y, v, key, &s) < 0)
+		return -1;
+	if (xn_quantity_parse(s, scale, out, &qerr) < 0) {
+		yerr(y, v, "%s: %s", key, xn_error_msg(qerr));
+		xn_error_free(&qerr);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_reserved(struct yctx *y, struct xn_config *c, yaml_node_t *m)
+{
+	if (m->type != YAML_MAPPING_NODE)
+		return yerr(y, m, "systemReserved: must be a mapping (memory:, cpu:)");
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
+		const char *key = scalar(k);
+
+		if (key && strcmp(key, "memory") == 0) {
+			if (want_quantity(y, v, "systemReserved.memory", 0, &c->reserved_memory) <
+			    0)
+				return -1;
+		} else if (key && strcmp(key, "cpu") == 0) {
+			if (want_quantity(y, v, "systemReserved.cpu", 3, &c->reserved_cpu_milli) <
+			    0)
+				return -1;
+		} else {
+			return yerr(y, k, "systemReserved: unknown key '%s' (memory, cpu)",
+				    key ? key : "?");
+		}
+	}
+	return 0;
+}
+
+static int check_effect(const char *e)
+{
+	return strcmp(e, "NoSchedule") == 0 || strcmp(e, "PreferNoSchedule") == 0 ||
+	       strcmp(e, "NoExecute") == 0;
+}
+
+static int load_taints(struct yctx *y, struct xn_config *c, yaml_node_t *s)
+{
+	if (s->type != YAML_SEQUENCE_NODE)
+		return yerr(y, s, "registerWithTaints: must be a list of {key, value, effect}");
+	clear_taints(c);
+	for (yaml_node_item_t *it = s->data.sequence.items.start; it < s->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *m = yaml_document_get_node(y->doc, *it);
+		const char *key = NULL, *value = NULL, *effect = NULL;
+
+		if (m->type != YAML_MAPPING_NODE)
+			return yerr(y, m, "registerWithTaints: each entry is {key, value, effect}");
+		for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+		     p < m->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
+			yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
+			const char *kn = scalar(k), *vs = scalar(v);
+
+			if (kn == NULL || vs == NULL)
+				return yerr(y, k,
+					    "registerWithTaints: keys and values are scalars");
+			if (strcmp(kn, "key") == 0)
+				key = vs;
+			else if (strcmp(kn, "value") == 0)
+				value = vs;
+			else if (strcmp(kn, "effect") == 0)
+				effect = vs;
+			else
+				return yerr(y, k, "registerWithTaints: unknown key '%s'", kn);
+		}
+		if (key == NULL || *key == '\0' || effect == NULL)
+			return yerr(y, m, "registerWithTaints: key and effect are required");
+		if (!check_effect(effect))
+			return yerr(y, m,
+				    "registerWithTaints: effect '%s': must be NoSchedule, "
+				    "PreferNoSchedule or NoExecute",
+				    effect);
+		add_taint(c, key, value, effect);
+	}
+	return 0;
+}
+
+static int load_labels(struct yctx *y, struct xn_config *c, yaml_node_t *m)
+{
+	if (m->type != YAML_MAPPING_NODE)
+		return yerr(y, m, "nodeLabels: must be a mapping of label: value");
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
+		const char *k = scalar(yaml_document_get_node(y->doc, p->key));
+		const char *v = scalar(yaml_document_get_node(y->doc, p->value));
+
+		if (k == NULL || v == NULL)
+			return yerr(y, m, "nodeLabels: keys and values are scalars");
+		add_label(c, k, v);
+	}
+	return 0;
+}
+
+/* String-valued keys: name in the file -> field. */
+static char **str_field(struct xn_config *c, const char *key)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} map[] = {
+	    {"kubeconfig", offsetof(struct xn_config, kubeconfig)},
+	    {"nodeName", offsetof(struct xn_config, node_name)},
+	    {"nodeIP", offsetof(struct xn_config, node_ip)},
+	    {"backend", offsetof(struct xn_config, backend)},
+	    {"store", offsetof(struct xn_config, store)},
+	    {"rootDir", offsetof(struct xn_config, root_dir)},
+	    {"podLogDir", offsetof(struct xn_config, log_dir)},
+	    {"ctlSocket", offsetof(struct xn_config, ctl_socket)},
+	    {"bridge", offsetof(struct xn_config, bridge)},
+	};
+
+	for (size_t i = 0; i < XN_ARRAY_SIZE(map); i++)
+		if (strcmp(map[i].name, key) == 0)
+			return (char **)((char *)c + map[i].off);
+	return NULL;
+}
+
+static int load_key(struct yctx *y, struct xn_config *c, const char *key, yaml_node_t *k,
+		    yaml_node_t *v)
+{
+	char **sp = str_field(c, key);
+	const char *s;
+
+	if (sp != NULL) {
+		if (want_scalar(y, v, key, &s) < 0)
+			return -1;
+		set_str(sp, s);
+		return 0;
+	}
+	if (strcmp(key, "port") == 0)
+		return want_uint(y, v, key, 1, 65535, &c->kubelet_port);
+	if (strcmp(key, "maxPods") == 0)
+		return want_uint(y, v, key, 1, 10000, &c->max_pods);
+	if (strcmp(key, "verbosity") == 0) {
+		unsigned n;
+		if (want_uint(y, v, key, 0, 10, &n) < 0)
+			return -1;
+		c->verbose = (int)n;
+		return 0;
+	}
+	if (strcmp(key, "leaseDurationSeconds") == 0)
+		return want_uint(y, v, key, 10, 3600, &c->lease_duration_s);
+	if (strcmp(key, "nodeStatusUpdateFrequency") == 0) {
+		if (want_scalar(y, v, key, &s) < 0)
+			return -1;
+		if (parse_duration_s(s, &c->node_status_update_s) < 0)
+			return yerr(y, v, "%s: '%s' is not a duration like 10s, 1m (max 24h)", key,
+				    s);
+		return 0;
+	}
+	if (strcmp(key, "defaultPodMemory") == 0)
+		return want_quantity(y, v, key, 0, &c->default_pod_memory);
+	if (strcmp(key, "memoryPressureThreshold") == 0)
+		return want_quantity(y, v, key, 0, &c->memory_pressure_free);
+	if (strcmp(key, "systemReserved") == 0)
+		return load_reserved(y, c, v);
+	if (strcmp(key, "registerWithTaints") == 0)
+		return load_taints(y, c, v);
+	if (strcmp(key, "nodeLabels") == 0)
+		return load_labels(y, c, v);
+	/* kubelet config files carry these two; accept them for familiarity */
+	if (strcmp(key, "kind") == 0 || strcmp(key, "apiVersion") == 0)
+		return 0;
+	return yerr(y, k, "unknown key '%s'", key);
+}
+
+int xn_config_load_file(struct xn_config *c, const char *path, xn_err *err)
+{
+	FILE *f = NULL;
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	bool have_parser = false, have_doc = false;
+	struct yctx y = {.path = path, .doc = &doc, .err = err};
+	yaml_node_t *root;
+	long size;
+	int rc = -1;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		xn_error_errno(err, errno, "config %s", path);
+		goto out;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > MAX_CONFIG_BYTES) {
+		xn_error(err, EFBIG, "config %s: %ld bytes, larger than %d", path, size,
+			 MAX_CONFIG_BYTES);
+		goto out;
+	}
+	rewind(f);
+	if (!yaml_parser_initialize(&parser)) {
+		xn_error(err, ENOMEM, "config %s: cannot initialise the YAML parser", path);
+		goto out;
+	}
+	have_parser = true;
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		xn_error(err, EINVAL, "config %s: line %zu: %s", path,
+			 (size_t)parser.problem_mark.line + 1,
+			 parser.problem ? parser.problem : "invalid YAML");
+		goto out;
+	}
+	have_doc = true;
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL) { /* empty file: nothing to override */
+		rc = 0;
+		goto out;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		yerr(&y, root, "the top level must be a mapping of key: value");
+		goto out;
+	}
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(&doc, p->value);
+		const char *key = scalar(k);
+
+		if (key == NULL) {
+			yerr(&y, k, "keys must be plain names");
+			goto out;
+		}
+		if (load_key(&y, c, key, k, v) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (have_doc)
+		yaml_document_delete(&doc);
+	if (have_parser)
+		yaml_parser_delete(&parser);
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}
+
+enum {
+	OPT_CONFIG = 256,
+	OPT_KUBECONFIG,
+	OPT_NODE_NAME,
+	OPT_NODE_IP,
+	OPT_BACKEND,
+	OPT_STORE,
+	OPT_ROOT_DIR,
+	OPT_LOG_DIR,
+	OPT_CTL_SOCKET,
+	OPT_PORT,
+	OPT_BRIDGE,
+	OPT_TAINTS,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+    {"node-name", required_argument, NULL, OPT_NODE_NAME},
+    {"node-ip", required_argument, NULL, OPT_NODE_IP},
+    {"backend", required_argument, NULL, OPT_BACKEND},
+    {"store", required_argument, NULL, OPT_STORE},
+    {"root-dir", required_argument, NULL, OPT_ROOT_DIR},
+    {"pod-log-dir", required_argument, NULL, OPT_LOG_DIR},
+    {"ctl-socket", required_argument, NULL, OPT_CTL_SOCKET},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"bridge", required_argument, NULL, OPT_BRIDGE},
+    {"register-with-taints", required_argument, NULL, OPT_TAINTS},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+void xn_config_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: xenletd [-dnv] [--config FILE] [--kubeconfig FILE] [--node-name NAME]\n"
+	    "               [--node-ip ADDR] [--backend libxl|sim] [--store xs|mem]\n"
+	    "               [--root-dir DIR] [--pod-log-dir DIR] [--ctl-socket PATH]\n"
+	    "               [--port N] [--bridge NAME] [--register-with-taints K=V:EFFECT,...]\n"
+	    "  -d  stay in the foreground (log to stderr)\n"
+	    "  -n  check the configuration, print the effective settings, exit\n"
+	    "  -v  more verbose (repeat for more)\n"
+	    "Flags override the file named by --config (see xenletd.conf(5)).\n");
+}
+
+/* "k=v:Effect,k2:Effect" as the kubelet's --register-with-taints. */
+static int parse_taint_flag(struct xn_config *c, const char *arg, xn_err *err)
+{
+	cleanup_free char *copy = xn_xstrdup(arg);
+	char *save = NULL;
+
+	clear_taints(c);
+	if (*arg == '\0')
+		return 0; /* an empty list: no taints */
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *effect = strrchr(t, ':');
+		char *eq;
+
+		if (effect == NULL)
+			return xn_error(err, EINVAL,
+					"--register-with-taints: '%s': missing :EFFECT", t);
+		*effect++ = '\0';
+		if (!check_effect(effect))
+			return xn_error(err, EINVAL,
+					"--register-with-taints: effect '%s': must be NoSchedule, "
+					"PreferNoSchedule or NoExecute",
+					effect);
+		eq = strchr(t, '=');
+		if (eq)
+			*eq++ = '\0';
+		if (*t == '\0')
+			return xn_error(err, EINVAL, "--register-with-taints: empty key");
+		add_taint(c, t, eq, effect);
+	}
+	return 0;
+}
+
+int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
+{
+	int ch;
+	uint64_t n;
+
+	/* First pass: --config, so that the file applies before other flags. */
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "dnvh", long_opts, NULL)) != -1)
+		if (ch == OPT_CONFIG)
+			set_str(&c->config_file, optarg);
+	if (c->config_file && xn_config_load_file(c, c->config_file, err) < 0)
+		return -1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "dnvh", long_opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': c->foreground = true; break;
+		case 'n': c->check_only = true; break;
+		case 'v': c->verbose++; break;
+		case OPT_CONFIG: break;
+		case OPT_KUBECONFIG: set_str(&c->kubeconfig, optarg); break;
+		case OPT_NODE_NAME: set_str(&c->node_name, optarg); break;
+		case OPT_NODE_IP: set_str(&c->node_ip, optarg); break;
+		case OPT_BACKEND: set_str(&c->backend, optarg); break;
+		case OPT_STORE: set_str(&c->store, optarg); break;
+		case OPT_ROOT_DIR: set_str(&c->root_dir, optarg); break;
+		case OPT_LOG_DIR: set_str(&c->log_dir, optarg); break;
+		case OPT_CTL_SOCKET: set_str(&c->ctl_socket, optarg); break;
+		case OPT_BRIDGE: set_str(&c->bridge, optarg); break;
+		case OPT_PORT:
+			if (xn_parse_u64(optarg, 65535, &n) < 0 || n == 0)
+				return xn_error(err, EINVAL,
+						"--port '%s': must be a port number 1..65535",
+						optarg);
+			c->kubelet_port = (unsigned)n;
+			break;
+		case OPT_TAINTS:
+			if (parse_taint_flag(c, optarg, err) < 0)
+				return -1;
+			break;
+		case 'h':
+		case OPT_HELP: return xn_error(err, 0, "help");
+		case OPT_VERSION: return xn_error(err, 0, "version");
+		case ':':
+			return xn_error(err, EINVAL, "option %s: needs a value", argv[optind - 1]);
+		default:
+			return xn_error(err, EINVAL, "unknown option '%s' (see xenletd --help)",
+					argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return xn_error(err, EINVAL, "unexpected argument '%s' (see xenletd --help)",
+				argv[optind]);
+	return 0;
+}
+
+/* RFC 1123 subdomain, as Kubernetes requires of node names. */
+static int check_dns_subdomain(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 253)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+
+		if (!alnum && ch != '-' && ch != '.')
+			return -1;
+		if ((i == 0 || i == len - 1) && !alnum)
+			return -1;
+	}
+	return 0;
+}
+
+int xn_config_check(struct xn_config *c, xn_err *err)
+{
+	if (strcmp(c->backend, "libxl") != 0 && strcmp(c->backend, "sim") != 0)
+		return xn_error(err, EINVAL, "backend '%s': must be libxl or sim", c->backend);
+	if (c->store == NULL)
+		c->store = xn_xstrdup(strcmp(c->backend, "libxl") == 0 ? "xs" : "mem");
+	if (strcmp(c->store, "xs") != 0 && strcmp(c->store, "mem") != 0)
+		return xn_error(err, EINVAL, "store '%s': must be xs or mem", c->store);
+	if (c->node_name == NULL) {
+		char host[256] = "";
+
+		if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
+			return xn_error(err, EINVAL,
+					"node name: not given and no host name is set");
+		for (char *p = host; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		c->node_name = xn_xstrdup(host);
+	}
+	if (check_dns_subdomain(c->node_name) < 0)
+		return xn_error(
+		    err, EINVAL,
+		    "node name '%s': must be a DNS subdomain (lowercase letters, digits, "
+		    "'-' and '.', at most 253)",
+		    c->node_name);
+	if (c->root_dir[0] != '/')
+		return xn_error(err, EINVAL, "root dir '%s': must be an absolute path",
+				c->root_dir);
+	if (c->log_dir[0] != '/')
+		return xn_error(err, EINVAL, "pod log dir '%s': must be an absolute path",
+				c->log_dir);
+	if (c->ctl_socket[0] != '/' || strlen(c->ctl_socket) >= 108)
+		return xn_error(err, EINVAL,
+				"ctl socket '%s': must be an absolute path shorter than 108 bytes",
+				c->ctl_socket);
+	if (c->default_pod_memory < (4LL << 20))
+		return xn_error(err, EINVAL, "defaultPodMemory: at least 4Mi");
+	if (c->kubeconfig != NULL && access(c->kubeconfig, R_OK) < 0)
+		return xn_error_errno(err, errno, "kubeconfig %s", c->kubeconfig);
+	return 0;
+}
+
+static void yaml_str(FILE *out, const char *key, const char *v)
+{
+	if (v == NULL)
+		fprintf(out, "%s: null\n", key);
+	else
+		fprintf(out, "%s: \"%s\"\n", key, v);
+}
+
+void xn_config_print(const struct xn_config *c, FILE *out)
+{
+	char mem[32], cpu[32], dmem[32], pmem[32];
+
+	xn_quantity_format_bytes(c->reserved_memory, mem, sizeof(mem));
+	xn_quantity_format_milli(c->reserved_cpu_milli, cpu, sizeof(cpu));
+	xn_quantity_format_bytes(c->default_pod_memory, dmem, sizeof(dmem));
+	xn_quantity_format_bytes(c->memory_pressure_free, pmem, sizeof(pmem));
+	fprintf(out, "# effective xenletd settings%s%s\n", c->config_file ? " from " : "",
+		c->config_file ? c->config_file : "");
+	yaml_str(out, "kubeconfig", c->kubeconfig);
+	yaml_str(out, "nodeName", c->node_name);
+	yaml_str(out, "nodeIP", c->node_ip);
+	yaml_str(out, "backend", c->backend);
+	yaml_str(out, "store", c->store);
+	yaml_str(out, "rootDir", c->root_dir);
+	yaml_str(out, "podLogDir", c->log_dir);
+	yaml_str(out, "ctlSocket", c->ctl_socket);
+	yaml_str(out, "bridge", c->bridge);
+	fprintf(out, "port: %u\nmaxPods: %u\n", c->kubelet_port, c->max_pods);
+	fprintf(out, "systemReserved:\n  memory: \"%s\"\n  cpu: \"%s\"\n", mem, cpu);
+	fprintf(out, "defaultPodMemory: \"%s\"\nmemoryPressureThreshold: \"%s\"\n", dmem, pmem);
+	fprintf(out, "nodeStatusUpdateFrequency: \"%us\"\nleaseDurationSeconds: %u\n",
+		c->node_status_update_s, c->lease_duration_s);
+	fprintf(out, "registerWithTaints:%s\n", c->ntaints ? "" : " []");
+	for (size_t i = 0; i < c->ntaints; i++)
+		fprintf(out, "  - key: \"%s\"\n    value: \"%s\"\n    effect: \"%s\"\n",
+			c->taints[i].key, c->taints[i].value ? c->taints[i].value : "",
+			c->taints[i].effect);
+	fprintf(out, "nodeLabels:%s\n", c->nlabels ? "" : " {}");
+	for (size_t i = 0; i < c->nlabels; i++)
+		fprintf(out, "  \"%s\": \"%s\"\n", c->labels[i].key, c->labels[i].value);
+	fprintf(out, "verbosity: %d\n", c->verbose);
+}

@@ -1,0 +1,121 @@
+/* crilog.c - write console output in the kubelet's CRI log format. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "xenlet/crilog.h"
+#include "xenlet/util.h"
+
+struct xn_crilog {
+	int fd;
+	char *path;
+	size_t len;
+	char line[XN_CRILOG_LINE_MAX];
+};
+
+void xn_rfc3339nano(uint64_t ts, char buf[40])
+{
+	time_t sec = (time_t)(ts / 1000000000ull);
+	struct tm tm;
+	char date[24];
+
+	gmtime_r(&sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, 40, "%s.%09lluZ", date, (unsigned long long)(ts % 1000000000ull));
+}
+
+char *xn_crilog_pod_dir(const char *log_dir, const char *ns, const char *name, const char *uid)
+{
+	return xn_xasprintf("%s/%s_%s_%s", log_dir, ns, name, uid);
+}
+
+struct xn_crilog *xn_crilog_open(const char *log_dir, const char *ns, const char *name,
+				 const char *uid, const char *container, unsigned restart,
+				 xn_err *err)
+{
+	cleanup_free char *pod = xn_crilog_pod_dir(log_dir, ns, name, uid);
+	cleanup_free char *dir = xn_xasprintf("%s/%s", pod, container);
+	struct xn_crilog *l;
+	int fd;
+
+	if (xn_mkdir_p(dir, 0755) < 0) {
+		xn_error_errno(err, errno, "log directory %s", dir);
+		return NULL;
+	}
+	l = xn_xcalloc(1, sizeof(*l));
+	l->path = xn_xasprintf("%s/%u.log", dir, restart);
+	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		xn_error_errno(err, errno, "log file %s", l->path);
+		free(l->path);
+		free(l);
+		return NULL;
+	}
+	l->fd = fd;
+	return l;
+}
+
+static void emit(struct xn_crilog *l, const char *tag, const char *text, size_t len)
+{
+	char head[64], ts[40];
+	struct iovec iov[3];
+	ssize_t r;
+
+	xn_rfc3339nano(xn_now_real_ns(), ts);
+	snprintf(head, sizeof(head), "%s stdout %s ", ts, tag);
+	iov[0].iov_base = head;
+	iov[0].iov_len = strlen(head);
+	iov[1].iov_base = (void *)text;
+	iov[1].iov_len = len;
+	iov[2].iov_base = "\n";
+	iov[2].iov_len = 1;
+	/* O_APPEND on a local file: one writev lands whole or fails */
+	r = writev(l->fd, iov, 3);
+	(void)r;
+}
+
+void xn_crilog_write(struct xn_crilog *l, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char ch = buf[i];
+
+		if (ch == '\n') {
+			if (l->len > 0 && l->line[l->len - 1] == '\r')
+				l->len--;
+			emit(l, "F", l->line, l->len);
+			l->len = 0;
+			continue;
+		}
+		if (l->len == sizeof(l->line)) {
+			emit(l, "P", l->line, l->len);
+			l->len = 0;
+		}
+		l->line[l->len++] = ch;
+	}
+}
+
+void xn_crilog_flush(struct xn_crilog *l)
+{
+	if (l->len == 0)
+		return;
+	emit(l, "P", l->line, l->len);
+	l->len = 0;
+}
+
+void xn_crilog_close(struct xn_crilog *l)
+{
+	if (l == NULL)
+		return;
+	xn_crilog_flush(l);
+	close(l->fd);
+	free(l->path);
+	free(l);
+}
+
+const char *xn_crilog_path(const struct xn_crilog *l)
+{
+	return l->path;
+}

@@ -1,0 +1,517 @@
+/* ctl.c - the root-only control socket that xl-pod talks to (see ctl.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "xenlet/ctl.h"
+#include "xenlet/log.h"
+#include "xenlet/quantity.h"
+#include "xenlet/runtime.h"
+#include "xenlet/util.h"
+
+struct conn;
+
+struct xn_ctl {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	char *path;
+	struct xn_runtime *rt;
+	struct xn_hv *hv;
+	struct conn *conns;
+};
+
+struct conn {
+	struct conn *next;
+	struct xn_ctl *ctl;
+	struct bufferevent *bev;
+	char *waiting_uid; /* a destroy waits for this pod to be gone */
+};
+
+static void conn_free(struct conn *c)
+{
+	struct conn **pp;
+
+	for (pp = &c->ctl->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	bufferevent_free(c->bev);
+	free(c->waiting_uid);
+	free(c);
+}
+
+static void reply(struct conn *c, cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+
+	if (s != NULL) {
+		bufferevent_write(c->bev, s, strlen(s));
+		bufferevent_write(c->bev, "\n", 1);
+		free(s);
+	}
+	cJSON_Delete(o);
+}
+
+static void reply_ok(struct conn *c, cJSON *o)
+{
+	if (o == NULL)
+		o = cJSON_CreateObject();
+	cJSON_AddTrueToObject(o, "ok");
+	reply(c, o);
+}
+
+__attribute__((format(printf, 2, 3))) static void reply_err(struct conn *c, const char *fmt, ...)
+{
+	cJSON *o = cJSON_CreateObject();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddFalseToObject(o, "ok");
+	cJSON_AddStringToObject(o, "error", msg);
+	reply(c, o);
+}
+
+static const char *str_arg(cJSON *req, const char *k, const char *dflt)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(req, k);
+
+	return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+static const char *state_name(const struct xn_pod_status *st)
+{
+	switch (st->state) {
+	case XN_INST_WAITING: return "waiting";
+	case XN_INST_RUNNING: return "running";
+	case XN_INST_TERMINATED: return "terminated";
+	}
+	return "unknown";
+}
+
+static int list_one(const struct xn_pod_spec *s, const struct xn_pod_status *st, void *arg)
+{
+	cJSON *arr = arg, *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "namespace", s->ns);
+	cJSON_AddStringToObject(o, "name", s->name);
+	cJSON_AddStringToObject(o, "uid", s->uid);
+	if (st->domid != XN_DOMID_INVALID)
+		cJSON_AddNumberToObject(o, "domid", st->domid);
+	cJSON_AddStringToObject(o, "state", st->stopping ? "stopping" : state_name(st));
+	cJSON_AddStringToObject(o, "reason", st->reason);
+	cJSON_AddStringToObject(o, "message", st->message);
+	cJSON_AddNumberToObject(o, "restarts", st->restart_count);
+	cJSON_AddBoolToObject(o, "ready", st->ready);
+	if (st->has_last)
+		cJSON_AddNumberToObject(o, "exitCode", st->last.exit_code);
+	cJSON_AddBoolToObject(o, "local", s->local);
+	cJSON_AddStringToObject(o, "image", s->image ? s->image : s->kernel);
+	cJSON_AddNumberToObject(o, "memoryKiB", (double)s->memory_kb);
+	cJSON_AddItemToArray(arr, o);
+	return 0;
+}
+
+static void new_uid(char out[37])
+{
+	unsigned char b[16];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		fatal("getrandom");
+	b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+static cJSON *domain_json(const struct xn_domain_config *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", d->name);
+	cJSON_AddStringToObject(o, "type", d->type == XN_GUEST_PVH ? "pvh" : "pv");
+	cJSON_AddStringToObject(o, "kernel", d->kernel);
+	if (d->ramdisk)
+		cJSON_AddStringToObject(o, "ramdisk", d->ramdisk);
+	if (d->cmdline)
+		cJSON_AddStringToObject(o, "cmdline", d->cmdline);
+	cJSON_AddNumberToObject(o, "memoryKiB", (double)d->memory_kb);
+	cJSON_AddNumberToObject(o, "vcpus", d->vcpus);
+	cJSON_AddNumberToObject(o, "cpuWeight", d->cpu_weight);
+	cJSON_AddNumberToObject(o, "cpuCap", d->cpu_cap);
+	return o;
+}
+
+/* A local pod: what `xl-pod create` asks for, checked as strictly as a pod
+ * from the API server. */
+static void op_create(struct conn *c, cJSON *req)
+{
+	struct xn_pod_spec s = {0};
+	char uid[37], name[XN_NAME_MAX];
+	const char *mem = str_arg(req, "memory", "64Mi");
+	const char *type = str_arg(req, "type", "pvh");
+	const char *policy = str_arg(req, "restartPolicy", "Never");
+	cJSON *v;
+	int64_t bytes;
+	xn_err err = NULL;
+	struct xn_domain_config d;
+
+	s.name = (char *)str_arg(req, "name", NULL);
+	s.ns = (char *)str_arg(req, "namespace", "default");
+	s.kernel = (char *)str_arg(req, "kernel", NULL);
+	s.ramdisk = (char *)str_arg(req, "ramdisk", NULL);
+	s.cmdline = (char *)str_arg(req, "cmdline", NULL);
+	s.container = (char *)str_arg(req, "container", "main");
+	s.image = s.kernel;
+	s.local = true;
+	s.grace_s = 30;
+	if (s.name == NULL || s.kernel == NULL) {
+		reply_err(c, "create: name and kernel are required");
+		return;
+	}
+	if (s.kernel[0] != '/' || access(s.kernel, R_OK) < 0) {
+		reply_err(c, "create: kernel %s: %s", s.kernel,
+			  s.kernel[0] != '/' ? "must be an absolute path" : strerror(errno));
+		return;
+	}
+	if (strcmp(type, "pv") == 0)
+		s.type = XN_GUEST_PV;
+	else if (strcmp(type, "pvh") == 0)
+		s.type = XN_GUEST_PVH;
+	else {
+		reply_err(c, "create: type '%s': must be pv or pvh", type);
+		return;
+	}
+	if (xn_quantity_parse(mem, 0, &bytes, &err) < 0) {
+		reply_err(c, "create: memory: %s", xn_error_msg(err));
+		xn_error_free(&err);
+		return;
+	}
+	s.memory_kb = (uint64_t)(bytes + 1023) / 1024;
+	v = cJSON_GetObjectItemCaseSensitive(req, "vcpus");
+	s.vcpus = 1;
+	if (v != NULL) {
+		if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 128) {
+			reply_err(c, "create: vcpus: must be a number 1..128");
+			return;
+		}
+		s.vcpus = (unsigned)v->valuedouble;
+	}
+	if (xn_restart_policy_parse(policy, &s.restart) < 0) {
+		reply_err(c, "create: restartPolicy '%s': must be Always, OnFailure or Never",
+			  policy);
+		return;
+	}
+	s.guest_readiness = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "readiness"));
+	new_uid(uid);
+	s.uid = uid;
+	xn_runtime_domain_config(&s, name, &d);
+	if (xn_domain_config_check(&d, &err) < 0) {
+		reply_err(c, "create: %s", xn_error_msg(err));
+		xn_error_free(&err);
+		return;
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "dryRun"))) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddItemToObject(o, "domain", domain_json(&d));
+		reply_ok(c, o);
+		return;
+	}
+	if (xn_runtime_run(c->ctl->rt, &s, &err) < 0) {
+		reply_err(c, "create: %s", xn_error_msg(err));
+		xn_error_free(&err);
+		return;
+	}
+	v = cJSON_CreateObject();
+	cJSON_AddStringToObject(v, "uid", uid);
+	reply_ok(c, v);
+}
+
+static const char *lookup(struct conn *c, cJSON *req, const char *op)
+{
+	const char *name = str_arg(req, "name", NULL);
+	const char *ns = str_arg(req, "namespace", "default");
+	const char *uid;
+
+	if (name == NULL) {
+		reply_err(c, "%s: name is required", op);
+		return NULL;
+	}
+	uid = xn_runtime_find(c->ctl->rt, ns, name);
+	if (uid == NULL)
+		reply_err(c, "%s: pod %s/%s: not on this node", op, ns, name);
+	return uid;
+}
+
+static void op_destroy(struct conn *c, cJSON *req)
+{
+	const char *uid = lookup(c, req, "destroy");
+	const struct xn_pod_spec *s;
+	cJSON *g = cJSON_GetObjectItemCaseSensitive(req, "grace");
+	unsigned grace;
+	xn_err err = NULL;
+	char *keep;
+
+	if (uid == NULL)
+		return;
+	s = xn_runtime_spec(c->ctl->rt, uid);
+	grace = s->grace_s;
+	if (g != NULL) {
+		if (!cJSON_IsNumber(g) || g->valuedouble < 0 || g->valuedouble > 86400) {
+			reply_err(c, "destroy: grace: must be 0..86400 seconds");
+			return;
+		}
+		grace = (unsigned)g->valuedouble;
+	}
+	keep = xn_xstrdup(uid); /* the runtime may free the pod before we return */
+	free(c->waiting_uid);
+	c->waiting_uid = keep;
+	if (xn_runtime_kill(c->ctl->rt, keep, grace, &err) < 0) {
+		reply_err(c, "destroy: %s", xn_error_msg(err));
+		xn_error_free(&err);
+		free(c->waiting_uid);
+		c->waiting_uid = NULL;
+	}
+	/* the answer goes out from xn_ctl_pod_removed() */
+}
+
+void xn_ctl_pod_removed(struct xn_ctl *ctl, const char *uid)
+{
+	for (struct conn *c = ctl ? ctl->conns : NULL; c; c = c->next)
+		if (c->waiting_uid && strcmp(c->waiting_uid, uid) == 0) {
+			free(c->waiting_uid);
+			c->waiting_uid = NULL;
+			reply_ok(c, NULL);
+		}
+}
+
+static void op_node(struct conn *c)
+{
+	struct xn_host_info hi;
+	xn_err err = NULL;
+	unsigned pods, vcpus;
+	uint64_t mem;
+	cJSON *o, *h;
+
+	if (c->ctl->hv->ops->host_info(c->ctl->hv, &hi, &err) < 0) {
+		reply_err(c, "node: %s", xn_error_msg(err));
+		xn_error_free(&err);
+		return;
+	}
+	xn_runtime_usage(c->ctl->rt, &pods, &mem, &vcpus);
+	o = cJSON_CreateObject();
+	h = cJSON_AddObjectToObject(o, "host");
+	cJSON_AddStringToObject(h, "hostname", hi.hostname);
+	cJSON_AddStringToObject(h, "xenVersion", hi.xen_version);
+	cJSON_AddStringToObject(h, "arch", hi.arch);
+	cJSON_AddNumberToObject(h, "cpus", hi.nr_cpus);
+	cJSON_AddNumberToObject(h, "totalKiB", (double)hi.total_kb);
+	cJSON_AddNumberToObject(h, "freeKiB", (double)hi.free_kb);
+	cJSON_AddStringToObject(o, "backend", c->ctl->hv->ops->name);
+	cJSON_AddNumberToObject(o, "pods", pods);
+	cJSON_AddNumberToObject(o, "memoryKiB", (double)mem);
+	cJSON_AddNumberToObject(o, "vcpus", vcpus);
+	reply_ok(c, o);
+}
+
+static void op_logs(struct conn *c, cJSON *req)
+{
+	const char *uid = lookup(c, req, "logs");
+	const struct xn_pod_status *st;
+	bool previous = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "previous"));
+	char *path;
+	cJSON *o;
+
+	if (uid == NULL)
+		return;
+	st = xn_runtime_status(c->ctl->rt, uid);
+	if (previous && st->restart_count == 0) {
+		reply_err(c, "logs: previous: the pod has not restarted");
+		return;
+	}
+	path = xn_runtime_log_path(c->ctl->rt, uid, st->restart_count - (previous ? 1 : 0));
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "path", path);
+	free(path);
+	reply_ok(c, o);
+}
+
+static void op_console(struct conn *c, cJSON *req)
+{
+	const char *uid = lookup(c, req, "console");
+	const struct xn_pod_status *st;
+	char *tty = NULL;
+	xn_err err = NULL;
+	cJSON *o;
+
+	if (uid == NULL)
+		return;
+	st = xn_runtime_status(c->ctl->rt, uid);
+	if (st->domid == XN_DOMID_INVALID) {
+		reply_err(c, "console: the pod has no running domain");
+		return;
+	}
+	if (c->ctl->hv->ops->console_path(c->ctl->hv, st->domid, &tty, &err) < 0) {
+		reply_err(c, "console: %s", xn_error_msg(err));
+		xn_error_free(&err);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "tty", tty);
+	free(tty);
+	reply_ok(c, o);
+}
+
+static void handle(struct conn *c, const char *line)
+{
+	cJSON *req = cJSON_Parse(line);
+	const char *op;
+
+	if (req == NULL || !cJSON_IsObject(req)) {
+		reply_err(c, "request: not a JSON object");
+		cJSON_Delete(req);
+		return;
+	}
+	op = str_arg(req, "op", "");
+	if (strcmp(op, "version") == 0) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "version", XN_VERSION);
+		cJSON_AddStringToObject(o, "backend", c->ctl->hv->ops->name);
+		reply_ok(c, o);
+	} else if (strcmp(op, "list") == 0) {
+		cJSON *o = cJSON_CreateObject();
+		xn_runtime_foreach(c->ctl->rt, list_one, cJSON_AddArrayToObject(o, "pods"));
+		reply_ok(c, o);
+	} else if (strcmp(op, "create") == 0) {
+		op_create(c, req);
+	} else if (strcmp(op, "destroy") == 0) {
+		op_destroy(c, req);
+	} else if (strcmp(op, "node") == 0) {
+		op_node(c);
+	} else if (strcmp(op, "logs") == 0) {
+		op_logs(c, req);
+	} else if (strcmp(op, "console") == 0) {
+		op_console(c, req);
+	} else {
+		reply_err(c, "request: unknown op '%s'", op);
+	}
+	cJSON_Delete(req);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char *line;
+	size_t len;
+
+	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		handle(c, line);
+		free(line);
+	}
+	if (evbuffer_get_length(in) > XN_CTL_LINE_MAX) {
+		reply_err(c, "request: longer than %d bytes", XN_CTL_LINE_MAX);
+		evbuffer_drain(in, evbuffer_get_length(in));
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		conn_free(arg);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+		      void *arg)
+{
+	struct xn_ctl *ctl = arg;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct conn *c;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		static const char msg[] =
+		    "{\"ok\":false,\"error\":\"permission denied: root only\"}\n";
+		ssize_t r = write(fd, msg, sizeof(msg) - 1);
+		(void)r;
+		log_warnx("ctl: refused a connection from uid %d", clen ? (int)cred.uid : -1);
+		close(fd);
+		return;
+	}
+	c = xn_xcalloc(1, sizeof(*c));
+	c->ctl = ctl;
+	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->next = ctl->conns;
+	ctl->conns = c;
+}
+
+struct xn_ctl *xn_ctl_listen(struct event_base *base, const char *path, struct xn_runtime *rt,
+			     struct xn_hv *hv, xn_err *err)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct xn_ctl *ctl;
+	cleanup_free char *dir = xn_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	mode_t old;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		xn_error(err, ENAMETOOLONG, "ctl socket %s: path too long", path);
+		return NULL;
+	}
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (xn_mkdir_p(dir, 0700) < 0) {
+			xn_error_errno(err, errno, "ctl socket directory %s", dir);
+			return NULL;
+		}
+	}
+	strcpy(sun.sun_path, path);
+	unlink(path); /* a stale socket from a previous run; the lock file guards live ones */
+	ctl = xn_xcalloc(1, sizeof(*ctl));
+	ctl->base = base;
+	ctl->rt = rt;
+	ctl->hv = hv;
+	ctl->path = xn_xstrdup(path);
+	old = umask(0077);
+	ctl->listener = evconnlistener_new_bind(base, on_accept, ctl,
+						LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+						(struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (ctl->listener == NULL) {
+		xn_error_errno(err, errno, "ctl socket %s", path);
+		free(ctl->path);
+		free(ctl);
+		return NULL;
+	}
+	return ctl;
+}
+
+void xn_ctl_close(struct xn_ctl *ctl)
+{
+	if (ctl == NULL)
+		return;
+	while (ctl->conns)
+		conn_free(ctl->conns);
+	evconnlistener_free(ctl->listener);
+	unlink(ctl->path);
+	free(ctl->path);
+	free(ctl);
+}

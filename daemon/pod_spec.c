@@ -1,0 +1,184 @@
+/* pod_spec.c - the runtime's pod spec: copy, dispose, JSON for <root>/pods. */
+#include <errno.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "xenlet/log.h"
+#include "xenlet/runtime.h"
+#include "xenlet/util.h"
+
+static const char *const policy_names[] = {"Always", "OnFailure", "Never"};
+
+const char *xn_restart_policy_name(enum xn_restart_policy p)
+{
+	return (unsigned)p < XN_ARRAY_SIZE(policy_names) ? policy_names[p] : "Always";
+}
+
+int xn_restart_policy_parse(const char *s, enum xn_restart_policy *out)
+{
+	for (size_t i = 0; i < XN_ARRAY_SIZE(policy_names); i++)
+		if (s && strcmp(s, policy_names[i]) == 0) {
+			*out = (enum xn_restart_policy)i;
+			return 0;
+		}
+	return -1;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xn_xstrdup(s) : NULL;
+}
+
+void xn_pod_spec_copy(struct xn_pod_spec *d, const struct xn_pod_spec *s)
+{
+	*d = *s;
+	d->uid = dup_or_null(s->uid);
+	d->ns = dup_or_null(s->ns);
+	d->name = dup_or_null(s->name);
+	d->container = dup_or_null(s->container);
+	d->image = dup_or_null(s->image);
+	d->image_id = dup_or_null(s->image_id);
+	d->kernel = dup_or_null(s->kernel);
+	d->ramdisk = dup_or_null(s->ramdisk);
+	d->cmdline = dup_or_null(s->cmdline);
+}
+
+void xn_pod_spec_dispose(struct xn_pod_spec *s)
+{
+	if (s == NULL)
+		return;
+	free(s->uid);
+	free(s->ns);
+	free(s->name);
+	free(s->container);
+	free(s->image);
+	free(s->image_id);
+	free(s->kernel);
+	free(s->ramdisk);
+	free(s->cmdline);
+	memset(s, 0, sizeof(*s));
+}
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+	if (v != NULL)
+		cJSON_AddStringToObject(o, k, v);
+}
+
+char *xn_pod_spec_to_json(const struct xn_pod_spec *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *out;
+
+	add_str(o, "uid", s->uid);
+	add_str(o, "namespace", s->ns);
+	add_str(o, "name", s->name);
+	add_str(o, "container", s->container);
+	add_str(o, "image", s->image);
+	add_str(o, "imageID", s->image_id);
+	add_str(o, "kernel", s->kernel);
+	add_str(o, "ramdisk", s->ramdisk);
+	add_str(o, "cmdline", s->cmdline);
+	cJSON_AddStringToObject(o, "type", s->type == XN_GUEST_PVH ? "pvh" : "pv");
+	cJSON_AddNumberToObject(o, "memoryKiB", (double)s->memory_kb);
+	cJSON_AddNumberToObject(o, "vcpus", s->vcpus);
+	cJSON_AddNumberToObject(o, "cpuWeight", s->cpu_weight);
+	cJSON_AddNumberToObject(o, "cpuCap", s->cpu_cap);
+	cJSON_AddStringToObject(o, "restartPolicy", xn_restart_policy_name(s->restart));
+	cJSON_AddNumberToObject(o, "graceSeconds", s->grace_s);
+	cJSON_AddBoolToObject(o, "guestReadiness", s->guest_readiness);
+	cJSON_AddBoolToObject(o, "local", s->local);
+	out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (out == NULL)
+		fatalx("out of memory formatting a pod spec");
+	return out;
+}
+
+static int get_str(cJSON *o, const char *k, bool required, char **out, xn_err *err)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (v == NULL || cJSON_IsNull(v)) {
+		if (required)
+			return xn_error(err, EINVAL, "pod spec: \"%s\" is missing", k);
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return xn_error(err, EINVAL, "pod spec: \"%s\" must be a string", k);
+	*out = xn_xstrdup(v->valuestring);
+	return 0;
+}
+
+static int get_uint(cJSON *o, const char *k, double max, uint64_t *out, xn_err *err)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > max)
+		return xn_error(err, EINVAL, "pod spec: \"%s\" must be a number 0..%.0f", k, max);
+	*out = (uint64_t)v->valuedouble;
+	return 0;
+}
+
+int xn_pod_spec_from_json(const char *json, struct xn_pod_spec *s, xn_err *err)
+{
+	cJSON *o = cJSON_Parse(json);
+	cJSON *v;
+	uint64_t n;
+	int rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	if (o == NULL || !cJSON_IsObject(o)) {
+		xn_error(err, EINVAL, "pod spec: not a JSON object");
+		goto out;
+	}
+	if (get_str(o, "uid", true, &s->uid, err) < 0 ||
+	    get_str(o, "namespace", true, &s->ns, err) < 0 ||
+	    get_str(o, "name", true, &s->name, err) < 0 ||
+	    get_str(o, "container", true, &s->container, err) < 0 ||
+	    get_str(o, "image", false, &s->image, err) < 0 ||
+	    get_str(o, "imageID", false, &s->image_id, err) < 0 ||
+	    get_str(o, "kernel", true, &s->kernel, err) < 0 ||
+	    get_str(o, "ramdisk", false, &s->ramdisk, err) < 0 ||
+	    get_str(o, "cmdline", false, &s->cmdline, err) < 0)
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(o, "type");
+	s->type =
+	    (cJSON_IsString(v) && strcmp(v->valuestring, "pvh") == 0) ? XN_GUEST_PVH : XN_GUEST_PV;
+	n = 0;
+	if (get_uint(o, "memoryKiB", 1e12, &n, err) < 0)
+		goto out;
+	s->memory_kb = n;
+	n = 1;
+	if (get_uint(o, "vcpus", 128, &n, err) < 0)
+		goto out;
+	s->vcpus = (unsigned)n;
+	n = 0;
+	if (get_uint(o, "cpuWeight", 65535, &n, err) < 0)
+		goto out;
+	s->cpu_weight = (unsigned)n;
+	n = 0;
+	if (get_uint(o, "cpuCap", 12800, &n, err) < 0)
+		goto out;
+	s->cpu_cap = (unsigned)n;
+	n = 30;
+	if (get_uint(o, "graceSeconds", 86400 * 365, &n, err) < 0)
+		goto out;
+	s->grace_s = (unsigned)n;
+	v = cJSON_GetObjectItemCaseSensitive(o, "restartPolicy");
+	if (v && (!cJSON_IsString(v) || xn_restart_policy_parse(v->valuestring, &s->restart) < 0)) {
+		xn_error(err, EINVAL, "pod spec: restartPolicy must be Always, OnFailure or Never");
+		goto out;
+	}
+	s->guest_readiness = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "guestReadiness"));
+	s->local = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "local"));
+	rc = 0;
+out:
+	cJSON_Delete(o);
+	if (rc < 0)
+		xn_pod_spec_dispose(s);
+	return rc;
+}

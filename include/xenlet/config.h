@@ -1,0 +1,72 @@
+/* config.h - xenletd settings: a YAML config file, then flags, kubelet style.
+ *
+ * Precedence, as the kubelet has it: built-in defaults < the file named by
+ * --config < command-line flags.  xn_config_check() validates the result
+ * without side effects; `xenletd -n` prints the effective settings.
+ * The file format is documented in docs/xenletd.conf.md.
+ */
+#ifndef XENLET_CONFIG_H
+#define XENLET_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "xenlet/err.h"
+
+struct xn_taint {
+	char *key;
+	char *value;
+	char *effect; /* NoSchedule, PreferNoSchedule, NoExecute */
+};
+
+struct xn_label {
+	char *key;
+	char *value;
+};
+
+struct xn_config {
+	char *config_file;	 /* --config; NULL: none */
+	char *kubeconfig;	 /* --kubeconfig; NULL: standalone (no API server) */
+	char *node_name;	 /* --node-name; default: the host name, lowercased */
+	char *node_ip;		 /* --node-ip: InternalIP address to advertise */
+	char *backend;		 /* --backend: "libxl" (default) or "sim" */
+	char *store;		 /* --store: "xs" or "mem"; default: xs with libxl, mem with sim */
+	char *root_dir;		 /* --root-dir: state (default /var/lib/xenlet) */
+	char *log_dir;		 /* --pod-log-dir: CRI logs (default /var/log/pods) */
+	char *ctl_socket;	 /* --ctl-socket (default /run/xenlet/xenletd.sock) */
+	char *bridge;		 /* vifs attach here (default xenbr0) */
+	bool foreground;	 /* -d */
+	bool check_only;	 /* -n */
+	int verbose;		 /* -v, repeatable */
+	unsigned kubelet_port;	 /* port of the kubelet API (default 10250) */
+	unsigned max_pods;	 /* default 110, as the kubelet */
+	int64_t reserved_memory; /* bytes kept for Dom0/daemon (systemReserved.memory) */
+	int64_t reserved_cpu_milli;    /* systemReserved.cpu */
+	int64_t default_pod_memory;    /* memory for a pod with no request/limit (default 64Mi) */
+	int64_t memory_pressure_free;  /* MemoryPressure when Xen's free memory is below this */
+	unsigned node_status_update_s; /* status push at least this often (default 60) */
+	unsigned lease_duration_s;     /* default 40 */
+	struct xn_taint
+	    *taints; /* registerWithTaints; default xenlet.io/unikernel=true:NoSchedule */
+	size_t ntaints;
+	struct xn_label *labels; /* nodeLabels (added to the built-in ones) */
+	size_t nlabels;
+};
+
+/* Built-in defaults. */
+void xn_config_init(struct xn_config *c);
+void xn_config_dispose(struct xn_config *c);
+
+/* Parse argv (getopt_long) into c, reading --config first when given.
+ * Returns 0, or -1 with err naming the flag, file, line or key. */
+int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err);
+/* Load a YAML file over the current values. */
+int xn_config_load_file(struct xn_config *c, const char *path, xn_err *err);
+/* Cross-field checks and derived defaults (store from backend, node name). */
+int xn_config_check(struct xn_config *c, xn_err *err);
+/* The effective settings, as YAML that --config accepts. */
+void xn_config_print(const struct xn_config *c, FILE *out);
+void xn_config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,47 @@
+/* ctl.h - the control protocol between xl-pod and xenletd.
+ *
+ * A root-only UNIX stream socket (mode 0600; SO_PEERCRED checked on every
+ * connection: uid 0 or the daemon's own uid).  Each request is one JSON
+ * object on one line; the daemon answers with one JSON object on one line:
+ * {"ok":true,...} or {"ok":false,"error":"message naming the problem"}.
+ * A connection may carry several requests.  Requests:
+ *
+ *   {"op":"version"}                        -> {"version":"0.1.0","backend":"sim"}
+ *   {"op":"list"}                           -> {"pods":[{namespace,name,uid,domid,state,
+ *                                               reason,message,restarts,ready,exitCode,
+ *                                               local,image}]}
+ *   {"op":"create","name":N,"namespace":NS?,"kernel":PATH,"ramdisk":P?,
+ *    "cmdline":C?,"type":"pv"|"pvh","memory":"64Mi","vcpus":1,
+ *    "restartPolicy":"Never","readiness":false,"dryRun":false}
+ *                                           -> {"uid":U} (dryRun: {"domain":{...}})
+ *   {"op":"destroy","name":N,"namespace":NS?,"grace":SECONDS?}
+ *                                           -> {} once the pod is gone
+ *   {"op":"node"}                           -> {"host":{...},"pods":N,"memoryKiB":M}
+ *   {"op":"logs","name":N,"namespace":NS?,"previous":false}
+ *                                           -> {"path":"/var/log/pods/.../0.log"}
+ *   {"op":"console","name":N,"namespace":NS?} -> {"tty":"/dev/pts/3"}
+ *
+ * The namespace defaults to "default".  Lines are limited to 64 KiB.
+ */
+#ifndef XENLET_CTL_H
+#define XENLET_CTL_H
+
+#include "xenlet/err.h"
+
+#define XN_CTL_LINE_MAX 65536
+
+struct event_base;
+struct xn_runtime;
+struct xn_hv;
+struct xn_ctl;
+
+struct xn_ctl *xn_ctl_listen(struct event_base *base, const char *path, struct xn_runtime *rt,
+			     struct xn_hv *hv, xn_err *err);
+void xn_ctl_close(struct xn_ctl *ctl);
+/* The runtime forgot a pod: answer destroy requests waiting for it. */
+void xn_ctl_pod_removed(struct xn_ctl *ctl, const char *uid);
+
+/* Client side (xl-pod): one request, one answer. *answer is malloc'd JSON. */
+int xn_ctl_call(const char *path, const char *request, char **answer, xn_err *err);
+
+#endif

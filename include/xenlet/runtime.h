@@ -1,0 +1,140 @@
+/* runtime.h - runs pods as domains: the part of a kubelet below the API.
+ *
+ * The runtime owns one domain per pod instance.  It creates the domain
+ * through the hypervisor interface (paused), attaches the console to the
+ * pod's CRI log, unpauses, records the pod in the store, reacts to domain
+ * events (exit codes, restart policy with the kubelet's back-off), and
+ * destroys domains on request.  It knows nothing of Kubernetes objects:
+ * the `pod` module (API side) and `ctl` (local pods from xl-pod) both hand
+ * it a struct xn_pod_spec and listen to status changes.
+ *
+ * Every spec is also kept in <root>/pods/<uid>.json, so a restart of the
+ * daemon recovers every pod and adopts its running domain, with or without
+ * an API server.
+ */
+#ifndef XENLET_RUNTIME_H
+#define XENLET_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xenlet/err.h"
+#include "xenlet/hv.h"
+
+struct event_base;
+struct xn_store;
+struct xn_runtime;
+
+enum xn_restart_policy { XN_RESTART_ALWAYS = 0, XN_RESTART_ON_FAILURE, XN_RESTART_NEVER };
+const char *xn_restart_policy_name(enum xn_restart_policy p);
+int xn_restart_policy_parse(const char *s, enum xn_restart_policy *out);
+
+struct xn_pod_spec {
+	char *uid;
+	char *ns;
+	char *name;
+	char *container; /* container name, for logs and status */
+	char *image;	 /* the image reference as the user wrote it */
+	char *image_id;	 /* resolved digest, may be NULL */
+	char *kernel;	 /* resolved kernel path (hv_sim: script path) */
+	char *ramdisk;	 /* may be NULL */
+	char *cmdline;	 /* may be NULL */
+	enum xn_guest_type type;
+	uint64_t memory_kb;
+	unsigned vcpus;
+	unsigned cpu_weight;
+	unsigned cpu_cap;
+	enum xn_restart_policy restart;
+	unsigned grace_s;     /* terminationGracePeriodSeconds */
+	bool guest_readiness; /* Ready follows data/xenlet/ready of the guest */
+	bool local;	      /* created through xl-pod, not the API server */
+};
+void xn_pod_spec_dispose(struct xn_pod_spec *s);
+void xn_pod_spec_copy(struct xn_pod_spec *dst, const struct xn_pod_spec *src);
+/* JSON round trip for <root>/pods/<uid>.json (cJSON text, malloc'd). */
+char *xn_pod_spec_to_json(const struct xn_pod_spec *s);
+int xn_pod_spec_from_json(const char *json, struct xn_pod_spec *out, xn_err *err);
+
+enum xn_inst_state {
+	XN_INST_WAITING = 0, /* being created, or waiting for a restart */
+	XN_INST_RUNNING,
+	XN_INST_TERMINATED,
+};
+
+struct xn_termination {
+	int exit_code;
+	char reason[32]; /* "Completed", "Error", "Crashed", "Killed" */
+	char message[256];
+	uint64_t started_at;  /* unix ns */
+	uint64_t finished_at; /* unix ns */
+};
+
+struct xn_pod_status {
+	enum xn_inst_state state;
+	char reason[48]; /* waiting: ContainerCreating, CrashLoopBackOff, CreateContainerError */
+	char message[512];
+	uint32_t domid;
+	uint64_t started_at; /* unix ns of the running instance */
+	unsigned restart_count;
+	bool ready;
+	bool has_last; /* last holds the previous termination */
+	struct xn_termination last;
+	bool stopping; /* kill requested */
+	bool finished; /* terminated for good: policy says no restart */
+};
+
+enum xn_runtime_event {
+	XN_RT_STATUS = 1, /* status changed */
+	XN_RT_REMOVED,	  /* pod forgotten after kill; status is the final one */
+};
+
+/* reason/message of Kubernetes events ("Started", "Killing", "BackOff"). */
+typedef void (*xn_runtime_cb)(struct xn_runtime *rt, enum xn_runtime_event ev, const char *uid,
+			      const struct xn_pod_status *st, void *arg);
+typedef void (*xn_runtime_note_cb)(struct xn_runtime *rt, const char *uid, const char *type,
+				   const char *reason, const char *message, void *arg);
+
+struct xn_runtime_opts {
+	const char *root_dir;	   /* specs under <root>/pods */
+	const char *log_dir;	   /* CRI logs under <log>/<ns>_<name>_<uid>/<container>/ */
+	unsigned backoff_base_ms;  /* 10000, doubling; kubelet numbers */
+	unsigned backoff_max_ms;   /* 300000 */
+	unsigned backoff_reset_ms; /* 600000: a run this long resets the back-off */
+};
+
+struct xn_runtime *xn_runtime_new(struct event_base *base, struct xn_hv *hv, struct xn_store *store,
+				  const struct xn_runtime_opts *opts, xn_runtime_cb cb,
+				  xn_runtime_note_cb note, void *arg, xn_err *err);
+void xn_runtime_free(struct xn_runtime *rt);
+
+/* The hypervisor's events go here (main wires hv -> runtime). */
+void xn_runtime_hv_event(struct xn_hv *hv, const struct xn_hv_event *ev, void *arg);
+
+/* After start: reload specs, adopt running domains of ours, restart or
+ * finish pods whose domain vanished, destroy domains of ours with no spec. */
+int xn_runtime_recover(struct xn_runtime *rt, xn_err *err);
+
+/* Start a pod (asynchronous; status callbacks follow).  An existing uid is
+ * an error. */
+int xn_runtime_run(struct xn_runtime *rt, const struct xn_pod_spec *spec, xn_err *err);
+/* Stop within grace_s (shutdown, then destroy), then forget the pod
+ * (XN_RT_REMOVED).  Unknown uid: ENOENT. */
+int xn_runtime_kill(struct xn_runtime *rt, const char *uid, unsigned grace_s, xn_err *err);
+
+const struct xn_pod_status *xn_runtime_status(struct xn_runtime *rt, const char *uid);
+const struct xn_pod_spec *xn_runtime_spec(struct xn_runtime *rt, const char *uid);
+/* Find by namespace/name. */
+const char *xn_runtime_find(struct xn_runtime *rt, const char *ns, const char *name);
+/* Iterate over every pod; stop early when fn returns non-zero. */
+void xn_runtime_foreach(struct xn_runtime *rt,
+			int (*fn)(const struct xn_pod_spec *, const struct xn_pod_status *, void *),
+			void *arg);
+/* Path of the current CRI log file of a pod (malloc'd), NULL if unknown. */
+char *xn_runtime_log_path(struct xn_runtime *rt, const char *uid, unsigned restart);
+/* The domain a spec becomes (pointers borrow from s; name is filled). */
+void xn_runtime_domain_config(const struct xn_pod_spec *s, char name[XN_NAME_MAX],
+			      struct xn_domain_config *c);
+/* Count of pods and the memory they hold. */
+void xn_runtime_usage(struct xn_runtime *rt, unsigned *pods, uint64_t *memory_kb, unsigned *vcpus);
+
+#endif
