@@ -110,6 +110,7 @@ int main_console(int argc, char **argv)
 		}
 		raw = saved;
 		cfmakeraw(&raw);
+		raw.c_oflag = saved.c_oflag; /* keep LF -> CRLF: not every guest sends CR */
 		tcsetattr(0, TCSAFLUSH, &raw);
 	}
 	r = shuttle(tty, interactive);

@@ -1,0 +1,182 @@
+#!/bin/bash
+# test-xlpod.sh BUILD_DIR - xl-pod against a real xenletd on the sim backend:
+# create, list, logs, console, destroy, dry run, a bad kernel, usage errors,
+# and a daemon restart that adopts a running pod with the same domid.
+# Prints "N passed, N failed, N skipped"; exits 1 if anything failed.
+set -u
+B=$(cd "${1:-build}" && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+FIX=$SRC/test/fixtures/sim
+TMP=$(mktemp -d /tmp/test-xlpod.XXXXXX)
+SOCK=$TMP/ctl.sock
+XLPOD=("$B/xl-pod" -s "$SOCK")
+DPID=
+pass=0 fail=0 skip=0
+
+cleanup() {
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
+		kill -TERM "$DPID"
+		wait "$DPID" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+not_ok() {
+	echo "not ok - $1"
+	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/#   /'
+	fail=$((fail + 1))
+}
+check() { # check NAME CONDITION-EXIT-STATUS [DETAILS]
+	if [ "$2" -eq 0 ]; then ok "$1"; else not_ok "$1" "${3:-}"; fi
+}
+# Poll until a command succeeds (bounded: this waits for the daemon, it does
+# not measure it).
+wait_for() { # wait_for SECONDS CMD...
+	local n=$(($1 * 10))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+xlpod() { "${XLPOD[@]}" "$@"; }
+start_daemon() {
+	"$B/xenletd" --backend=sim -d --root-dir="$TMP/root" --pod-log-dir="$TMP/logs" \
+		--ctl-socket="$SOCK" >>"$TMP/xenletd.log" 2>&1 &
+	DPID=$!
+	wait_for 10 xlpod version
+}
+stop_daemon() {
+	kill -TERM "$DPID"
+	wait "$DPID" 2>/dev/null
+	DPID=
+}
+pod_field() { # pod_field NS/NAME FIELD: one field of `list -l` (python3 reads the JSON)
+	xlpod list -l | python3 -c '
+import json, sys
+ns, name = sys.argv[1].split("/")
+for p in json.load(sys.stdin):
+    if p["namespace"] == ns and p["name"] == name:
+        print(p.get(sys.argv[2], "")); break
+else:
+    sys.exit(1)' "$1" "$2"
+}
+logs_have() { # logs_have TEXT LOGS-ARGS...
+	local text=$1
+	shift
+	xlpod logs "$@" 2>/dev/null | grep -qF "$text"
+}
+listed() { xlpod list | grep -q "^$1 "; }
+not_listed() { ! listed "$1"; }
+
+for f in "$B/xenletd" "$B/xl-pod"; do
+	if [ ! -x "$f" ]; then
+		echo "skipped: $f not built"
+		echo "xl-pod: 0 passed, 0 failed, 1 skipped"
+		exit 0
+	fi
+done
+if ! command -v python3 >/dev/null; then
+	echo "skipped: python3 is needed to read list -l"
+	echo "xl-pod: 0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
+if ! start_daemon; then
+	not_ok "xenletd starts on the sim backend" "$(tail -20 "$TMP/xenletd.log")"
+	echo "xl-pod: $pass passed, $fail failed, $skip skipped"
+	exit 1
+fi
+ok "xenletd starts and answers version"
+
+# --- command-line handling, no daemon state involved
+out=$(xlpod l 2>&1)
+rc=$?
+check "an ambiguous prefix exits 2 and names the candidates" \
+	$([ $rc -eq 2 ] && grep -q "ambiguous command: l, could be: list, logs" <<<"$out"; echo $?) "$out"
+out=$(xlpod dest 2>&1)
+rc=$?
+check "a usage error exits 2 with the usage line" \
+	$([ $rc -eq 2 ] && grep -q "^usage: xl-pod destroy" <<<"$out"; echo $?) "$out"
+out=$(xlpod -N list 2>&1)
+rc=$?
+check "-N is refused by commands that cannot dry-run" $([ $rc -eq 2 ]; echo $?) "$out"
+
+# --- dry run creates nothing
+out=$(xlpod -N create dry "$FIX/xlpod-hello.sim" 2>&1)
+rc=$?
+check "-N create prints the domain" \
+	$([ $rc -eq 0 ] && grep -qF "$FIX/xlpod-hello.sim" <<<"$out"; echo $?) "$out"
+check "-N create creates nothing" $(not_listed default/dry; echo $?) "$(xlpod list 2>&1)"
+
+# --- bad kernel: one clear line, exit 1, nothing created
+out=$(xlpod create bad "$TMP/no-such-kernel" 2>&1)
+rc=$?
+check "a missing kernel exits 1 with one line naming it" \
+	$([ $rc -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
+		grep -qF "xl-pod: create: kernel $TMP/no-such-kernel: No such file or directory" <<<"$out"
+	echo $?) "$out"
+check "a bad kernel creates nothing" $(not_listed default/bad; echo $?)
+
+# --- create, list, logs, destroy
+out=$(cd "$FIX" && xlpod create -c 1 -m 32 hello xlpod-hello.sim one two 2>&1)
+check "create prints the uid (relative kernel path accepted)" \
+	$(grep -qE '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' <<<"$out"; echo $?) "$out"
+check "list shows the pod" $(listed default/hello; echo $?) "$(xlpod list 2>&1)"
+check "the pod has 32 MiB" $([ "$(pod_field default/hello memoryKiB)" = 32768 ]; echo $?) \
+	"$(xlpod list -l 2>&1)"
+wait_for 10 logs_have done hello
+out=$(xlpod logs hello 2>&1)
+check "logs shows the guest's lines without the CRI prefix" \
+	$(grep -qx "hello from xlpod-hello" <<<"$out" && grep -qx "done" <<<"$out"; echo $?) "$out"
+check "logs shows the command line" $(grep -qF "one two" <<<"$out"; echo $?) "$out"
+out=$(xlpod logs --timestamps --tail 1 hello 2>&1)
+check "logs --timestamps --tail 1 prints one stamped line" \
+	$([ "$(wc -l <<<"$out")" -eq 1 ] && grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z done$' <<<"$out"
+	echo $?) "$out"
+out=$(xlpod destroy hello 2>&1)
+rc=$?
+check "destroy succeeds" $([ $rc -eq 0 ]; echo $?) "$out"
+check "destroy removes the pod" $(not_listed default/hello; echo $?) "$(xlpod list 2>&1)"
+out=$(xlpod destroy hello 2>&1)
+rc=$?
+check "destroying a pod that is not there is one clear line, exit 1" \
+	$([ $rc -eq 1 ] && [ "$out" = "xl-pod: destroy: pod default/hello: not on this node" ]; echo $?) "$out"
+
+# --- console (stdin not a terminal: copies the output)
+xlpod create -n test server "$FIX/xlpod-server.sim" >/dev/null 2>&1
+wait_for 10 logs_have tick -n test server
+out=$(timeout 3 "${XLPOD[@]}" console -n test server </dev/null 2>&1)
+if grep -q "tick" <<<"$out"; then
+	ok "console copies the guest's output"
+else
+	not_ok "console copies the guest's output" "$out"
+fi
+
+# --- a daemon restart adopts the running pod, same domid
+domid=$(pod_field test/server domid)
+state=$(pod_field test/server state)
+if [ -z "$domid" ] || [ "$state" != running ]; then
+	not_ok "the server pod runs before the restart" "$(xlpod list 2>&1)"
+else
+	stop_daemon
+	if ! start_daemon; then
+		not_ok "xenletd starts again" "$(tail -20 "$TMP/xenletd.log")"
+	else
+		check "after a restart the pod is still running" \
+			$([ "$(pod_field test/server state)" = running ]; echo $?) "$(xlpod list 2>&1)"
+		check "after a restart the pod keeps domid $domid" \
+			$([ "$(pod_field test/server domid)" = "$domid" ]; echo $?) "$(xlpod list 2>&1)"
+		out=$(xlpod destroy -n test -g 0 server 2>&1)
+		rc=$?
+		check "the adopted pod can be destroyed" \
+			$([ $rc -eq 0 ] && not_listed test/server; echo $?) "$out"
+	fi
+fi
+
+echo "xl-pod: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
