@@ -50,6 +50,7 @@ struct lx_console;
 /* A domain we deliver events for (created or adopted). */
 struct lx_dom {
 	struct lx_dom *next;
+	struct lx *lx;
 	uint32_t domid;
 	libxl_evgen_domain_death *deathw;
 	bool shutdown_seen; /* SHUTDOWN delivered (real or synthetic) */
@@ -89,7 +90,8 @@ struct lx {
 	struct lx_note *notes, **notes_tail;
 	struct event *flush_ev;
 	bool flushing;
-	bool closed; /* close() ran during a flush: free when it returns */
+	bool closing; /* close() is draining libxl operations */
+	bool closed;  /* close() ran during a flush: free when it returns */
 };
 
 /* hv_libxl_config.c */

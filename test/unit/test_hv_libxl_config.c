@@ -2,7 +2,8 @@
  * config, compared with libxl's own JSON checked in under
  * test/fixtures/libxl/.  XN_UPDATE_GOLDEN=1 rewrites the files (review the
  * diff before committing it).  Also: invalid configs name the bad field,
- * guest exit codes are parsed strictly, shutdown reasons map one to one. */
+ * guest exit codes are parsed strictly, shutdown reasons map one to one, and
+ * opening the backend on a machine without Xen explains itself. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
+#include <unistd.h>
 
 #include "xenlet/err.h"
 #include "xenlet/hv.h"
@@ -227,6 +230,30 @@ static void shutdown_reasons_map(void **state)
 	assert_int_equal(xn_hv_libxl_reason(200), XN_SHUTDOWN_UNKNOWN);
 }
 
+/* Without Xen, opening the backend must fail and say why. */
+static void open_without_xen_says_why(void **state)
+{
+	struct event_base *base;
+	struct xn_hv *hv;
+	xn_err err = NULL;
+
+	if (access("/proc/xen/privcmd", F_OK) == 0 || access("/dev/xen/privcmd", F_OK) == 0) {
+		printf("skipped: this machine runs on Xen\n");
+		skip();
+	}
+	base = event_base_new();
+	assert_non_null(base);
+	hv = xn_hv_new("libxl", base, NULL, NULL, &err);
+	assert_null(hv);
+	if (strstr(xn_error_msg(err), "backend libxl: libxl: cannot open the Xen control "
+				      "interface (is this a Xen Dom0? /proc/xen/privcmd") == NULL)
+		fail_msg("unexpected error: %s", xn_error_msg(err));
+	printf("# %s\n", xn_error_msg(err));
+	assert_int_equal(err->status, ENODEV);
+	xn_error_free(&err);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +265,7 @@ int main(void)
 	    cmocka_unit_test(invalid_configs_name_the_field),
 	    cmocka_unit_test(exit_code_parsing_is_strict),
 	    cmocka_unit_test(shutdown_reasons_map),
+	    cmocka_unit_test(open_without_xen_says_why),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
