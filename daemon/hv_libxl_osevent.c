@@ -15,8 +15,10 @@
 
 /* ---- logger ---- */
 
-static void lg_vmessage(xentoollog_logger *logger, xentoollog_level level, int errnoval,
-			const char *context, const char *format, va_list al)
+__attribute__((format(printf, 5, 0))) static void lg_vmessage(xentoollog_logger *logger,
+							      xentoollog_level level, int errnoval,
+							      const char *context,
+							      const char *format, va_list al)
 {
 	struct lx_logger *lg = (struct lx_logger *)logger;
 	char msg[1024];
