@@ -45,7 +45,7 @@ GUESTS     := $(B)/guests/xn-test-pvh $(B)/guests/xn-test-pv
 
 all: $(B)/xenletd $(B)/xl-pod
 
-$(B)/%.o: %.c $(wildcard include/xenlet/*.h)
+$(B)/%.o: %.c $(wildcard include/xenlet/*.h daemon/*.h xl-plugin/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
