@@ -274,6 +274,7 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 		out->cpu_weight = 1;
 	if (out->cpu_weight > 65535)
 		out->cpu_weight = 65535;
+	out->cpu_request_milli = cpu_req > 0 ? (unsigned)(cpu_req > 128000 ? 128000 : cpu_req) : 0;
 	out->cpu_cap = cpu_lim > 0 ? (unsigned)((cpu_lim + 9) / 10) : 0;
 	grace = path(pod, "spec", "terminationGracePeriodSeconds");
 	out->grace_s =
