@@ -13,13 +13,13 @@
 #include "xenlet/util.h"
 
 #define FOLD_WINDOW_NS (600ull * 1000000000ull)
-#define FOLD_MAX 256 /* remembered events; the oldest is forgotten first */
+#define FOLD_MAX       256 /* remembered events; the oldest is forgotten first */
 
 struct seen {
 	TAILQ_ENTRY(seen) entry;
-	char *key;        /* uid + reason + message */
+	char *key; /* uid + reason + message */
 	char *ns;
-	char *name;       /* the Event object's name */
+	char *name; /* the Event object's name */
 	unsigned count;
 	uint64_t first_ns;
 	uint64_t last_ns;
@@ -99,8 +99,8 @@ void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj,
 		cJSON_AddNumberToObject(body, "count", s->count);
 		cJSON_AddStringToObject(body, "lastTimestamp", last);
 		path = xn_xasprintf("/api/v1/namespaces/%s/events/%s", s->ns, s->name);
-		if (xn_kube_request(ev->k, XN_KUBE_PATCH_MERGE, path, body, 0, posted, NULL, &err) ==
-		    NULL) {
+		if (xn_kube_request(ev->k, XN_KUBE_PATCH_MERGE, path, body, 0, posted, NULL,
+				    &err) == NULL) {
 			log_debug("event: %s", xn_error_msg(err));
 			xn_error_free(&err);
 		}
@@ -113,8 +113,8 @@ void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj,
 	s->key = xn_xstrdup(key);
 	s->ns = xn_xstrdup(obj->ns && obj->ns[0] ? obj->ns : "default");
 	/* the kubelet's naming: <object>.<unique hex> */
-	s->name = xn_xasprintf("%s.%llx%04x", obj->name, (unsigned long long)now,
-			       ev->serial++ & 0xffff);
+	s->name =
+	    xn_xasprintf("%s.%llx%04x", obj->name, (unsigned long long)now, ev->serial++ & 0xffff);
 	s->count = 1;
 	s->first_ns = s->last_ns = now;
 	TAILQ_INSERT_HEAD(&ev->seen, s, entry);

@@ -22,13 +22,13 @@ struct tracked {
 	char *ns;
 	char *name;
 	char start_time[24];
-	cJSON *rejected;     /* the Failed status of a pod we refused, else NULL */
-	bool deleting;       /* DELETE with grace 0 is due / in flight */
-	bool dirty;          /* a status patch is due */
+	cJSON *rejected; /* the Failed status of a pod we refused, else NULL */
+	bool deleting;	 /* DELETE with grace 0 is due / in flight */
+	bool dirty;	 /* a status patch is due */
 	struct xn_kube_req *req;
 	struct event *retry;
 	unsigned retry_ms;
-	char *last_sent;     /* the last status body that reached the API server */
+	char *last_sent; /* the last status body that reached the API server */
 };
 
 TAILQ_HEAD(tracked_list, tracked);
@@ -55,9 +55,9 @@ static void rfc3339(uint64_t ns, char out[24])
 	char buf[40];
 
 	xn_rfc3339nano(ns, buf);
-	buf[19] = 'Z';
-	buf[20] = '\0';
-	snprintf(out, 24, "%s", buf);
+	memcpy(out, buf, 19); /* metav1.Time has second precision */
+	out[19] = 'Z';
+	out[20] = '\0';
 }
 
 static const cJSON *jget(const cJSON *o, const char *a, const char *b)
@@ -241,7 +241,8 @@ cJSON *xn_pod_status_json(const struct xn_pod_spec *spec, const struct xn_pod_st
 		cJSON_AddItemToObject(state, "terminated", terminated_json(&st->last, cid));
 	} else {
 		cJSON *w = cJSON_AddObjectToObject(state, "waiting");
-		cJSON_AddStringToObject(w, "reason", st->reason[0] ? st->reason : "ContainerCreating");
+		cJSON_AddStringToObject(w, "reason",
+					st->reason[0] ? st->reason : "ContainerCreating");
 		if (st->message[0])
 			cJSON_AddStringToObject(w, "message", st->message);
 	}
@@ -353,7 +354,8 @@ static void send_status(struct tracked *t)
 		t->dirty = false;
 		body = cJSON_CreateObject();
 		cJSON_AddNumberToObject(body, "gracePeriodSeconds", 0);
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "preconditions"), "uid", t->uid);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "preconditions"), "uid",
+					t->uid);
 		path = xn_xasprintf("/api/v1/namespaces/%s/pods/%s", t->ns, t->name);
 		t->req = xn_kube_request(ps->k, XN_KUBE_DELETE, path, body, 0, deleted, t, &err);
 		free(path);
@@ -509,7 +511,8 @@ static void admit(struct xn_pod_sync *ps, const cJSON *pod)
 	else
 		rfc3339(xn_now_real_ns(), t->start_time);
 	if (xn_runtime_run(ps->rt, &spec, &err) < 0) {
-		reject_pod(ps, pod, "CreateContainerConfigError", xn_error_msg(err), spec.container);
+		reject_pod(ps, pod, "CreateContainerConfigError", xn_error_msg(err),
+			   spec.container);
 		xn_error_free(&err);
 		goto out;
 	}
@@ -533,8 +536,8 @@ static void on_pod(const cJSON *pod, struct xn_pod_sync *ps)
 	st = xn_runtime_status(ps->rt, uid);
 	if (jget(pod, "metadata", "deletionTimestamp") != NULL) {
 		const cJSON *g = jget(pod, "metadata", "deletionGracePeriodSeconds");
-		unsigned grace = cJSON_IsNumber(g) && g->valuedouble >= 0 ? (unsigned)g->valuedouble
-									   : 30;
+		unsigned grace =
+		    cJSON_IsNumber(g) && g->valuedouble >= 0 ? (unsigned)g->valuedouble : 30;
 		xn_err err = NULL;
 
 		t = track(ps, uid, ns, name);
@@ -569,9 +572,15 @@ static void on_pod(const cJSON *pod, struct xn_pod_sync *ps)
 	admit(ps, pod);
 }
 
-static void inf_add(const cJSON *obj, void *arg) { on_pod(obj, arg); }
+static void inf_add(const cJSON *obj, void *arg)
+{
+	on_pod(obj, arg);
+}
 
-static void inf_update(const cJSON *old, const cJSON *obj, void *arg) { on_pod(obj, arg); }
+static void inf_update(const cJSON *old, const cJSON *obj, void *arg)
+{
+	on_pod(obj, arg);
+}
 
 static void inf_del(const cJSON *obj, void *arg)
 {
@@ -608,8 +617,8 @@ static int find_orphan(const struct xn_pod_spec *s, const struct xn_pod_status *
 	if (s->local || st->stopping)
 		return 0;
 	pod = xn_informer_get(o->ps->inf, s->ns, s->name);
-	if (pod == NULL || strcmp(xn_kube_meta(pod, "uid") ? xn_kube_meta(pod, "uid") : "",
-				  s->uid) != 0) {
+	if (pod == NULL ||
+	    strcmp(xn_kube_meta(pod, "uid") ? xn_kube_meta(pod, "uid") : "", s->uid) != 0) {
 		o->uids = xn_xrealloc(o->uids, (o->n + 1) * sizeof(char *));
 		o->uids[o->n++] = xn_xstrdup(s->uid);
 	}

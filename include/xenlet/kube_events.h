@@ -13,8 +13,8 @@ struct xn_kube;
 struct xn_kube_events;
 
 struct xn_event_object {
-	const char *kind;       /* "Pod", "Node" */
-	const char *ns;         /* "" for cluster-scoped */
+	const char *kind; /* "Pod", "Node" */
+	const char *ns;	  /* "" for cluster-scoped */
 	const char *name;
 	const char *uid;
 	const char *field_path; /* "spec.containers{app}" or NULL */

@@ -25,7 +25,7 @@ struct xn_pod_sync;
 
 struct xn_pod_sync_opts {
 	const char *node_name;
-	const char *node_ip;            /* hostIP of every pod */
+	const char *node_ip; /* hostIP of every pod */
 	struct xn_pod_defaults defaults;
 	/* current allocatable; NULL: admission by memory/cpu is skipped */
 	void (*allocatable)(void *arg, struct xn_node_resources *out);
