@@ -172,7 +172,8 @@ _cluster_start() {
     (
         set +m
         setsid "$bin" "$@" >>"$XN_CLUSTER_DIR/$name.log" 2>&1 </dev/null &
-        echo "$! $bin" >"$XN_CLUSTER_DIR/pids/$name"
+        # Canonical path: _cluster_alive compares it with /proc/PID/exe.
+        echo "$! $(readlink -f "$bin")" >"$XN_CLUSTER_DIR/pids/$name"
     )
 }
 
@@ -184,7 +185,8 @@ _cluster_alive() {
     read -r pid bin <"$f"
     [[ -n "$pid" ]] || return 1
     exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-    [[ "$exe" == "$bin" ]]
+    # A forced rebuild may have replaced the binary under a running cluster.
+    [[ "${exe% (deleted)}" == "$bin" ]]
 }
 
 _cluster_pid() { local pid _b; read -r pid _b <"$XN_CLUSTER_DIR/pids/$1"; echo "$pid"; }
