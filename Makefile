@@ -45,9 +45,10 @@ GUESTS     := $(B)/guests/xn-test-pvh $(B)/guests/xn-test-pv
 
 all: $(B)/xenletd $(B)/xl-pod
 
-$(B)/%.o: %.c $(wildcard include/xenlet/*.h)
+$(B)/%.o: %.c $(wildcard include/xenlet/*.h daemon/*.h xl-plugin/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/libxenlet.a: $(LIB_OBJS)
 	@rm -f $@
@@ -61,7 +62,8 @@ $(B)/xl-pod: $(XLPOD_OBJS) $(B)/libxenlet.a
 
 $(B)/test/unit/test_%: test/unit/test_%.c $(UNIT_HELPER_OBJS) $(B)/libxenlet.a $(wildcard include/xenlet/*.h test/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itest/unit $(CFLAGS) -DXN_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $< \
+	@echo "  CCLD    $@"
+	@$(CC) $(CPPFLAGS) -Itest/unit $(CFLAGS) -DXN_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $< \
 	  $(UNIT_HELPER_OBJS) $(B)/libxenlet.a $(LDLIBS) $(TEST_LDLIBS)
 
 # Test unikernels: freestanding, no libc (see test/guests/README.md).

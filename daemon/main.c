@@ -17,7 +17,11 @@
 #include "xenlet/config.h"
 #include "xenlet/ctl.h"
 #include "xenlet/hv.h"
+#include "xenlet/kube.h"
+#include "xenlet/kube_events.h"
+#include "xenlet/kubeconfig.h"
 #include "xenlet/log.h"
+#include "xenlet/pod_sync.h"
 #include "xenlet/runtime.h"
 #include "xenlet/store.h"
 #include "xenlet/util.h"
@@ -29,6 +33,9 @@ struct daemon {
 	struct xn_hv *hv;
 	struct xn_runtime *rt;
 	struct xn_ctl *ctl;
+	struct xn_kube *kube;
+	struct xn_kube_events *events;
+	struct xn_pod_sync *ps;
 	int lock_fd;
 };
 
@@ -47,6 +54,42 @@ static void runtime_cb(struct xn_runtime *rt, enum xn_runtime_event ev, const ch
 
 	if (ev == XN_RT_REMOVED)
 		xn_ctl_pod_removed(d->ctl, uid);
+	xn_pod_sync_runtime_event(d->ps, ev, uid, st);
+}
+
+static void runtime_note(struct xn_runtime *rt, const char *uid, const char *type,
+			 const char *reason, const char *message, void *arg)
+{
+	struct daemon *d = arg;
+
+	xn_pod_sync_runtime_note(d->ps, uid, type, reason, message);
+}
+
+/* The API side: only with a kubeconfig; without one the node is standalone
+ * (local pods through xl-pod). */
+static int start_kube(struct daemon *d, xn_err *err)
+{
+	struct xn_kubeconfig *kc = NULL;
+	struct xn_pod_sync_opts po = {
+	    .node_name = d->cfg.node_name,
+	    .node_ip = d->cfg.node_ip,
+	    .defaults = {.memory_bytes = d->cfg.default_pod_memory},
+	};
+
+	if (d->cfg.kubeconfig == NULL)
+		return 0;
+	if (xn_kubeconfig_load(d->cfg.kubeconfig, NULL, &kc, err) < 0)
+		return -1;
+	if (xn_kube_new(d->base, kc, NULL, &d->kube, err) < 0) {
+		xn_kubeconfig_free(kc);
+		return -1;
+	}
+	xn_kubeconfig_free(kc);
+	d->events = xn_kube_events_new(d->kube, d->cfg.node_name);
+	d->ps = xn_pod_sync_new(d->base, d->kube, d->events, d->rt, &po, err);
+	if (d->ps == NULL)
+		return -1;
+	return 0;
 }
 
 /* One daemon per root dir: a second one would fight over the domains. */
@@ -102,10 +145,12 @@ static int start(struct daemon *d, xn_err *err)
 	d->hv = xn_hv_new(d->cfg.backend, d->base, xn_runtime_hv_event, NULL, err);
 	if (d->hv == NULL)
 		return -1;
-	d->rt = xn_runtime_new(d->base, d->hv, d->store, &ro, runtime_cb, NULL, d, err);
+	d->rt = xn_runtime_new(d->base, d->hv, d->store, &ro, runtime_cb, runtime_note, d, err);
 	if (d->rt == NULL)
 		return -1;
 	d->hv->event_arg = d->rt;
+	if (start_kube(d, err) < 0)
+		return -1;
 	if (xn_runtime_recover(d->rt, err) < 0)
 		return -1;
 	d->ctl = xn_ctl_listen(d->base, d->cfg.ctl_socket, d->rt, d->hv, err);
@@ -117,6 +162,11 @@ static int start(struct daemon *d, xn_err *err)
 static void stop(struct daemon *d)
 {
 	xn_ctl_close(d->ctl);
+	xn_pod_sync_free(d->ps);
+	d->ps = NULL;
+	xn_kube_events_free(d->events);
+	if (d->kube)
+		xn_kube_free(d->kube);
 	xn_runtime_free(d->rt);
 	xn_hv_free(d->hv);
 	if (d->store)

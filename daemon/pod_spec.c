@@ -85,6 +85,7 @@ char *xn_pod_spec_to_json(const struct xn_pod_spec *s)
 	cJSON_AddNumberToObject(o, "vcpus", s->vcpus);
 	cJSON_AddNumberToObject(o, "cpuWeight", s->cpu_weight);
 	cJSON_AddNumberToObject(o, "cpuCap", s->cpu_cap);
+	cJSON_AddNumberToObject(o, "cpuRequestMilli", s->cpu_request_milli);
 	cJSON_AddStringToObject(o, "restartPolicy", xn_restart_policy_name(s->restart));
 	cJSON_AddNumberToObject(o, "graceSeconds", s->grace_s);
 	cJSON_AddBoolToObject(o, "guestReadiness", s->guest_readiness);
@@ -164,6 +165,10 @@ int xn_pod_spec_from_json(const char *json, struct xn_pod_spec *s, xn_err *err)
 	if (get_uint(o, "cpuCap", 12800, &n, err) < 0)
 		goto out;
 	s->cpu_cap = (unsigned)n;
+	n = 0;
+	if (get_uint(o, "cpuRequestMilli", 128000, &n, err) < 0)
+		goto out;
+	s->cpu_request_milli = (unsigned)n;
 	n = 30;
 	if (get_uint(o, "graceSeconds", 86400 * 365, &n, err) < 0)
 		goto out;

@@ -708,6 +708,17 @@ void xn_runtime_usage(struct xn_runtime *rt, unsigned *pods, uint64_t *memory_kb
 	}
 }
 
+uint64_t xn_runtime_cpu_requests(struct xn_runtime *rt)
+{
+	struct pod *p;
+	uint64_t milli = 0;
+
+	TAILQ_FOREACH(p, &rt->pods, entry)
+	if (!p->st.finished)
+		milli += p->spec.cpu_request_milli;
+	return milli;
+}
+
 /* ---- recovery ---- */
 
 static int load_specs(struct xn_runtime *rt, xn_err *err)

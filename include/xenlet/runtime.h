@@ -44,6 +44,7 @@ struct xn_pod_spec {
 	unsigned vcpus;
 	unsigned cpu_weight;
 	unsigned cpu_cap;
+	unsigned cpu_request_milli; /* for admission of later pods */
 	enum xn_restart_policy restart;
 	unsigned grace_s;     /* terminationGracePeriodSeconds */
 	bool guest_readiness; /* Ready follows data/xenlet/ready of the guest */
@@ -136,5 +137,7 @@ void xn_runtime_domain_config(const struct xn_pod_spec *s, char name[XN_NAME_MAX
 			      struct xn_domain_config *c);
 /* Count of pods and the memory they hold. */
 void xn_runtime_usage(struct xn_runtime *rt, unsigned *pods, uint64_t *memory_kb, unsigned *vcpus);
+/* Sum of the CPU requests of the pods that hold resources, in millicores. */
+uint64_t xn_runtime_cpu_requests(struct xn_runtime *rt);
 
 #endif

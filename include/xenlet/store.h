@@ -13,6 +13,10 @@
  *   /local/domain/<domid>/xenlet/... the guest may read, not write
  *   /local/domain/<domid>/data/xenlet/...  the guest may write: untrusted,
  *                                    read through xn_store_guest_data_get()
+ *
+ * "mem" keeps its tree in memory only, or, when XN_STORE_MEM_FILE names a
+ * file, also there (JSON, rewritten atomically after each change), so that
+ * a restarted daemon finds its records as it would in real xenstore.
  */
 #ifndef XENLET_STORE_H
 #define XENLET_STORE_H
@@ -44,6 +48,23 @@ struct xn_pod_record {
 };
 void xn_pod_record_dispose(struct xn_pod_record *r);
 
+/* Node permissions as xenstore has them: perms[0] names the owner (who
+ * may do anything) and the access everybody else gets; further entries
+ * grant one domain an access.  Dom0 bypasses them all. */
+enum xn_store_access {
+	XN_STORE_NONE = 0,
+	XN_STORE_READ = 1,
+	XN_STORE_WRITE = 2,
+	XN_STORE_RDWR = 3,
+};
+struct xn_store_perm {
+	uint32_t domid;
+	enum xn_store_access access;
+};
+
+/* Attempts of one transaction before giving up on EAGAIN conflicts. */
+#define XN_STORE_TX_RETRIES 16
+
 /* Called for a watch hit: path is the key that changed. */
 typedef void (*xn_store_watch_cb)(struct xn_store *st, const char *path, void *arg);
 
@@ -52,20 +73,38 @@ struct xn_store *xn_store_open(const char *backend, struct event_base *base, xn_
 void xn_store_close(struct xn_store *st);
 const char *xn_store_backend_name(const struct xn_store *st);
 
-/* Raw access (paths are absolute).  get: *val malloc'd, ENOENT when absent. */
+/* Raw access (paths are absolute).  get: *val malloc'd, ENOENT when absent.
+ * set creates missing parents (value "", permissions of their parent) as
+ * xenstored does; rm removes the whole subtree and succeeds when the node
+ * is already gone. */
 int xn_store_get(struct xn_store *st, const char *path, char **val, xn_err *err);
 int xn_store_set(struct xn_store *st, const char *path, const char *val, xn_err *err);
 int xn_store_rm(struct xn_store *st, const char *path, xn_err *err);
 /* Children names of path; *names is a NULL-terminated malloc'd array. */
 int xn_store_list(struct xn_store *st, const char *path, char ***names, size_t *n, xn_err *err);
 void xn_store_list_free(char **names);
+/* Replace / read the permissions of an existing node (*perms malloc'd). */
+int xn_store_set_perms(struct xn_store *st, const char *path, const struct xn_store_perm *perms,
+		       size_t n, xn_err *err);
+int xn_store_get_perms(struct xn_store *st, const char *path, struct xn_store_perm **perms,
+		       size_t *n, xn_err *err);
 
-/* Watch path and everything below it. Returns a watch id >= 0. */
+/* Watch path and everything below it. Returns a watch id >= 0.  Callbacks
+ * run from the event loop, never inside the call that made the change; as
+ * with xs_watch, one event for path itself follows the registration. */
 int xn_store_watch(struct xn_store *st, const char *path, xn_store_watch_cb cb, void *arg,
 		   xn_err *err);
 void xn_store_unwatch(struct xn_store *st, int id);
 
-/* Pod records under /xenlet/pods/<uid>: written in one transaction. */
+/* Node-wide records /xenlet/node/<key> (Dom0 only), checked against the
+ * schema. */
+int xn_store_node_set(struct xn_store *st, const char *key, const char *val, xn_err *err);
+int xn_store_node_get(struct xn_store *st, const char *key, char **val, xn_err *err);
+
+/* Pod records under /xenlet/pods/<uid>: written in one transaction (the old
+ * record is replaced), each value checked against the schema.  Optional
+ * fields are absent keys: domid XN_DOMID_INVALID, last_exit -1, times 0,
+ * NULL strings.  A record lacking a required key is an error naming it. */
 int xn_store_pod_put(struct xn_store *st, const struct xn_pod_record *r, xn_err *err);
 int xn_store_pod_get(struct xn_store *st, const char *uid, struct xn_pod_record *out, xn_err *err);
 int xn_store_pod_del(struct xn_store *st, const char *uid, xn_err *err);
@@ -73,7 +112,9 @@ int xn_store_pod_del(struct xn_store *st, const char *uid, xn_err *err);
 int xn_store_pod_list(struct xn_store *st, struct xn_pod_record **out, size_t *n, xn_err *err);
 
 /* Guest-readable config under /local/domain/<domid>/xenlet/<key>: Dom0
- * owns it, the guest gets read permission.  keys/vals NULL-terminated. */
+ * owns it, the guest gets read permission.  keys/vals NULL-terminated;
+ * keys are relative ("ip", "env/PATH"), checked with their values against
+ * the schema; the given keys are added to (or replace) what is there. */
 int xn_store_guest_config_put(struct xn_store *st, uint32_t domid, const char *const *keys,
 			      const char *const *vals, xn_err *err);
 /* Create the guest-writable data area /local/domain/<domid>/data/xenlet
@@ -85,5 +126,9 @@ int xn_store_guest_data_get(struct xn_store *st, uint32_t domid, const char *key
 			    xn_err *err);
 /* Remove everything we wrote for a domain. */
 int xn_store_guest_cleanup(struct xn_store *st, uint32_t domid, xn_err *err);
+
+/* Test hook of the "mem" backend: the next n transaction commits fail with
+ * EAGAIN, as a conflicting writer would make them.  -1 (EINVAL) on "xs". */
+int xn_store_mem_fail_commits(struct xn_store *st, unsigned n);
 
 #endif

@@ -1,0 +1,329 @@
+/* pod_translate.c - Pod JSON -> runtime pod spec, admission (pure). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "xenlet/pod_translate.h"
+#include "xenlet/quantity.h"
+#include "xenlet/util.h"
+
+#define CMDLINE_MAX 2048 /* Xen's PV command line limit (MAX_GUEST_CMDLINE 1024 x2 for PVH) */
+
+__attribute__((format(printf, 3, 4))) static int reject(struct xn_pod_reject *rej,
+							const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(rej->reason, sizeof(rej->reason), "%s", reason);
+	va_start(ap, fmt);
+	vsnprintf(rej->message, sizeof(rej->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const cJSON *path(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+	return b && v ? cJSON_GetObjectItemCaseSensitive(v, b) : v;
+}
+
+static const char *str(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *v = path(o, a, b);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const cJSON *first_container(const cJSON *pod)
+{
+	const cJSON *cs = path(pod, "spec", "containers");
+
+	return cJSON_IsArray(cs) ? cJSON_GetArrayItem(cs, 0) : NULL;
+}
+
+/* Why the last resource() failed, for the pod's status message. */
+static __thread char resource_error[256];
+
+/* resources.<kind>.<res> of the container, parsed; -1 when absent. */
+static int64_t resource(const cJSON *c, const char *kind, const char *res, int scale, int *bad)
+{
+	const cJSON *r = path(path(c, "resources", kind), res, NULL);
+	int64_t v;
+	xn_err err = NULL;
+
+	if (r == NULL)
+		return -1;
+	if (!cJSON_IsString(r) && !cJSON_IsNumber(r)) {
+		*bad = 1;
+		return -1;
+	}
+	if (cJSON_IsNumber(r)) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%.9g", r->valuedouble);
+		if (xn_quantity_parse(buf, scale, &v, &err) < 0)
+			*bad = 1;
+	} else if (xn_quantity_parse(r->valuestring, scale, &v, &err) < 0) {
+		*bad = 1;
+	}
+	if (*bad)
+		snprintf(resource_error, sizeof(resource_error), "resources.%s.%s: %s", kind, res,
+			 err ? xn_error_msg(err) : "not a quantity");
+	xn_error_free(&err);
+	return *bad ? -1 : v;
+}
+
+int64_t xn_pod_cpu_request(const cJSON *pod)
+{
+	const cJSON *c = first_container(pod);
+	int bad = 0;
+	int64_t req = c ? resource(c, "requests", "cpu", 3, &bad) : -1;
+
+	/* As the API server defaults it: a limit without a request is the request. */
+	if (req < 0 && c)
+		req = resource(c, "limits", "cpu", 3, &bad);
+	return req < 0 ? 0 : req;
+}
+
+const char *xn_pod_qos_class(const cJSON *pod)
+{
+	const cJSON *c = first_container(pod);
+	int bad = 0;
+	int64_t rm, rc, lm, lc;
+
+	if (c == NULL)
+		return "BestEffort";
+	rm = resource(c, "requests", "memory", 0, &bad);
+	rc = resource(c, "requests", "cpu", 3, &bad);
+	lm = resource(c, "limits", "memory", 0, &bad);
+	lc = resource(c, "limits", "cpu", 3, &bad);
+	if (rm < 0 && rc < 0 && lm < 0 && lc < 0)
+		return "BestEffort";
+	if (lm >= 0 && lc >= 0 && (rm < 0 || rm == lm) && (rc < 0 || rc == lc))
+		return "Guaranteed";
+	return "Burstable";
+}
+
+/* Append s to buf (of CMDLINE_MAX) with a separating space. */
+static int append_arg(char *buf, const char *s)
+{
+	size_t len = strlen(buf), n = strlen(s);
+
+	if (len + n + 2 > CMDLINE_MAX)
+		return -1;
+	if (len)
+		buf[len++] = ' ';
+	memcpy(buf + len, s, n + 1);
+	return 0;
+}
+
+static int build_cmdline(const cJSON *c, char *buf, struct xn_pod_reject *rej)
+{
+	static const char *const lists[] = {"command", "args"};
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < XN_ARRAY_SIZE(lists); i++) {
+		const cJSON *a = path(c, lists[i], NULL), *it;
+
+		if (a == NULL)
+			continue;
+		cJSON_ArrayForEach(it, a)
+		{
+			if (!cJSON_IsString(it))
+				return reject(rej, "UnsupportedPodSpec",
+					      "%s: entries must be strings", lists[i]);
+			for (const char *p = it->valuestring; *p; p++)
+				if ((unsigned char)*p < 0x20)
+					return reject(rej, "UnsupportedPodSpec",
+						      "%s: control characters cannot go on a "
+						      "kernel command line",
+						      lists[i]);
+			if (append_arg(buf, it->valuestring) < 0)
+				return reject(rej, "UnsupportedPodSpec",
+					      "command and args: longer than %d bytes, the kernel "
+					      "command line limit",
+					      CMDLINE_MAX - 1);
+		}
+	}
+	return 0;
+}
+
+static int has_dotdot(const char *p)
+{
+	for (const char *seg = p; seg; seg = strchr(seg + 1, '/'))
+		if (strncmp(seg, "/..", 3) == 0 && (seg[3] == '/' || seg[3] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* The image as a kernel path: "/abs/path" or "file:///abs/path". */
+static int image_kernel(const char *image, char **kernel, struct xn_pod_reject *rej)
+{
+	const char *p = image;
+
+	if (strncmp(p, "file://", 7) == 0)
+		p += 7;
+	if (p[0] != '/')
+		return reject(rej, "InvalidImageName",
+			      "image \"%s\": not a unikernel this node can run (give an absolute "
+			      "kernel path or file:///path)",
+			      image);
+	if (has_dotdot(p))
+		return reject(rej, "InvalidImageName", "image \"%s\": must not contain ..", image);
+	*kernel = xn_xstrdup(p);
+	return 0;
+}
+
+/* Fields that ask for things a unikernel domain does not do: warn, run anyway. */
+static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
+{
+	static const char *const pod_fields[] = {
+	    "volumes",	      "hostNetwork",	    "hostPID", "hostIPC", "securityContext",
+	    "initContainers", "ephemeralContainers"};
+	static const char *const c_fields[] = {
+	    "ports",	      "env",	      "envFrom",   "volumeMounts",    "livenessProbe",
+	    "readinessProbe", "startupProbe", "lifecycle", "securityContext", "workingDir"};
+	char buf[1024] = "";
+	const cJSON *spec = path(pod, "spec", NULL);
+
+	for (size_t i = 0; i < XN_ARRAY_SIZE(pod_fields); i++) {
+		const cJSON *v = path(spec, pod_fields[i], NULL);
+		if (v && !cJSON_IsFalse(v) && !(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0) &&
+		    !(cJSON_IsObject(v) && v->child == NULL) &&
+		    strcmp(pod_fields[i], "volumes") != 0)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sspec.%s",
+				 buf[0] ? ", " : "", pod_fields[i]);
+	}
+	for (size_t i = 0; i < XN_ARRAY_SIZE(c_fields); i++) {
+		const cJSON *v = path(c, c_fields[i], NULL);
+		if (v && !(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0) &&
+		    !(cJSON_IsObject(v) && v->child == NULL))
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%scontainers[0].%s",
+				 buf[0] ? ", " : "", c_fields[i]);
+	}
+	*warnings = xn_xstrdup(buf);
+}
+
+int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct xn_pod_spec *out,
+		     char **warnings, struct xn_pod_reject *rej)
+{
+	const cJSON *cs = path(pod, "spec", "containers"), *c, *ics, *grace;
+	const char *uid = str(pod, "metadata", "uid"), *ns = str(pod, "metadata", "namespace"),
+		   *name = str(pod, "metadata", "name"), *image, *policy, *ann;
+	const cJSON *anns = path(pod, "metadata", "annotations");
+	char cmdline[CMDLINE_MAX];
+	int bad = 0;
+	int64_t mem, cpu_lim, cpu_req;
+
+	memset(out, 0, sizeof(*out));
+	*warnings = NULL;
+	if (uid == NULL || ns == NULL || name == NULL)
+		return reject(rej, "UnsupportedPodSpec",
+			      "metadata: uid, namespace and name required");
+	if (!cJSON_IsArray(cs) || cJSON_GetArraySize(cs) == 0)
+		return reject(rej, "UnsupportedPodSpec", "spec.containers: none");
+	if (cJSON_GetArraySize(cs) > 1)
+		return reject(rej, "UnsupportedPodSpec",
+			      "pod has %d containers; xenlet runs one container per pod, as one "
+			      "Xen domain",
+			      cJSON_GetArraySize(cs));
+	ics = path(pod, "spec", "initContainers");
+	if (cJSON_IsArray(ics) && cJSON_GetArraySize(ics) > 0)
+		return reject(rej, "UnsupportedPodSpec",
+			      "init containers are not supported: a unikernel pod is one domain");
+	c = cJSON_GetArrayItem(cs, 0);
+	image = str(c, "image", NULL);
+	if (image == NULL || image[0] == '\0')
+		return reject(rej, "InvalidImageName", "containers[0].image: missing");
+	policy = str(pod, "spec", "restartPolicy");
+	if (policy && xn_restart_policy_parse(policy, &out->restart) < 0)
+		return reject(rej, "UnsupportedPodSpec", "restartPolicy \"%s\": unknown", policy);
+	if (build_cmdline(c, cmdline, rej) < 0)
+		return -1;
+
+	mem = resource(c, "limits", "memory", 0, &bad);
+	if (mem < 0)
+		mem = resource(c, "requests", "memory", 0, &bad);
+	cpu_lim = resource(c, "limits", "cpu", 3, &bad);
+	cpu_req = resource(c, "requests", "cpu", 3, &bad);
+	if (bad)
+		return reject(rej, "UnsupportedPodSpec", "containers[0].%s", resource_error);
+	if (mem < 0)
+		mem = def->memory_bytes;
+	if (mem < (4LL << 20))
+		return reject(rej, "UnsupportedPodSpec",
+			      "memory %" PRId64 " bytes: a Xen domain needs at least 4Mi", mem);
+	if (cpu_req < 0)
+		cpu_req = cpu_lim;
+
+	if (image_kernel(image, &out->kernel, rej) < 0)
+		return -1;
+	out->uid = xn_xstrdup(uid);
+	out->ns = xn_xstrdup(ns);
+	out->name = xn_xstrdup(name);
+	out->container = xn_xstrdup(str(c, "name", NULL) ? str(c, "name", NULL) : "main");
+	out->image = xn_xstrdup(image);
+	out->cmdline = cmdline[0] ? xn_xstrdup(cmdline) : NULL;
+	out->memory_kb = (uint64_t)(mem + 1023) / 1024;
+	out->vcpus = cpu_lim > 0 ? (unsigned)((cpu_lim + 999) / 1000)
+				 : (cpu_req > 0 ? (unsigned)((cpu_req + 999) / 1000) : 1);
+	if (out->vcpus > 128)
+		out->vcpus = 128;
+	out->cpu_weight = cpu_req > 0 ? (unsigned)(cpu_req * 256 / 1000) : 0;
+	if (cpu_req > 0 && out->cpu_weight == 0)
+		out->cpu_weight = 1;
+	if (out->cpu_weight > 65535)
+		out->cpu_weight = 65535;
+	out->cpu_request_milli = cpu_req > 0 ? (unsigned)(cpu_req > 128000 ? 128000 : cpu_req) : 0;
+	out->cpu_cap = cpu_lim > 0 ? (unsigned)((cpu_lim + 9) / 10) : 0;
+	grace = path(pod, "spec", "terminationGracePeriodSeconds");
+	out->grace_s =
+	    cJSON_IsNumber(grace) && grace->valuedouble >= 0 ? (unsigned)grace->valuedouble : 30;
+	out->type = XN_GUEST_PVH;
+	ann = str(anns, "xenlet.io/guest-type", NULL);
+	if (ann && strcmp(ann, "pv") == 0)
+		out->type = XN_GUEST_PV;
+	else if (ann && strcmp(ann, "pvh") != 0) {
+		xn_pod_spec_dispose(out);
+		return reject(rej, "UnsupportedPodSpec",
+			      "annotation xenlet.io/guest-type \"%s\": must be pv or pvh", ann);
+	}
+	ann = str(anns, "xenlet.io/ramdisk", NULL);
+	if (ann) {
+		if (ann[0] != '/') {
+			xn_pod_spec_dispose(out);
+			return reject(
+			    rej, "UnsupportedPodSpec",
+			    "annotation xenlet.io/ramdisk \"%s\": must be an absolute path", ann);
+		}
+		out->ramdisk = xn_xstrdup(ann);
+	}
+	ann = str(anns, "xenlet.io/readiness", NULL);
+	out->guest_readiness = ann && strcmp(ann, "guest") == 0;
+	collect_warnings(pod, c, warnings);
+	return 0;
+}
+
+int xn_pod_admit(const struct xn_pod_spec *spec, int64_t cpu_request_milli,
+		 const struct xn_node_resources *alloc, const struct xn_node_resources *used,
+		 struct xn_pod_reject *rej)
+{
+	int64_t mem = (int64_t)spec->memory_kb * 1024;
+
+	if (used->pods + 1 > alloc->pods)
+		return reject(rej, "OutOfpods",
+			      "Node didn't have enough resource: pods, requested: 1, used: %u, "
+			      "capacity: %u",
+			      used->pods, alloc->pods);
+	if (used->memory_bytes + mem > alloc->memory_bytes)
+		return reject(rej, "OutOfmemory",
+			      "Node didn't have enough resource: memory, requested: %" PRId64
+			      ", used: %" PRId64 ", capacity: %" PRId64,
+			      mem, used->memory_bytes, alloc->memory_bytes);
+	if (used->cpu_milli + cpu_request_milli > alloc->cpu_milli)
+		return reject(rej, "OutOfcpu",
+			      "Node didn't have enough resource: cpu, requested: %" PRId64
+			      ", used: %" PRId64 ", capacity: %" PRId64,
+			      cpu_request_milli, used->cpu_milli, alloc->cpu_milli);
+	return 0;
+}

@@ -1,0 +1,29 @@
+/* kube_events.h - Kubernetes Events about pods, as the kubelet writes them.
+ *
+ * core/v1 Events with source {component: "xenlet", host: <node>}; a repeat
+ * of the same reason and message for the same object within 10 minutes is
+ * folded into one Event with a count, as client-go's recorder does, so a
+ * crash-looping pod does not flood the API server.  Fire and forget: a
+ * failure is logged at debug level and dropped, as the kubelet drops them.
+ */
+#ifndef XENLET_KUBE_EVENTS_H
+#define XENLET_KUBE_EVENTS_H
+
+struct xn_kube;
+struct xn_kube_events;
+
+struct xn_event_object {
+	const char *kind; /* "Pod", "Node" */
+	const char *ns;	  /* "" for cluster-scoped */
+	const char *name;
+	const char *uid;
+	const char *field_path; /* "spec.containers{app}" or NULL */
+};
+
+struct xn_kube_events *xn_kube_events_new(struct xn_kube *k, const char *node);
+void xn_kube_events_free(struct xn_kube_events *ev);
+/* type: "Normal" or "Warning". */
+void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj, const char *type,
+		   const char *reason, const char *message);
+
+#endif

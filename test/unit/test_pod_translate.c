@@ -1,0 +1,118 @@
+/* test_pod_translate.c - Pod JSON -> pod spec, golden files; admission.
+ * XN_UPDATE_GOLDEN=1 rewrites test/fixtures/pods/<name>.expected. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "xenlet/pod_translate.h"
+#include "xenlet/util.h"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = xn_xcalloc(1, (size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* What a translation produced, as text: the spec JSON or the rejection. */
+static char *outcome(const char *name)
+{
+	char path[512];
+	char *json, *spec_json, *warnings = NULL, *res;
+	struct xn_pod_defaults def = {.memory_bytes = 64LL << 20};
+	struct xn_pod_spec spec;
+	struct xn_pod_reject rej;
+	cJSON *pod;
+
+	snprintf(path, sizeof(path), "%s/test/fixtures/pods/%s.json", XN_SRCDIR, name);
+	json = slurp(path);
+	assert_non_null(json);
+	pod = cJSON_Parse(json);
+	assert_non_null(pod);
+	if (xn_pod_translate(pod, &def, &spec, &warnings, &rej) < 0) {
+		res = xn_xasprintf("rejected %s: %s\n", rej.reason, rej.message);
+	} else {
+		spec_json = xn_pod_spec_to_json(&spec);
+		res = xn_xasprintf("spec %s\nwarnings %s\nqos %s\ncpu-request %lld\n", spec_json,
+				   warnings, xn_pod_qos_class(pod),
+				   (long long)xn_pod_cpu_request(pod));
+		free(spec_json);
+		xn_pod_spec_dispose(&spec);
+	}
+	free(warnings);
+	cJSON_Delete(pod);
+	free(json);
+	return res;
+}
+
+static void golden(void **state)
+{
+	const char *name = *state;
+	char path[512];
+	char *got = outcome(name), *want;
+
+	snprintf(path, sizeof(path), "%s/test/fixtures/pods/%s.expected", XN_SRCDIR, name);
+	if (getenv("XN_UPDATE_GOLDEN")) {
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(got, f);
+		fclose(f);
+	}
+	want = slurp(path);
+	if (want == NULL)
+		fail_msg("no golden file %s (run with XN_UPDATE_GOLDEN=1)", path);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+}
+
+static void admission(void **state)
+{
+	struct xn_pod_spec s = {.memory_kb = 512 * 1024};
+	struct xn_node_resources alloc = {.memory_bytes = 1LL << 30, .cpu_milli = 2000, .pods = 3};
+	struct xn_node_resources used = {.memory_bytes = 600LL << 20, .cpu_milli = 1000, .pods = 1};
+	struct xn_pod_reject rej;
+
+	assert_int_equal(xn_pod_admit(&s, 500, &alloc, &used, &rej), -1);
+	assert_string_equal(rej.reason, "OutOfmemory");
+	assert_string_equal(rej.message, "Node didn't have enough resource: memory, requested: "
+					 "536870912, used: 629145600, capacity: 1073741824");
+	s.memory_kb = 128 * 1024;
+	assert_int_equal(xn_pod_admit(&s, 500, &alloc, &used, &rej), 0);
+	assert_int_equal(xn_pod_admit(&s, 1500, &alloc, &used, &rej), -1);
+	assert_string_equal(rej.reason, "OutOfcpu");
+	used.pods = 3;
+	assert_int_equal(xn_pod_admit(&s, 0, &alloc, &used, &rej), -1);
+	assert_string_equal(rej.reason, "OutOfpods");
+}
+
+#define GOLDEN(n) cmocka_unit_test_prestate(golden, (void *)n)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    GOLDEN("basic"),	       GOLDEN("defaults"),	    GOLDEN("two-containers"),
+	    GOLDEN("container-image"), GOLDEN("bad-quantity"),	    GOLDEN("control-char"),
+	    GOLDEN("dotdot"),	       cmocka_unit_test(admission),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
