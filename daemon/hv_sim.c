@@ -244,6 +244,8 @@ static void emit_shutdown(struct sim_dom *d)
 		return;
 	}
 	d->shutdown_unreported = false;
+	/* the owner sees all output written before the guest stopped first */
+	console_flush(d);
 	xn_hv_emit(d->sim->hv, &ev);
 }
 
