@@ -22,12 +22,12 @@
 #include "xenlet/hv_sim_int.h"
 #include "xenlet/util.h"
 
-#define STEP_BUDGET  1000   /* steps per callback before yielding to the loop */
-#define STEP_CPU_NS  50000  /* cpu time each step costs the guest */
-#define CPU_SHARE    10	    /* a running guest uses 1/CPU_SHARE of wall time */
-#define NS_PER_MS    1000000ull
-#define MAX_MEM_MB   (1ull << 30)
-#define MAX_CPUS     4096
+#define STEP_BUDGET 1000  /* steps per callback before yielding to the loop */
+#define STEP_CPU_NS 50000 /* cpu time each step costs the guest */
+#define CPU_SHARE   10	  /* a running guest uses 1/CPU_SHARE of wall time */
+#define NS_PER_MS   1000000ull
+#define MAX_MEM_MB  (1ull << 30)
+#define MAX_CPUS    4096
 
 static struct sim *sim_of(struct xn_hv *hv)
 {
@@ -295,7 +295,8 @@ static void dom_run(struct sim_dom *d)
 		case XN_SIM_WRITE: console_out(d, st->text, strlen(st->text)); break;
 		case XN_SIM_CMDLINE: console_line(d, d->cfg.cmdline ? d->cfg.cmdline : ""); break;
 		case XN_SIM_MEMORY:
-			line = xn_xasprintf("memory: %llu KiB", (unsigned long long)d->cfg.memory_kb);
+			line =
+			    xn_xasprintf("memory: %llu KiB", (unsigned long long)d->cfg.memory_kb);
 			console_line(d, line);
 			free(line);
 			break;
@@ -316,7 +317,9 @@ static void dom_run(struct sim_dom *d)
 		case XN_SIM_EXIT: do_shutdown(d, XN_SHUTDOWN_POWEROFF, (int)st->arg); return;
 		case XN_SIM_CRASH: do_shutdown(d, XN_SHUTDOWN_CRASH, XN_EXIT_CRASH); return;
 		case XN_SIM_REBOOT: do_shutdown(d, XN_SHUTDOWN_REBOOT, XN_EXIT_POWEROFF); return;
-		case XN_SIM_WATCHDOG: do_shutdown(d, XN_SHUTDOWN_WATCHDOG, XN_EXIT_WATCHDOG); return;
+		case XN_SIM_WATCHDOG:
+			do_shutdown(d, XN_SHUTDOWN_WATCHDOG, XN_EXIT_WATCHDOG);
+			return;
 		case XN_SIM_HANG: return;
 		case XN_SIM_LOOP: d->pc = 0; continue;
 		}
@@ -474,8 +477,8 @@ static int env_u64(const char *name, uint64_t def, uint64_t max, const char *uni
 	if (v == NULL || v[0] == '\0')
 		return 0;
 	if (xn_parse_u64(v, max, out) < 0 || *out == 0)
-		return xn_error(err, EINVAL, "%s: '%s' is not a number of %s 1..%llu", name, v, unit,
-				(unsigned long long)max);
+		return xn_error(err, EINVAL, "%s: '%s' is not a number of %s 1..%llu", name, v,
+				unit, (unsigned long long)max);
 	return 0;
 }
 
@@ -591,8 +594,9 @@ static int sim_create(struct xn_hv *hv, const struct xn_domain_config *cfg, xn_h
 		return -1;
 	for (d = s->doms; d != NULL; d = d->next)
 		if (strcmp(d->cfg.name, cfg->name) == 0)
-			return xn_error(err, EEXIST, "domain name \"%s\": already used by domain %u",
-					cfg->name, d->domid);
+			return xn_error(err, EEXIST,
+					"domain name \"%s\": already used by domain %u", cfg->name,
+					d->domid);
 	used = used_kb(s);
 	free_kb = used < s->total_kb ? s->total_kb - used : 0;
 	if (cfg->memory_kb > free_kb)
@@ -616,8 +620,8 @@ static int sim_create(struct xn_hv *hv, const struct xn_domain_config *cfg, xn_h
 		d->create_fail = s->fail_next[XN_SIM_FAIL_NEXT_CREATE];
 		s->fail_next[XN_SIM_FAIL_NEXT_CREATE] = NULL;
 	} else if (s->fail_create_glob != NULL && fnmatch(s->fail_create_glob, cfg->name, 0) == 0) {
-		d->create_fail = xn_xasprintf("injected failure (XN_SIM_FAIL_CREATE=%s)",
-					      s->fail_create_glob);
+		d->create_fail =
+		    xn_xasprintf("injected failure (XN_SIM_FAIL_CREATE=%s)", s->fail_create_glob);
 	}
 	open_pty(d);
 	d->next = s->doms;

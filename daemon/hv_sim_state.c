@@ -185,7 +185,8 @@ static int dom_from_json(struct sim *s, struct jctx *c, const cJSON *o, struct s
 	uint64_t domid, mem, vcpus, weight, cap, code, pc, cpu;
 	const cJSON *ready = cJSON_GetObjectItemCaseSensitive(o, "ready");
 
-	if ((name = jstr(c, o, "name", false)) == NULL || (tag = jstr(c, o, "tag", false)) == NULL ||
+	if ((name = jstr(c, o, "name", false)) == NULL ||
+	    (tag = jstr(c, o, "tag", false)) == NULL ||
 	    (type = jstr(c, o, "type", false)) == NULL ||
 	    (kernel = jstr(c, o, "kernel", false)) == NULL ||
 	    (state = jstr(c, o, "state", false)) == NULL ||
@@ -199,8 +200,9 @@ static int dom_from_json(struct sim *s, struct jctx *c, const cJSON *o, struct s
 	    jnum(c, o, "pc", 1e9, &pc) < 0 || jnum(c, o, "cpu_time_ns", 9e18, &cpu) < 0)
 		return -1;
 	if (parse_state(state, &d->state) < 0 || parse_reason(reason, &d->reason) < 0)
-		return xn_error(c->err, EINVAL, "%s: domains[%d]: state '%s' or reason '%s' unknown",
-				c->file, c->index, state, reason);
+		return xn_error(c->err, EINVAL,
+				"%s: domains[%d]: state '%s' or reason '%s' unknown", c->file,
+				c->index, state, reason);
 	d->domid = (uint32_t)domid;
 	d->cfg.name = xn_xstrdup(name);
 	d->cfg.tag = xn_xstrdup(tag);

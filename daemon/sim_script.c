@@ -33,8 +33,8 @@ static const struct {
 	const char *name;
 	enum xn_sim_op op;
 } bare_ops[] = {
-    {"ready", XN_SIM_READY},	   {"crash", XN_SIM_CRASH}, {"reboot", XN_SIM_REBOOT},
-    {"watchdog", XN_SIM_WATCHDOG}, {"loop", XN_SIM_LOOP},   {"hang", XN_SIM_HANG},
+    {"ready", XN_SIM_READY},	   {"crash", XN_SIM_CRASH},   {"reboot", XN_SIM_REBOOT},
+    {"watchdog", XN_SIM_WATCHDOG}, {"loop", XN_SIM_LOOP},     {"hang", XN_SIM_HANG},
     {"cmdline", XN_SIM_CMDLINE},   {"memory", XN_SIM_MEMORY},
 };
 
@@ -126,8 +126,8 @@ static int parse_line(struct xn_sim_script *s, size_t *cap, const char *file, un
 		if (strcmp(word, bare_ops[i].name) != 0)
 			continue;
 		if (*arg != '\0')
-			return xn_error(err, EINVAL, "%s:%u: %s: takes no argument, got '%s'",
-					file, lineno, word, arg);
+			return xn_error(err, EINVAL, "%s:%u: %s: takes no argument, got '%s'", file,
+					lineno, word, arg);
 		if (bare_ops[i].op == XN_SIM_LOOP && !loop_has_sleep(s))
 			return xn_error(err, EINVAL,
 					"%s:%u: loop: needs a sleep of at least 1 ms before it, "

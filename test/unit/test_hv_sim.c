@@ -147,7 +147,7 @@ static void stop_loop(evutil_socket_t fd, short what, void *arg)
 	do {                                                                                       \
 		int expired_ = 0;                                                                  \
 		struct timeval tv_ = {10, 0};                                                      \
-		struct event *ev_ = evtimer_new((t)->base, stop_loop, &expired_);                   \
+		struct event *ev_ = evtimer_new((t)->base, stop_loop, &expired_);                  \
 		evtimer_add(ev_, &tv_);                                                            \
 		while (!(cond) && !expired_)                                                       \
 			event_base_loop((t)->base, EVLOOP_ONCE);                                   \
@@ -271,8 +271,7 @@ static void lifecycle(void **state)
 	assert_int_equal(t->hv->ops->unpause(t->hv, id, NULL), 0);
 	assert_int_equal(info(t, id).state, XN_DOM_RUNNING);
 	RUN_UNTIL(t, t->nevs >= 1);
-	assert_string_equal(t->console,
-			    "hello from xenlet sim guest\nconsole=hvc0 app=1\ndone\n");
+	assert_string_equal(t->console, "hello from xenlet sim guest\nconsole=hvc0 app=1\ndone\n");
 	assert_int_equal(t->evs[0].type, XN_HV_EV_SHUTDOWN);
 	assert_int_equal(t->evs[0].domid, id);
 	assert_int_equal(t->evs[0].reason, XN_SHUTDOWN_POWEROFF);
@@ -312,8 +311,7 @@ static void console_buffered_before_attach(void **state)
 	assert_int_equal(t->hv->ops->console_attach(t->hv, id, on_console, t, NULL), -1);
 	assert_int_equal(t->clen, 0); /* delivered from the loop, not inside attach */
 	RUN_UNTIL(t, t->clen > 0);
-	assert_string_equal(t->console,
-			    "hello from xenlet sim guest\nconsole=hvc0 app=1\ndone\n");
+	assert_string_equal(t->console, "hello from xenlet sim guest\nconsole=hvc0 app=1\ndone\n");
 }
 
 static void crash_and_exit_codes(void **state)

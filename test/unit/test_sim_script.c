@@ -90,7 +90,8 @@ static void every_directive(void **state)
 
 static void errors_name_file_and_line(void **state)
 {
-	assert_string_equal(parse_err("print a\n\nfoo bar\n", 16), "t.sim:3: unknown directive 'foo'");
+	assert_string_equal(parse_err("print a\n\nfoo bar\n", 16),
+			    "t.sim:3: unknown directive 'foo'");
 	assert_string_equal(parse_err("sleep abc\n", 10),
 			    "t.sim:1: sleep: 'abc' is not a number of milliseconds 0..3600000");
 	assert_string_equal(parse_err("sleep 3600001\n", 14),
@@ -143,8 +144,8 @@ static void size_limits(void **state)
 
 static void load_fixtures(void **state)
 {
-	static const char *const names[] = {"hello.sim",  "crash.sim",	   "server.sim",
-					    "exit3.sim",  "stubborn.sim", "heartbeat.sim"};
+	static const char *const names[] = {"hello.sim", "crash.sim",	 "server.sim",
+					    "exit3.sim", "stubborn.sim", "heartbeat.sim"};
 	struct xn_sim_script s;
 	xn_err err = NULL;
 	char *text = NULL;
