@@ -17,6 +17,8 @@
  *   free memory before returning (errors come back from create() itself,
  *   nothing is left behind); injected failures come through the callback.
  *   The callback always runs from the event loop, never inside create().
+ *   The xn_err handed to any callback belongs to the backend and is freed
+ *   when the callback returns: copy the message to keep it.
  * - destroy() of a domain that had not shut down emits XN_HV_EV_SHUTDOWN
  *   with reason XN_SHUTDOWN_DESTROYED (exit code 137) before
  *   XN_HV_EV_DEATH, so the owner always learns an exit code.
