@@ -1,0 +1,240 @@
+/* sim_script.c - parse hv_sim scripts (format: docs/sim-scripts.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "xenlet/sim_script.h"
+#include "xenlet/util.h"
+
+const char *xn_sim_op_name(enum xn_sim_op op)
+{
+	switch (op) {
+	case XN_SIM_PRINT: return "print";
+	case XN_SIM_WRITE: return "write";
+	case XN_SIM_SLEEP: return "sleep";
+	case XN_SIM_READY: return "ready";
+	case XN_SIM_EXIT: return "exit";
+	case XN_SIM_CRASH: return "crash";
+	case XN_SIM_REBOOT: return "reboot";
+	case XN_SIM_WATCHDOG: return "watchdog";
+	case XN_SIM_LOOP: return "loop";
+	case XN_SIM_HANG: return "hang";
+	case XN_SIM_CMDLINE: return "cmdline";
+	case XN_SIM_MEMORY: return "memory";
+	}
+	return "?";
+}
+
+/* Directives that are one step and take no argument. */
+static const struct {
+	const char *name;
+	enum xn_sim_op op;
+} bare_ops[] = {
+    {"ready", XN_SIM_READY},	   {"crash", XN_SIM_CRASH},   {"reboot", XN_SIM_REBOOT},
+    {"watchdog", XN_SIM_WATCHDOG}, {"loop", XN_SIM_LOOP},     {"hang", XN_SIM_HANG},
+    {"cmdline", XN_SIM_CMDLINE},   {"memory", XN_SIM_MEMORY},
+};
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static struct xn_sim_step *add_step(struct xn_sim_script *s, size_t *cap, enum xn_sim_op op,
+				    unsigned line)
+{
+	struct xn_sim_step *st;
+
+	if (s->nsteps == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		s->steps = xn_xrealloc(s->steps, *cap * sizeof(*s->steps));
+	}
+	st = &s->steps[s->nsteps++];
+	memset(st, 0, sizeof(*st));
+	st->op = op;
+	st->line = line;
+	return st;
+}
+
+static bool loop_has_sleep(const struct xn_sim_script *s)
+{
+	for (size_t i = 0; i < s->nsteps; i++)
+		if (s->steps[i].op == XN_SIM_SLEEP && s->steps[i].arg > 0)
+			return true;
+	return false;
+}
+
+/* One line, NUL-terminated, without its "\n" and trailing "\r". */
+static int parse_line(struct xn_sim_script *s, size_t *cap, const char *file, unsigned lineno,
+		      char *line, xn_err *err)
+{
+	char *p = line, *word, *arg, *end;
+	struct xn_sim_step *st;
+	uint64_t v;
+
+	while (is_blank(*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	word = p;
+	while (*p != '\0' && !is_blank(*p))
+		p++;
+	/* TEXT is everything after the one blank that ends the directive */
+	arg = *p != '\0' ? p + 1 : p;
+	*p = '\0';
+
+	if (strcmp(word, "print") == 0 || strcmp(word, "write") == 0) {
+		st = add_step(s, cap, word[0] == 'p' ? XN_SIM_PRINT : XN_SIM_WRITE, lineno);
+		st->text = xn_xstrdup(arg);
+		return 0;
+	}
+
+	/* the other directives take a word or nothing: trim it */
+	while (is_blank(*arg))
+		arg++;
+	end = arg + strlen(arg);
+	while (end > arg && is_blank(end[-1]))
+		*--end = '\0';
+
+	if (strcmp(word, "sleep") == 0) {
+		if (xn_parse_u64(arg, XN_SIM_SLEEP_MAX_MS, &v) < 0)
+			return xn_error(err, EINVAL,
+					"%s:%u: sleep: '%s' is not a number of milliseconds "
+					"0..%u",
+					file, lineno, arg, XN_SIM_SLEEP_MAX_MS);
+		add_step(s, cap, XN_SIM_SLEEP, lineno)->arg = v;
+		return 0;
+	}
+	if (strcmp(word, "exit") == 0) {
+		if (xn_parse_u64(arg, 255, &v) < 0)
+			return xn_error(err, EINVAL, "%s:%u: exit: '%s' is not an exit code 0..255",
+					file, lineno, arg);
+		add_step(s, cap, XN_SIM_EXIT, lineno)->arg = v;
+		return 0;
+	}
+	if (strcmp(word, "ignore-shutdown") == 0) {
+		if (*arg != '\0')
+			return xn_error(err, EINVAL, "%s:%u: ignore-shutdown: takes no argument",
+					file, lineno);
+		s->ignore_shutdown = true;
+		return 0;
+	}
+	for (size_t i = 0; i < XN_ARRAY_SIZE(bare_ops); i++) {
+		if (strcmp(word, bare_ops[i].name) != 0)
+			continue;
+		if (*arg != '\0')
+			return xn_error(err, EINVAL, "%s:%u: %s: takes no argument, got '%s'", file,
+					lineno, word, arg);
+		if (bare_ops[i].op == XN_SIM_LOOP && !loop_has_sleep(s))
+			return xn_error(err, EINVAL,
+					"%s:%u: loop: needs a sleep of at least 1 ms before it, "
+					"else the guest spins",
+					file, lineno);
+		add_step(s, cap, bare_ops[i].op, lineno);
+		return 0;
+	}
+	return xn_error(err, EINVAL, "%s:%u: unknown directive '%s'", file, lineno, word);
+}
+
+int xn_sim_script_parse(const char *file, const char *text, size_t len, struct xn_sim_script *out,
+			xn_err *err)
+{
+	struct xn_sim_script s = {0};
+	char line[XN_SIM_LINE_MAX + 1];
+	size_t cap = 0, pos = 0;
+	unsigned lineno = 0;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (len > XN_SIM_SCRIPT_MAX) {
+		xn_error(err, EFBIG, "%s: larger than %u bytes", file, XN_SIM_SCRIPT_MAX);
+		goto out;
+	}
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+
+		lineno++;
+		if (n > 0 && text[pos + n - 1] == '\r')
+			n--;
+		if (n > XN_SIM_LINE_MAX) {
+			xn_error(err, EINVAL, "%s:%u: line longer than %u bytes", file, lineno,
+				 XN_SIM_LINE_MAX);
+			goto out;
+		}
+		if (memchr(text + pos, '\0', n) != NULL) {
+			xn_error(err, EINVAL, "%s:%u: NUL byte in line", file, lineno);
+			goto out;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		if (parse_line(&s, &cap, file, lineno, line, err) < 0)
+			goto out;
+		pos += nl ? (size_t)(nl - (text + pos)) + 1 : len - pos;
+	}
+	s.file = xn_xstrdup(file);
+	*out = s;
+	memset(&s, 0, sizeof(s));
+	rc = 0;
+out:
+	xn_sim_script_dispose(&s);
+	return rc;
+}
+
+int xn_sim_script_load(const char *path, struct xn_sim_script *out, char **textp, xn_err *err)
+{
+	cleanup_close int fd = -1;
+	char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	ssize_t r;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return xn_error_errno(err, errno, "%s", path);
+	if (fstat(fd, &st) < 0)
+		return xn_error_errno(err, errno, "%s: stat", path);
+	if (!S_ISREG(st.st_mode))
+		return xn_error(err, EINVAL, "%s: not a regular file", path);
+	/* one byte more than allowed, so an oversize file is seen as such */
+	buf = xn_xmalloc(XN_SIM_SCRIPT_MAX + 2);
+	while (len < XN_SIM_SCRIPT_MAX + 1) {
+		r = read(fd, buf + len, XN_SIM_SCRIPT_MAX + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			xn_error_errno(err, errno, "%s: read", path);
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	if (xn_sim_script_parse(path, buf, len, out, err) < 0)
+		goto out;
+	if (textp != NULL) {
+		*textp = buf;
+		buf = NULL;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+void xn_sim_script_dispose(struct xn_sim_script *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->nsteps; i++)
+		free(s->steps[i].text);
+	free(s->steps);
+	free(s->file);
+	memset(s, 0, sizeof(*s));
+}
