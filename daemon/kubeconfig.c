@@ -368,10 +368,10 @@ int xn_kubeconfig_load(const char *path, const char *context, struct xn_kubeconf
 	have_parser = 1;
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &p.doc)) {
-		xn_error(err, EINVAL, "line %lu: %s%s%s",
+		xn_error(err, EINVAL, "line %lu: %s%s%s%s",
 			 (unsigned long)parser.problem_mark.line + 1,
-			 parser.problem ? parser.problem : "YAML error", parser.context ? " " : "",
-			 parser.context ? parser.context : "");
+			 parser.problem ? parser.problem : "YAML error", parser.context ? " (" : "",
+			 parser.context ? parser.context : "", parser.context ? ")" : "");
 		goto out;
 	}
 	have_doc = 1;
