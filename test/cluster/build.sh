@@ -28,13 +28,14 @@ bin="$dir/bin"
 stamp="$dir/stamp"
 bins=(etcd kube-apiserver kube-controller-manager kube-scheduler)
 
-# The stamp also carries a hash of go.mod/go.sum: an edit that keeps the two
-# headline versions but changes a dependency must still rebuild.
-want_sum=$(cat "$gomod/go.mod" "$gomod/go.sum" | sha256sum | cut -d' ' -f1)
+# The stamp also carries a hash of go.mod, go.sum and this script: an edit
+# that keeps the two headline versions but changes a dependency or a build
+# flag must still rebuild.
+want_sum=$(cat "$gomod/go.mod" "$gomod/go.sum" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)
 
 stamp_ok() {
     [[ -f "$stamp" ]] || return 1
-    grep -qx "gomod-sha256=$want_sum" "$stamp" || return 1
+    grep -qx "recipe-sha256=$want_sum" "$stamp" || return 1
     local b
     for b in "${bins[@]}"; do [[ -x "$bin/$b" ]] || return 1; done
 }
@@ -64,7 +65,7 @@ if [[ "${XN_BUILD_FORCE:-0}" != 1 ]] && stamp_ok; then
     exit 0
 fi
 
-say "cold build: k8s $k8s_ver, etcd $etcd_ver with $("$GO" version)"
+say "building (no valid stamp): k8s $k8s_ver, etcd $etcd_ver with $("$GO" version)"
 start=$(date +%s)
 tmp="$dir/bin.tmp.$$"
 rm -rf "$tmp" "$stamp"
@@ -75,12 +76,20 @@ trap 'rm -rf "$tmp"' EXIT
 # newer Go than installed, fail loudly and pin an older release instead.
 # CGO_ENABLED=0 matches how upstream ships these binaries and keeps them static.
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
-ldflags='-s -w'
+# Without -X the binaries call themselves v0.0.0-master, and /version (which
+# clients and version-skew checks read) would lie.
+minor=${k8s_ver#v1.}; minor=${minor%%.*}
+ver_pkgs=(k8s.io/component-base/version k8s.io/client-go/pkg/version)
+k8s_ldflags="-s -w"
+for p in "${ver_pkgs[@]}"; do
+    k8s_ldflags+=" -X $p.gitVersion=$k8s_ver -X $p.gitMajor=1 -X $p.gitMinor=$minor"
+    k8s_ldflags+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+done
 (
     cd "$gomod"
-    "$GO" build -trimpath -ldflags="$ldflags" -o "$tmp/etcd" go.etcd.io/etcd/server/v3
+    "$GO" build -trimpath -ldflags="-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3
     # One invocation for the three Kubernetes commands shares one action graph.
-    "$GO" build -trimpath -ldflags="$ldflags" -o "$tmp/" \
+    "$GO" build -trimpath -ldflags="$k8s_ldflags" -o "$tmp/" \
         k8s.io/kubernetes/cmd/kube-apiserver \
         k8s.io/kubernetes/cmd/kube-controller-manager \
         k8s.io/kubernetes/cmd/kube-scheduler
@@ -89,7 +98,9 @@ ldflags='-s -w'
 for b in "${bins[@]}"; do
     [[ -x "$tmp/$b" ]] || die "go build did not produce $b"
 done
-"$tmp/kube-apiserver" --version >&2 || die "built kube-apiserver does not run"
+got=$("$tmp/kube-apiserver" --version) || die "built kube-apiserver does not run"
+[[ "$got" == "Kubernetes $k8s_ver" ]] || die "built kube-apiserver says '$got', want 'Kubernetes $k8s_ver'"
+echo "$got" >&2
 "$tmp/etcd" --version >&2 || die "built etcd does not run"
 
 rm -rf "$bin"
@@ -99,7 +110,7 @@ end=$(date +%s)
 {
     echo "k8s=$k8s_ver"
     echo "etcd=$etcd_ver"
-    echo "gomod-sha256=$want_sum"
+    echo "recipe-sha256=$want_sum"
     echo "go=$("$GO" env GOVERSION)"
     echo "build-seconds=$((end - start))"
 } >"$stamp.tmp"
