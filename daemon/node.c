@@ -38,10 +38,10 @@ struct xn_node {
 	bool host_warned;
 	struct xn_node_resources cap, alloc;
 	struct xn_node_condition conds[XN_NODE_NCOND];
-	char *last_pushed;	/* status without heartbeat, as last accepted */
-	char *sending;		/* the same for the patch in flight */
+	char *last_pushed;     /* status without heartbeat, as last accepted */
+	char *sending;	       /* the same for the patch in flight */
 	uint64_t last_push_ns; /* monotonic */
-	bool push_again;	/* dirty while a patch was in flight */
+	bool push_again;       /* dirty while a patch was in flight */
 
 	struct xn_kube_req *reg_req, *status_req, *lease_req;
 	struct event *reg_ev, *sample_ev, *push_ev, *lease_ev;
@@ -116,7 +116,8 @@ static bool dns_subdomain(const char *s)
 	if (l == 0 || l > 253 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[l - 1]))
 		return false;
 	for (; *s; s++)
-		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' || *s == '.'))
+		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' ||
+		      *s == '.'))
 			return false;
 	return true;
 }
@@ -186,8 +187,8 @@ static void node_seen(const cJSON *obj, void *arg)
 {
 	struct xn_node *n = arg;
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
-	const char *uid = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "uid"));
+	const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "uid"));
 	const char *cidr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(spec, "podCIDR"));
 	char *taints = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(spec, "taints"));
 	bool changed = false;
@@ -267,8 +268,8 @@ static void registered(struct xn_node *n, const cJSON *obj, bool adopted)
 	if (adopted)
 		n->stats.adopted++;
 	node_seen(obj, n);
-	log_info("node %s: %s (uid %s)", n->name, adopted ? "adopted the existing Node" : "registered",
-		 n->uid ? n->uid : "?");
+	log_info("node %s: %s (uid %s)", n->name,
+		 adopted ? "adopted the existing Node" : "registered", n->uid ? n->uid : "?");
 	if (n->inf == NULL) {
 		char *sel = xn_kube_escape(n->name);
 		char *q = xn_xasprintf("fieldSelector=metadata.name%%3D%s", sel);
@@ -325,10 +326,12 @@ static void adopt_got(struct xn_kube_response *r, void *arg)
 		const struct xn_taint *t = &n->cfg->taints[i];
 		bool found = false;
 
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(
-					   cJSON_GetObjectItemCaseSensitive(r->json, "spec"), "taints"))
+		cJSON_ArrayForEach(it,
+				   cJSON_GetObjectItemCaseSensitive(
+				       cJSON_GetObjectItemCaseSensitive(r->json, "spec"), "taints"))
 		{
-			const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "key"));
+			const char *k =
+			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "key"));
 			const char *e =
 			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "effect"));
 
@@ -346,7 +349,8 @@ static void adopt_got(struct xn_kube_response *r, void *arg)
 	want = xn_node_labels_json(&n->info, n->sample.host.arch, n->cfg);
 	cJSON_ArrayForEach(it, want)
 	{
-		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(have, it->string));
+		const char *v =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(have, it->string));
 
 		if (v == NULL || strcmp(v, it->valuestring) != 0)
 			same = false;
@@ -380,7 +384,8 @@ static void reg_posted(struct xn_kube_response *r, void *arg)
 	}
 	if (r->status != 409)
 		return reg_retry(n, "register", r);
-	n->reg_req = xn_kube_request(n->kube, XN_KUBE_GET, n->nodes_path, NULL, 0, adopt_got, n, &err);
+	n->reg_req =
+	    xn_kube_request(n->kube, XN_KUBE_GET, n->nodes_path, NULL, 0, adopt_got, n, &err);
 	if (n->reg_req == NULL) {
 		log_warnx("node %s: get the existing Node: %s", n->name, xn_error_msg(err));
 		xn_error_free(&err);
@@ -467,9 +472,9 @@ static void push_status(struct xn_node *n)
 	sample_host(n);
 	update_conditions(n, now);
 	patch = cJSON_CreateObject();
-	cJSON_AddItemToObject(patch, "status",
-			      xn_node_status_json(&n->info, &n->sample, &n->cap, &n->alloc,
-						  n->conds, n->cfg, now));
+	cJSON_AddItemToObject(
+	    patch, "status",
+	    xn_node_status_json(&n->info, &n->sample, &n->cap, &n->alloc, n->conds, n->cfg, now));
 	n->sending = status_text(n, 0);
 	n->status_req = xn_kube_request(n->kube, XN_KUBE_PATCH_STRATEGIC, n->status_path, patch, 0,
 					status_done, n, &err);
@@ -587,9 +592,9 @@ static void lease_patched(struct xn_kube_response *r, void *arg)
 	if (r->status != 404)
 		return lease_next(n, r->status == 200, r);
 	body = lease_body(n, true);
-	n->lease_req = xn_kube_request(n->kube, XN_KUBE_POST,
-				       "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
-				       body, 0, lease_created, n, &err);
+	n->lease_req = xn_kube_request(
+	    n->kube, XN_KUBE_POST, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+	    body, 0, lease_created, n, &err);
 	cJSON_Delete(body);
 	if (n->lease_req == NULL) {
 		xn_error_free(&err);

@@ -81,7 +81,8 @@ bool xn_node_conditions_update(struct xn_node_condition conds[XN_NODE_NCOND],
 	changed |= xn_node_condition_set(&conds[XN_NODE_COND_READY], XN_COND_TRUE, "KubeletReady",
 					 "xenlet is posting ready status", now);
 	if (free_b < memory_pressure_free) {
-		snprintf(msg, sizeof(msg), "Xen free memory %" PRIu64 "Ki is below the threshold %" PRId64 "Ki",
+		snprintf(msg, sizeof(msg),
+			 "Xen free memory %" PRIu64 "Ki is below the threshold %" PRId64 "Ki",
 			 s->host.free_kb, memory_pressure_free / 1024);
 		changed |= xn_node_condition_set(&conds[XN_NODE_COND_MEMORY], XN_COND_TRUE,
 						 "KubeletHasInsufficientMemory", msg, now);
@@ -91,9 +92,9 @@ bool xn_node_conditions_update(struct xn_node_condition conds[XN_NODE_NCOND],
 						 "xenlet has sufficient memory available", now);
 	}
 	if (s->disk_free_pct < 0) {
-		changed |= xn_node_condition_set(&conds[XN_NODE_COND_DISK], XN_COND_UNKNOWN,
-						 "KubeletDiskStatusUnknown",
-						 "xenlet cannot read the free space of its root dir", now);
+		changed |= xn_node_condition_set(
+		    &conds[XN_NODE_COND_DISK], XN_COND_UNKNOWN, "KubeletDiskStatusUnknown",
+		    "xenlet cannot read the free space of its root dir", now);
 	} else if (s->disk_free_pct < XN_NODE_DISK_PRESSURE_PCT) {
 		snprintf(msg, sizeof(msg), "root dir has %d%% free, below %d%%", s->disk_free_pct,
 			 XN_NODE_DISK_PRESSURE_PCT);
@@ -120,8 +121,10 @@ void xn_node_conditions_adopt(struct xn_node_condition conds[XN_NODE_NCOND], con
 
 	cJSON_ArrayForEach(it, list)
 	{
-		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "type"));
-		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "status"));
+		const char *type =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "type"));
+		const char *st =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "status"));
 		const char *tt = cJSON_GetStringValue(
 		    cJSON_GetObjectItemCaseSensitive(it, "lastTransitionTime"));
 		time_t t;
@@ -177,7 +180,8 @@ int xn_node_parse_time(const char *s, time_t *out)
 	if ((p[0] == '+' || p[0] == '-') && isdigit((unsigned char)p[1]) &&
 	    isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
 	    isdigit((unsigned char)p[5]) && p[6] == '\0') {
-		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 +
+		      ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
 		if (p[0] == '-')
 			off = -off;
 	} else if (strcmp(p, "Z") != 0) {
@@ -218,7 +222,8 @@ static void add_string_f(cJSON *obj, const char *key, const char *fmt, ...)
 }
 
 cJSON *xn_node_status_json(const struct xn_node_info *info, const struct xn_node_sample *s,
-			   const struct xn_node_resources *cap, const struct xn_node_resources *alloc,
+			   const struct xn_node_resources *cap,
+			   const struct xn_node_resources *alloc,
 			   const struct xn_node_condition conds[XN_NODE_NCOND],
 			   const struct xn_config *c, time_t heartbeat)
 {

@@ -39,10 +39,10 @@ struct xn_kube;
 struct xn_runtime;
 struct xn_node;
 
-#define XN_NODE_SAMPLE_S      10   /* host sampled for status changes */
-#define XN_NODE_COALESCE_MS   200  /* xn_node_status_dirty() -> push delay */
-#define XN_NODE_BACKOFF_MIN_MS 200 /* retry back-off of every request */
-#define XN_NODE_BACKOFF_MAX_MS 7000
+#define XN_NODE_SAMPLE_S	  10  /* host sampled for status changes */
+#define XN_NODE_COALESCE_MS	  200 /* xn_node_status_dirty() -> push delay */
+#define XN_NODE_BACKOFF_MIN_MS	  200 /* retry back-off of every request */
+#define XN_NODE_BACKOFF_MAX_MS	  7000
 #define XN_NODE_DISK_PRESSURE_PCT 10 /* DiskPressure below this % free */
 
 /* Kubernetes release the version string claims compatibility with. */
@@ -118,12 +118,18 @@ bool xn_node_condition_set(struct xn_node_condition *c, enum xn_cond_status st, 
 /* What the conditions are computed from. */
 struct xn_node_sample {
 	struct xn_host_info host;
-	uint64_t ours_kb;    /* memory held by our domains */
-	int disk_free_pct;   /* of the root dir; -1: unknown */
+	uint64_t ours_kb;  /* memory held by our domains */
+	int disk_free_pct; /* of the root dir; -1: unknown */
 };
 
-enum { XN_NODE_COND_READY = 0, XN_NODE_COND_MEMORY, XN_NODE_COND_DISK, XN_NODE_COND_PID,
-       XN_NODE_COND_NETWORK, XN_NODE_NCOND };
+enum {
+	XN_NODE_COND_READY = 0,
+	XN_NODE_COND_MEMORY,
+	XN_NODE_COND_DISK,
+	XN_NODE_COND_PID,
+	XN_NODE_COND_NETWORK,
+	XN_NODE_NCOND
+};
 
 /* Initialise the five conditions (types set, never transitioned). */
 void xn_node_conditions_init(struct xn_node_condition conds[XN_NODE_NCOND]);
@@ -152,7 +158,7 @@ struct xn_node_info {
 	char system_uuid[64];
 	char boot_id[64];
 	char hostname[256]; /* lowercased; the Hostname address and label */
-	char ip[64];	   /* InternalIP */
+	char ip[64];	    /* InternalIP */
 };
 
 /* The status object for the patch: capacity, allocatable, conditions (with
@@ -160,7 +166,8 @@ struct xn_node_info {
  * daemonEndpoints.  heartbeat 0 leaves lastHeartbeatTime out (used to
  * compare two statuses). */
 cJSON *xn_node_status_json(const struct xn_node_info *info, const struct xn_node_sample *s,
-			   const struct xn_node_resources *cap, const struct xn_node_resources *alloc,
+			   const struct xn_node_resources *cap,
+			   const struct xn_node_resources *alloc,
 			   const struct xn_node_condition conds[XN_NODE_NCOND],
 			   const struct xn_config *c, time_t heartbeat);
 /* Labels we set: kubernetes.io/{arch,os,hostname}, xenlet.io/runtime=xen,
