@@ -522,7 +522,10 @@ static void lease_next(struct xn_node *n, bool ok, const struct xn_kube_response
 			log_info("node %s: lease renewed again", n->name);
 		n->lease_backoff = 0;
 		n->stats.lease_renewals++;
+		/* A quarter of the duration, as the kubelet; never a busy loop. */
 		ms = n->cfg->lease_duration_s * 1000 / 4;
+		if (ms < 1000)
+			ms = 1000;
 	} else {
 		ms = backoff_next(&n->lease_backoff);
 		n->stats.failures++;

@@ -84,6 +84,7 @@ drv_start() {
 drv_stop() {
 	kill "$drv_pid" 2>/dev/null
 	wait "$drv_pid" 2>/dev/null
+	check "driver run $run exit status" "$?" 0
 	drv_pid=
 }
 node_json() { kubectl get node "$NODE" -o json 2>/dev/null; }
@@ -189,4 +190,10 @@ if wait_for 25 owner_is_new; then ok "lease owner follows the new Node"; else no
 
 drv_stop
 if grep -q '^stopped$' "$out"; then ok "driver stops cleanly on SIGTERM"; else nok "driver stops cleanly on SIGTERM"; fi
+# under SAN=1 builds: no sanitizer report in any run
+if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work"/log.* >/dev/null; then
+	nok "sanitizer reports: $(grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work"/log.* | tr '\n' ' ')"
+else
+	ok "no sanitizer report in the driver logs"
+fi
 finish
