@@ -21,6 +21,7 @@
 #include "xenlet/kube_events.h"
 #include "xenlet/kubeconfig.h"
 #include "xenlet/log.h"
+#include "xenlet/node.h"
 #include "xenlet/pod_sync.h"
 #include "xenlet/runtime.h"
 #include "xenlet/store.h"
@@ -36,6 +37,7 @@ struct daemon {
 	struct xn_kube *kube;
 	struct xn_kube_events *events;
 	struct xn_pod_sync *ps;
+	struct xn_node *node;
 	int lock_fd;
 };
 
@@ -55,6 +57,13 @@ static void runtime_cb(struct xn_runtime *rt, enum xn_runtime_event ev, const ch
 	if (ev == XN_RT_REMOVED)
 		xn_ctl_pod_removed(d->ctl, uid);
 	xn_pod_sync_runtime_event(d->ps, ev, uid, st);
+	if (d->node)
+		xn_node_status_dirty(d->node);
+}
+
+static void node_allocatable(void *arg, struct xn_node_resources *out)
+{
+	xn_node_allocatable(arg, out);
 }
 
 static void runtime_note(struct xn_runtime *rt, const char *uid, const char *type,
@@ -85,6 +94,12 @@ static int start_kube(struct daemon *d, xn_err *err)
 		return -1;
 	}
 	xn_kubeconfig_free(kc);
+	d->node = xn_node_new(d->base, d->kube, d->hv, d->rt, &d->cfg, err);
+	if (d->node == NULL || xn_node_start(d->node, err) < 0)
+		return xn_error_wrap(err, "node %s", d->cfg.node_name);
+	po.node_ip = xn_node_ip(d->node);
+	po.allocatable = node_allocatable;
+	po.allocatable_arg = d->node;
 	d->events = xn_kube_events_new(d->kube, d->cfg.node_name);
 	d->ps = xn_pod_sync_new(d->base, d->kube, d->events, d->rt, &po, err);
 	if (d->ps == NULL)
@@ -165,6 +180,8 @@ static void stop(struct daemon *d)
 	xn_pod_sync_free(d->ps);
 	d->ps = NULL;
 	xn_kube_events_free(d->events);
+	xn_node_free(d->node);
+	d->node = NULL;
 	if (d->kube)
 		xn_kube_free(d->kube);
 	xn_runtime_free(d->rt);
