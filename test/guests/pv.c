@@ -10,7 +10,10 @@
 
 extern char hypercall_page[4096];
 /* A page of our image whose mapping we replace with Xen's shared info. */
-static struct shared_info shared __attribute__((aligned(4096)));
+static union {
+	struct shared_info info;
+	char page[4096]; /* the whole page: Xen's page replaces all of it */
+} shared __attribute__((aligned(4096)));
 
 void pv_main(const struct start_info *si);
 
@@ -56,6 +59,6 @@ void pv_main(const struct start_info *si)
 	}
 	if (hypercall3(HYPERVISOR_update_va_mapping, (unsigned long)&shared,
 		       si->shared_info | PTE_PRESENT_RW_USER, UVMF_INVLPG) == 0)
-		plat.shared = &shared;
+		plat.shared = &shared.info;
 	guest_main();
 }

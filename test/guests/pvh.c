@@ -5,7 +5,10 @@
 #include "guest.h"
 
 extern char hypercall_page[4096];
-static struct shared_info shared __attribute__((aligned(4096)));
+static union {
+	struct shared_info info;
+	char page[4096]; /* the whole page: Xen's page replaces all of it */
+} shared __attribute__((aligned(4096)));
 
 void pvh_main(const struct hvm_start_info *si);
 
@@ -83,7 +86,7 @@ void pvh_main(const struct hvm_start_info *si)
 			__asm__ __volatile__("cli; hlt");
 	}
 	if (hypercall2(HYPERVISOR_memory_op, XENMEM_add_to_physmap, (unsigned long)&xatp) == 0)
-		plat.shared = &shared;
+		plat.shared = &shared.info;
 	plat.cons = (void *)(unsigned long)(get_param(HVM_PARAM_CONSOLE_PFN) << 12);
 	plat.cons_port = (u32)get_param(HVM_PARAM_CONSOLE_EVTCHN);
 	pfn = get_param(HVM_PARAM_STORE_PFN);

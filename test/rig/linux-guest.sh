@@ -1,0 +1,2 @@
+#!/bin/sh
+echo linux guest not yet; exit 1
