@@ -29,7 +29,7 @@ if [ -f "$C/complete" ]; then
 	exit 0
 fi
 mkdir -p "$C" 2>/dev/null || skip "cannot create cache directory $C (set XN_CACHE)"
-log "filling $C (one time, ~130 MiB download)"
+log "filling $C (one time: ~70 MiB download)"
 t0=$(date +%s)
 
 tmp=$(mktemp -d "$C/.tmp.XXXXXX")
