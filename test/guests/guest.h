@@ -35,9 +35,9 @@ void *memcpy(void *d, const void *s, unsigned long n);
 void *memset(void *d, int c, unsigned long n);
 unsigned long fmt_u(char *buf, unsigned long v); /* decimal, returns length */
 void cons_write(const char *s, unsigned long n);
-void cons_puts(const char *s); /* a whole line, '\n' added */
+void cons_puts(const char *s);	     /* a whole line, '\n' added */
 void cons_puts_quiet(const char *s); /* same, not mirrored to Xen's log */
-u64 now_ns(void); /* Xen system time; 0 when shared info is missing */
+u64 now_ns(void);		     /* Xen system time; 0 when shared info is missing */
 void sleep_ms(u32 ms);
 /* Xenstore: relative paths are under /local/domain/<self>/.
  * Both return 0 on success, -1 on an error reply or no xenstore. */

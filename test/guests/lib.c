@@ -8,8 +8,8 @@
 struct platform plat;
 
 #define barrier() __asm__ __volatile__("" ::: "memory")
-#define wmb() __asm__ __volatile__("sfence" ::: "memory")
-#define mb() __asm__ __volatile__("mfence" ::: "memory")
+#define wmb()	  __asm__ __volatile__("sfence" ::: "memory")
+#define mb()	  __asm__ __volatile__("mfence" ::: "memory")
 
 unsigned long xn_strlen(const char *s)
 {

@@ -67,7 +67,7 @@ static void hold(void)
 			xs_write("control/shutdown", ""); /* acknowledge, as Linux does */
 			say("XN-TEST-SHUTDOWN-REQUEST ", req);
 			shutdown(xn_strncmp(req, "reboot", 7) ? SHUTDOWN_poweroff
-							       : SHUTDOWN_reboot);
+							      : SHUTDOWN_reboot);
 		}
 		sleep_ms(500);
 		if (++ticks % 10 == 0)
@@ -94,8 +94,9 @@ void guest_main(void)
 			cons_puts("XN-TEST-GREETING (none)");
 	}
 	if (arg_flag("ready"))
-		cons_puts(xs_write("data/xenlet/ready", "1") == 0 ? "XN-TEST-READY"
-								  : "XN-TEST-READY xenstore write failed");
+		cons_puts(xs_write("data/xenlet/ready", "1") == 0
+			      ? "XN-TEST-READY"
+			      : "XN-TEST-READY xenstore write failed");
 	n = arg_num("lines", 0);
 	for (i = 1; i <= n; i++) {
 		memcpy(buf, "XN-TEST-LINE ", 13);

@@ -5,7 +5,7 @@
  */
 #include "guest.h"
 
-#define MACH2PHYS ((const unsigned long *)0xffff800000000000UL)
+#define MACH2PHYS	    ((const unsigned long *)0xffff800000000000UL)
 #define PTE_PRESENT_RW_USER 7UL
 
 extern char hypercall_page[4096];

@@ -36,7 +36,9 @@ static void e9_write(const char *s, unsigned long n)
 
 static void cpuid(u32 leaf, u32 r[4])
 {
-	__asm__ __volatile__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
+	__asm__ __volatile__("cpuid"
+			     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			     : "a"(leaf), "c"(0));
 }
 
 /* Xen's CPUID leaves sit at 0x40000000 or a multiple of 0x100 above. */
@@ -49,7 +51,9 @@ static int hypercall_page_init(void)
 		if (r[1] == 0x566e6558 && r[2] == 0x65584d4d && r[3] == 0x4d4d566e &&
 		    r[0] - base >= 2) { /* "XenVMMXenVMM" */
 			cpuid(base + 2, r);
-			__asm__ __volatile__("wrmsr" : : "c"(r[1]), "a"((u32)hypercall_page), "d"(0));
+			__asm__ __volatile__("wrmsr"
+					     :
+					     : "c"(r[1]), "a"((u32)hypercall_page), "d"(0));
 			return 0;
 		}
 	}
@@ -67,14 +71,14 @@ static u64 get_param(u32 index)
 void pvh_main(const struct hvm_start_info *si)
 {
 	struct xen_add_to_physmap xatp = {
-		.domid = DOMID_SELF,
-		.space = XENMAPSPACE_shared_info,
-		.gpfn = (unsigned long)&shared >> 12,
+	    .domid = DOMID_SELF,
+	    .space = XENMAPSPACE_shared_info,
+	    .gpfn = (unsigned long)&shared >> 12,
 	};
 	struct xen_hvm_param cb = {
-		.domid = DOMID_SELF,
-		.index = HVM_PARAM_CALLBACK_IRQ,
-		.value = HVM_CALLBACK_VECTOR(0xf3),
+	    .domid = DOMID_SELF,
+	    .index = HVM_PARAM_CALLBACK_IRQ,
+	    .value = HVM_CALLBACK_VECTOR(0xf3),
 	};
 	u64 pfn;
 

@@ -13,45 +13,45 @@
 #define XN_GUEST_XEN_ABI_H
 
 /* hypercall numbers (xen/xen.h) */
-#define HYPERVISOR_memory_op 12
+#define HYPERVISOR_memory_op	     12
 #define HYPERVISOR_update_va_mapping 14
-#define HYPERVISOR_console_io 18
-#define HYPERVISOR_sched_op 29
-#define HYPERVISOR_event_channel_op 32
-#define HYPERVISOR_hvm_op 34
+#define HYPERVISOR_console_io	     18
+#define HYPERVISOR_sched_op	     29
+#define HYPERVISOR_event_channel_op  32
+#define HYPERVISOR_hvm_op	     34
 
-#define CONSOLEIO_write 0
-#define SCHEDOP_yield 0
-#define SCHEDOP_shutdown 2
-#define SCHEDOP_poll 3
-#define SHUTDOWN_poweroff 0
-#define SHUTDOWN_reboot 1
-#define SHUTDOWN_crash 3
-#define EVTCHNOP_send 4
-#define HVMOP_set_param 0
-#define HVMOP_get_param 1
-#define XENMEM_add_to_physmap 7
+#define CONSOLEIO_write		0
+#define SCHEDOP_yield		0
+#define SCHEDOP_shutdown	2
+#define SCHEDOP_poll		3
+#define SHUTDOWN_poweroff	0
+#define SHUTDOWN_reboot		1
+#define SHUTDOWN_crash		3
+#define EVTCHNOP_send		4
+#define HVMOP_set_param		0
+#define HVMOP_get_param		1
+#define XENMEM_add_to_physmap	7
 #define XENMAPSPACE_shared_info 0
-#define UVMF_INVLPG 2
-#define DOMID_SELF 0x7ff0
+#define UVMF_INVLPG		2
+#define DOMID_SELF		0x7ff0
 
 /* HVM parameters (xen/hvm/params.h) */
-#define HVM_PARAM_CALLBACK_IRQ 0
-#define HVM_PARAM_STORE_PFN 1
-#define HVM_PARAM_STORE_EVTCHN 2
-#define HVM_PARAM_CONSOLE_PFN 17
+#define HVM_PARAM_CALLBACK_IRQ	 0
+#define HVM_PARAM_STORE_PFN	 1
+#define HVM_PARAM_STORE_EVTCHN	 2
+#define HVM_PARAM_CONSOLE_PFN	 17
 #define HVM_PARAM_CONSOLE_EVTCHN 18
-#define HVM_CALLBACK_VECTOR(v) ((2ULL << 56) | (v))
+#define HVM_CALLBACK_VECTOR(v)	 ((2ULL << 56) | (v))
 
 /* ELF note types (xen/elfnote.h) */
-#define XEN_ELFNOTE_ENTRY 1
+#define XEN_ELFNOTE_ENTRY	   1
 #define XEN_ELFNOTE_HYPERCALL_PAGE 2
-#define XEN_ELFNOTE_VIRT_BASE 3
-#define XEN_ELFNOTE_PADDR_OFFSET 4
-#define XEN_ELFNOTE_XEN_VERSION 5
-#define XEN_ELFNOTE_GUEST_OS 6
-#define XEN_ELFNOTE_LOADER 8
-#define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define XEN_ELFNOTE_VIRT_BASE	   3
+#define XEN_ELFNOTE_PADDR_OFFSET   4
+#define XEN_ELFNOTE_XEN_VERSION	   5
+#define XEN_ELFNOTE_GUEST_OS	   6
+#define XEN_ELFNOTE_LOADER	   8
+#define XEN_ELFNOTE_PHYS32_ENTRY   18
 
 #ifndef __ASSEMBLER__
 
@@ -155,10 +155,10 @@ struct xsd_sockmsg {
 	u32 tx_id;
 	u32 len;
 };
-#define XS_READ 2
-#define XS_WRITE 11
-#define XS_ERROR 16
-#define XS_WATCH_EVENT 15
+#define XS_READ		     2
+#define XS_WRITE	     11
+#define XS_ERROR	     16
+#define XS_WATCH_EVENT	     15
 #define XENSTORE_PAYLOAD_MAX 4096
 
 #endif /* __ASSEMBLER__ */
