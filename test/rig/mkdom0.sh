@@ -2,7 +2,7 @@
 # mkdom0.sh CACHE ROOT - lay out the rig's Dom0 root tree in ROOT from the
 # host's installed Debian packages (xen-utils, busybox-static) and the
 # unpacked kernel modules in CACHE.  rig.sh adds the test's own files and
-# packs the tree.  Sourced-free: run as a program.
+# packs the tree.
 set -euo pipefail
 CACHE=$1 D=$2
 XENBIN=/usr/lib/xen-4.17/bin
