@@ -1,5 +1,6 @@
 /* pod_translate.c - Pod JSON -> runtime pod spec, admission (pure). */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -174,6 +175,21 @@ static int image_kernel(const char *image, char **kernel, struct xn_pod_reject *
 	return 0;
 }
 
+/* The service-account token volume that the API server adds to every pod
+ * ("kube-api-access-xxxxx") is not the user's wish: no warning for it. */
+static bool only_api_access(const cJSON *mounts)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, mounts)
+	{
+		const char *n = str(m, "name", NULL);
+		if (n == NULL || strncmp(n, "kube-api-access-", 16) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* Fields that ask for things a unikernel domain does not do: warn, run anyway. */
 static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
 {
@@ -196,6 +212,8 @@ static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
 	}
 	for (size_t i = 0; i < XN_ARRAY_SIZE(c_fields); i++) {
 		const cJSON *v = path(c, c_fields[i], NULL);
+		if (strcmp(c_fields[i], "volumeMounts") == 0 && only_api_access(v))
+			continue;
 		if (v && !(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0) &&
 		    !(cJSON_IsObject(v) && v->child == NULL))
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%scontainers[0].%s",

@@ -112,7 +112,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    GOLDEN("basic"),	       GOLDEN("defaults"),	    GOLDEN("two-containers"),
 	    GOLDEN("container-image"), GOLDEN("bad-quantity"),	    GOLDEN("control-char"),
-	    GOLDEN("dotdot"),	       cmocka_unit_test(admission),
+	    GOLDEN("dotdot"),
+	    GOLDEN("sa-token"),	       cmocka_unit_test(admission),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
