@@ -17,6 +17,7 @@
 #include "xenlet/config.h"
 #include "xenlet/ctl.h"
 #include "xenlet/hv.h"
+#include "xenlet/hv_sim.h"
 #include "xenlet/kube.h"
 #include "xenlet/kube_events.h"
 #include "xenlet/kubeconfig.h"
@@ -107,6 +108,21 @@ static int start_kube(struct daemon *d, xn_err *err)
 	return 0;
 }
 
+/* A sim guest's `ready` directive writes the readiness flag where a real
+ * guest would: its xenstore data area. */
+static void sim_ready(struct xn_hv *hv, uint32_t domid, void *arg)
+{
+	struct daemon *d = arg;
+	char path[80];
+	xn_err err = NULL;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/data/xenlet/ready", domid);
+	if (xn_store_set(d->store, path, "1", &err) < 0) {
+		log_warnx("sim domain %u: readiness flag: %s", domid, xn_error_msg(err));
+		xn_error_free(&err);
+	}
+}
+
 /* One daemon per root dir: a second one would fight over the domains. */
 static int take_lock(struct daemon *d, xn_err *err)
 {
@@ -160,6 +176,8 @@ static int start(struct daemon *d, xn_err *err)
 	d->hv = xn_hv_new(d->cfg.backend, d->base, xn_runtime_hv_event, NULL, err);
 	if (d->hv == NULL)
 		return -1;
+	if (d->hv->ops == &xn_hv_sim_ops)
+		xn_hv_sim_set_ready_hook(d->hv, sim_ready, d);
 	d->rt = xn_runtime_new(d->base, d->hv, d->store, &ro, runtime_cb, runtime_note, d, err);
 	if (d->rt == NULL)
 		return -1;
