@@ -259,7 +259,7 @@ cJSON *xn_node_status_json(const struct xn_node_info *info, const struct xn_node
 	cJSON_AddItemToArray(list, o);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "Hostname");
-	cJSON_AddStringToObject(o, "address", info->hostname);
+	cJSON_AddStringToObject(o, "address", c->node_name);
 	cJSON_AddItemToArray(list, o);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "$patch", "replace");
@@ -290,7 +290,8 @@ cJSON *xn_node_labels_json(const struct xn_node_info *info, const char *arch,
 
 	cJSON_AddStringToObject(l, "kubernetes.io/arch", arch);
 	cJSON_AddStringToObject(l, "kubernetes.io/os", "linux");
-	cJSON_AddStringToObject(l, "kubernetes.io/hostname", info->hostname);
+	/* as the kubelet with --hostname-override: the node name */
+	cJSON_AddStringToObject(l, "kubernetes.io/hostname", c->node_name);
 	cJSON_AddStringToObject(l, "xenlet.io/runtime", "xen");
 	for (size_t i = 0; i < c->nlabels; i++) {
 		cJSON_DeleteItemFromObjectCaseSensitive(l, c->labels[i].key);

@@ -197,6 +197,7 @@ static void status_json(void **state)
 	int n = 0;
 
 	xn_config_init(&c);
+	c.node_name = strdup("n1");
 	c.kubelet_port = 10251;
 	xn_node_compute_resources(&s.host, 0, &c, &cap, &alloc);
 	xn_node_conditions_init(conds);
@@ -228,6 +229,8 @@ static void status_json(void **state)
 	assert_int_equal(cJSON_GetArraySize(addr), 3);
 	assert_string_equal(str_at(cJSON_GetArrayItem(addr, 0), "address", NULL), "10.0.0.5");
 	assert_string_equal(str_at(cJSON_GetArrayItem(addr, 1), "type", NULL), "Hostname");
+	/* as the kubelet with --hostname-override: the node name, not the host's */
+	assert_string_equal(str_at(cJSON_GetArrayItem(addr, 1), "address", NULL), "n1");
 	assert_string_equal(str_at(cJSON_GetArrayItem(addr, 2), "$patch", NULL), "replace");
 	cJSON_Delete(st);
 
@@ -246,6 +249,7 @@ static void node_object(void **state)
 	cJSON *o, *labels, *taint;
 
 	xn_config_init(&c);
+	c.node_name = strdup("n1");
 	c.labels = calloc(2, sizeof(*c.labels));
 	c.labels[0].key = strdup("example.com/zone");
 	c.labels[0].value = strdup("a");
@@ -258,7 +262,7 @@ static void node_object(void **state)
 						  "labels");
 	assert_string_equal(str_at(labels, "kubernetes.io/arch", NULL), "arm64");
 	assert_string_equal(str_at(labels, "kubernetes.io/os", NULL), "linux");
-	assert_string_equal(str_at(labels, "kubernetes.io/hostname", NULL), "xenhost");
+	assert_string_equal(str_at(labels, "kubernetes.io/hostname", NULL), "n1");
 	assert_string_equal(str_at(labels, "example.com/zone", NULL), "a");
 	assert_string_equal(str_at(labels, "xenlet.io/runtime", NULL),
 			    "xen-custom"); /* config wins */
