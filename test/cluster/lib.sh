@@ -280,6 +280,9 @@ cluster_apiserver_start() {
     local pki="$XN_CLUSTER_DIR/pki"
     [[ -n "${XN_APISERVER_PORT:-}" ]] || { _cluster_err "cluster_apiserver_start: no cluster env (run cluster_up or source \$XN_CLUSTER_DIR/env)"; return 1; }
     _cluster_alive kube-apiserver && { _cluster_err "kube-apiserver already running"; return 1; }
+    # --shutdown-send-retry-after: on SIGTERM the server sends GOAWAY and gives
+    # open watches 2 s; by default it waits up to 60 s for them, so every
+    # cluster_apiserver_stop with a controller-manager attached took 20+ s.
     # shellcheck disable=SC2086 # extra args are meant to be split
     _cluster_start kube-apiserver "$XN_CLUSTER_BIN/kube-apiserver" \
         --bind-address=127.0.0.1 \
@@ -302,6 +305,7 @@ cluster_apiserver_start() {
         --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
         --kubelet-certificate-authority="$pki/ca.crt" \
         --kubelet-preferred-address-types=InternalIP,Hostname \
+        --shutdown-send-retry-after=true \
         --profiling=false \
         --v="${XN_CLUSTER_V:-1}" \
         ${XN_APISERVER_EXTRA_ARGS:-}
