@@ -225,12 +225,18 @@ cluster_pids() {
     return 0
 }
 
+# A component that dies on a bad flag prints its error and then a dump of all
+# its flags, so the plain tail alone would hide the cause: error lines first.
 cluster_logs_tail() {
-    local n=${1:-30} c
+    local n=${1:-30} c log
+    _cluster_tails_shown=1
     for c in "${_cluster_components[@]}"; do
-        [[ -f "$XN_CLUSTER_DIR/$c.log" ]] || continue
-        echo "----- last $n lines of $XN_CLUSTER_DIR/$c.log -----" >&2
-        tail -n "$n" "$XN_CLUSTER_DIR/$c.log" >&2
+        log="$XN_CLUSTER_DIR/$c.log"
+        [[ -f "$log" ]] || continue
+        echo "----- errors in $log (last 5) -----" >&2
+        grep -E '^[EF][0-9]{4} |^Error|"level":"(error|fatal|panic)"' "$log" | tail -n 5 >&2
+        echo "----- last $n lines of $log -----" >&2
+        tail -n "$n" "$log" >&2
     done
 }
 
@@ -467,7 +473,7 @@ cluster_down() {
 _cluster_on_exit() {
     local rc=$1
     trap - EXIT INT TERM
-    if [[ "$rc" != 0 && -n "${XN_CLUSTER_DIR:-}" && -d "$XN_CLUSTER_DIR" ]]; then
+    if [[ "$rc" != 0 && -z "${_cluster_tails_shown:-}" && -n "${XN_CLUSTER_DIR:-}" && -d "$XN_CLUSTER_DIR" ]]; then
         _cluster_say "exit status $rc: component logs follow"
         cluster_logs_tail 20
     fi
