@@ -206,7 +206,7 @@ left=""
 # A zombie waiting for init to reap it is not running: only a readable
 # /proc/PID/exe counts.
 for p in $pids; do readlink "/proc/$p/exe" >/dev/null 2>&1 && left+=" $p"; done
-if [[ -z "$left" && -n "$pids" ]]; then ok "no component PID left ($(echo $pids))"
+if [[ -z "$left" && -n "$pids" ]]; then ok "no component PID left ($(tr "\n" " " <<<"$pids"))"
 else nok "PIDs left after down:${left:- (none recorded)}"; fi
 if [[ ! -e "$rundir" ]]; then ok "run dir removed"; else nok "run dir $rundir still exists"; fi
 
