@@ -225,12 +225,18 @@ cluster_pids() {
     return 0
 }
 
+# A component that dies on a bad flag prints its error and then a dump of all
+# its flags, so the plain tail alone would hide the cause: error lines first.
 cluster_logs_tail() {
-    local n=${1:-30} c
+    local n=${1:-30} c log
+    _cluster_tails_shown=1
     for c in "${_cluster_components[@]}"; do
-        [[ -f "$XN_CLUSTER_DIR/$c.log" ]] || continue
-        echo "----- last $n lines of $XN_CLUSTER_DIR/$c.log -----" >&2
-        tail -n "$n" "$XN_CLUSTER_DIR/$c.log" >&2
+        log="$XN_CLUSTER_DIR/$c.log"
+        [[ -f "$log" ]] || continue
+        echo "----- errors in $log (last 5) -----" >&2
+        grep -E '^[EF][0-9]{4} |^Error|"level":"(error|fatal|panic)"' "$log" | tail -n 5 >&2
+        echo "----- last $n lines of $log -----" >&2
+        tail -n "$n" "$log" >&2
     done
 }
 
@@ -280,6 +286,9 @@ cluster_apiserver_start() {
     local pki="$XN_CLUSTER_DIR/pki"
     [[ -n "${XN_APISERVER_PORT:-}" ]] || { _cluster_err "cluster_apiserver_start: no cluster env (run cluster_up or source \$XN_CLUSTER_DIR/env)"; return 1; }
     _cluster_alive kube-apiserver && { _cluster_err "kube-apiserver already running"; return 1; }
+    # --shutdown-send-retry-after: on SIGTERM the server sends GOAWAY and gives
+    # open watches 2 s; by default it waits up to 60 s for them, so every
+    # cluster_apiserver_stop with a controller-manager attached took 20+ s.
     # shellcheck disable=SC2086 # extra args are meant to be split
     _cluster_start kube-apiserver "$XN_CLUSTER_BIN/kube-apiserver" \
         --bind-address=127.0.0.1 \
@@ -302,6 +311,7 @@ cluster_apiserver_start() {
         --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
         --kubelet-certificate-authority="$pki/ca.crt" \
         --kubelet-preferred-address-types=InternalIP,Hostname \
+        --shutdown-send-retry-after=true \
         --profiling=false \
         --v="${XN_CLUSTER_V:-1}" \
         ${XN_APISERVER_EXTRA_ARGS:-}
@@ -463,7 +473,7 @@ cluster_down() {
 _cluster_on_exit() {
     local rc=$1
     trap - EXIT INT TERM
-    if [[ "$rc" != 0 && -n "${XN_CLUSTER_DIR:-}" && -d "$XN_CLUSTER_DIR" ]]; then
+    if [[ "$rc" != 0 && -z "${_cluster_tails_shown:-}" && -n "${XN_CLUSTER_DIR:-}" && -d "$XN_CLUSTER_DIR" ]]; then
         _cluster_say "exit status $rc: component logs follow"
         cluster_logs_tail 20
     fi

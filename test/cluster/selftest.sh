@@ -30,7 +30,7 @@ expect_fail_with() {
         nok "$name (command unexpectedly succeeded)"
     elif grep -qE "$pat" <<<"$out"; then
         ok "$name"
-        printf '%s\n' "$out" | head -n2 | sed 's/^/#   /'
+        grep -m1 -E "$pat" <<<"$out" | sed "s/^ */#   /"
     else
         nok "$name (failed, but not with /$pat/)"
         printf '%s\n' "$out" | sed 's/^/#   /'
@@ -96,11 +96,27 @@ node_yaml() {
 check "node-a registers its own Node object" bash -c "$(declare -f node_yaml); node_yaml node-a | kubectl --kubeconfig=\"\$XN_CLUSTER_DIR/node-a.kubeconfig\" create -f -"
 check "admin creates Node node-b" bash -c "$(declare -f node_yaml); node_yaml node-b | kubectl create -f -"
 check "node-a may label its own Node" na label node node-a example.com/role=test
-expect_fail_with "NodeRestriction: node-a may not label node-b" \
-    'not allowed to modify node "node-b"|forbidden' \
-    na label node node-b example.com/evil=yes
-expect_fail_with "NodeRestriction: node-a may not delete node-b" \
-    'forbidden' na delete node node-b
+# kubectl label would GET node-b first and be stopped by the Node authorizer;
+# a bare PATCH passes the authorizer and must be stopped by NodeRestriction.
+node_a_curl() {
+    curl -sS --max-time 10 --cacert "$XN_CA_CERT" \
+        --cert "$XN_CLUSTER_DIR/pki/node-node-a.crt" --key "$XN_CLUSTER_DIR/pki/node-node-a.key" "$@"
+}
+# Succeeds only if the API server returned node-b patched.
+patch_node_b() {
+    local out
+    out=$(node_a_curl -X PATCH -H "Content-Type: application/merge-patch+json" \
+        --data '{"metadata":{"labels":{"example.com/evil":"yes"}}}' \
+        "$XN_APISERVER_URL/api/v1/nodes/node-b")
+    echo "$out"
+    grep -q '"kind": *"Node"' <<<"$out"
+}
+expect_fail_with "NodeRestriction admission: node-a may not PATCH node-b" \
+    'node \\?"node-a\\?" is not allowed to modify node \\?"node-b\\?"' patch_node_b
+expect_fail_with "Node authorizer: node-a may not read node-b" \
+    "node 'node-a' cannot read 'node-b'" na get node node-b
+expect_fail_with "Node authorizer: node-a may not delete node-b" \
+    'cannot delete resource "nodes"' na delete node node-b
 expect_fail_with "NodeRestriction: node-a may not set a node-restriction.kubernetes.io/ label on itself" \
     'forbidden|not allowed' na label node node-a node-restriction.kubernetes.io/x=y
 expect_fail_with "Node authorizer: node-a may not list secrets" \
@@ -190,7 +206,7 @@ left=""
 # A zombie waiting for init to reap it is not running: only a readable
 # /proc/PID/exe counts.
 for p in $pids; do readlink "/proc/$p/exe" >/dev/null 2>&1 && left+=" $p"; done
-if [[ -z "$left" && -n "$pids" ]]; then ok "no component PID left ($(echo $pids))"
+if [[ -z "$left" && -n "$pids" ]]; then ok "no component PID left ($(tr "\n" " " <<<"$pids"))"
 else nok "PIDs left after down:${left:- (none recorded)}"; fi
 if [[ ! -e "$rundir" ]]; then ok "run dir removed"; else nok "run dir $rundir still exists"; fi
 
