@@ -8,12 +8,17 @@ PKGS="
  libyaml-dev libssl-dev openssl
  xen-utils-4.17 xenstore-utils
  qemu-system-x86 busybox-static cpio xz-utils binutils perl
- docker-registry iproute2 valgrind jq curl ca-certificates
+ docker-registry iproute2 valgrind jq curl ca-certificates python3 util-linux
 "
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
+# Go (for the test control plane, built from Go modules) comes with the
+# machine, not from Debian: bookworm's Go is too old for Kubernetes 1.34.
+if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
+	echo "deps: warning: no Go toolchain; the integration tier needs Go >= 1.24" >&2
+fi
 if [ -z "$missing" ]; then
 	echo "deps: all packages present"
 	exit 0
