@@ -445,7 +445,10 @@ static void reject_pod(struct xn_pod_sync *ps, const cJSON *pod, const char *rea
 	cJSON_Delete(t->rejected);
 	t->rejected = s;
 	log_info("pod %s/%s: rejected: %s: %s", ns, name, reason, message);
-	event_for(ps, ns, name, uid, container, "Warning", reason, message);
+	/* as the kubelet: admission failures carry their own reason, the rest
+	 * are "Failed" events whose message says why */
+	event_for(ps, ns, name, uid, container, "Warning",
+		  strncmp(reason, "OutOf", 5) == 0 ? reason : "Failed", message);
 	mark_dirty(t);
 }
 
