@@ -98,7 +98,7 @@ drv_start
 if wait_for 60 grep_out '^ready$'; then ok "driver reports ready"; else nok "driver reports ready"; fi
 check "label arch" "$(jn '.metadata.labels["kubernetes.io/arch"]')" amd64
 check "label os" "$(jn '.metadata.labels["kubernetes.io/os"]')" linux
-check "label hostname" "$(jn '.metadata.labels["kubernetes.io/hostname"]')" "$(hostname | tr A-Z a-z)"
+check "label hostname" "$(jn '.metadata.labels["kubernetes.io/hostname"]')" "$NODE"
 check "label runtime" "$(jn '.metadata.labels["xenlet.io/runtime"]')" xen
 check "configured label" "$(jn '.metadata.labels["xenlet.io/test"]')" node-check
 check "taint" "$(jn '[.spec.taints[] | select(.key=="xenlet.io/unikernel") | "\(.value):\(.effect)"] | join(",")')" "true:NoSchedule"
@@ -121,7 +121,7 @@ check "containerRuntimeVersion" "$(jn .status.nodeInfo.containerRuntimeVersion)"
 check "os/arch" "$(jn '.status.nodeInfo | "\(.operatingSystem)/\(.architecture)"')" linux/amd64
 check "machineID" "$(jn .status.nodeInfo.machineID)" "$(cat /etc/machine-id)"
 check "bootID" "$(jn .status.nodeInfo.bootID)" "$(cat /proc/sys/kernel/random/boot_id)"
-check "addresses" "$(jn '[.status.addresses[] | "\(.type)=\(.address)"] | join(" ")')" "InternalIP=$IP Hostname=$(hostname | tr A-Z a-z)"
+check "addresses" "$(jn '[.status.addresses[] | "\(.type)=\(.address)"] | join(" ")')" "InternalIP=$IP Hostname=$NODE"
 check "kubelet port" "$(jn .status.daemonEndpoints.kubeletEndpoint.Port)" 10250
 # kubectl must accept the version string in its table
 check "kubectl get nodes VERSION" "$(kubectl get node "$NODE" --no-headers | awk '{print $2 " " $5}')" "Ready v1.34.4-xenlet.$v"
