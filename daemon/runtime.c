@@ -305,7 +305,7 @@ static void created(struct xn_hv *hv, int rc, uint32_t domid, xn_err cerr, void 
 	struct pod *p = arg;
 	struct xn_runtime *rt = p->rt;
 	xn_err err = NULL;
-	char sdomid[16];
+	char sdomid[16], dname[XN_NAME_MAX];
 	const char *keys[] = {"pod-uid", "pod-namespace", "pod-name", NULL};
 	const char *vals[] = {p->spec.uid, p->spec.ns, p->spec.name, NULL};
 
@@ -337,7 +337,8 @@ static void created(struct xn_hv *hv, int rc, uint32_t domid, xn_err cerr, void 
 		note(p, "Warning", "Failed", "guest areas in xenstore: %s", xn_error_msg(err));
 		xn_error_free(&err);
 	}
-	note(p, "Normal", "Created", "Created domain %s (domid %s)", p->spec.name, sdomid);
+	domain_name(&p->spec, dname);
+	note(p, "Normal", "Created", "Created domain %s (domid %s)", dname, sdomid);
 	open_console(p);
 	if (hv->ops->unpause(hv, domid, &err) < 0) {
 		note(p, "Warning", "Failed", "Error: unpause: %s", xn_error_msg(err));
