@@ -159,6 +159,16 @@ static const char *scalar(yaml_node_t *n)
 	return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
+/* YAML's null (plain null, ~ or nothing), as xn_config_print writes an unset
+ * string; a quoted "null" is the text. */
+static bool is_null(yaml_node_t *n)
+{
+	const char *s = scalar(n);
+
+	return s != NULL && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (strcmp(s, "null") == 0 || strcmp(s, "~") == 0 || strcmp(s, "") == 0);
+}
+
 static int want_scalar(struct yctx *y, yaml_node_t *v, const char *key, const char **out)
 {
 	*out = scalar(v);
@@ -322,7 +332,7 @@ static int load_key(struct yctx *y, struct xn_config *c, const char *key, yaml_n
 	if (sp != NULL) {
 		if (want_scalar(y, v, key, &s) < 0)
 			return -1;
-		set_str(sp, s);
+		set_str(sp, is_null(v) ? NULL : s);
 		return 0;
 	}
 	if (strcmp(key, "port") == 0)
@@ -516,17 +526,19 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 	int ch;
 	uint64_t n;
 
-	/* First pass: --config, so that the file applies before other flags. */
-	optind = 1;
+	/* First pass: --config, so that the file applies before other flags.
+	 * optind 0 makes glibc start over completely (also after an earlier
+	 * parse that stopped inside a group like -dx). */
+	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "dnvh", long_opts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, ":dnvh", long_opts, NULL)) != -1)
 		if (ch == OPT_CONFIG)
 			set_str(&c->config_file, optarg);
 	if (c->config_file && xn_config_load_file(c, c->config_file, err) < 0)
 		return -1;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "dnvh", long_opts, NULL)) != -1) {
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":dnvh", long_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': c->foreground = true; break;
 		case 'n': c->check_only = true; break;
@@ -558,6 +570,10 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 		case ':':
 			return xn_error(err, EINVAL, "option %s: needs a value", argv[optind - 1]);
 		default:
+			if (optopt > 0 && optopt < 256) /* a short one, maybe inside -dx */
+				return xn_error(err, EINVAL,
+						"unknown option '-%c' (see xenletd --help)",
+						optopt);
 			return xn_error(err, EINVAL, "unknown option '%s' (see xenletd --help)",
 					argv[optind - 1]);
 		}
@@ -628,12 +644,29 @@ int xn_config_check(struct xn_config *c, xn_err *err)
 	return 0;
 }
 
+/* A double-quoted YAML scalar: any text loads back as itself. */
+static void yaml_quote(FILE *out, const char *v)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
 static void yaml_str(FILE *out, const char *key, const char *v)
 {
+	fprintf(out, "%s: ", key);
 	if (v == NULL)
-		fprintf(out, "%s: null\n", key);
+		fputs("null", out);
 	else
-		fprintf(out, "%s: \"%s\"\n", key, v);
+		yaml_quote(out, v);
+	fputc('\n', out);
 }
 
 void xn_config_print(const struct xn_config *c, FILE *out)
@@ -661,12 +694,24 @@ void xn_config_print(const struct xn_config *c, FILE *out)
 	fprintf(out, "nodeStatusUpdateFrequency: \"%us\"\nleaseDurationSeconds: %u\n",
 		c->node_status_update_s, c->lease_duration_s);
 	fprintf(out, "registerWithTaints:%s\n", c->ntaints ? "" : " []");
-	for (size_t i = 0; i < c->ntaints; i++)
-		fprintf(out, "  - key: \"%s\"\n    value: \"%s\"\n    effect: \"%s\"\n",
-			c->taints[i].key, c->taints[i].value ? c->taints[i].value : "",
-			c->taints[i].effect);
+	for (size_t i = 0; i < c->ntaints; i++) {
+		fputs("  - key: ", out);
+		yaml_quote(out, c->taints[i].key);
+		if (c->taints[i].value) { /* absent, not "", when the taint has none */
+			fputs("\n    value: ", out);
+			yaml_quote(out, c->taints[i].value);
+		}
+		fputs("\n    effect: ", out);
+		yaml_quote(out, c->taints[i].effect);
+		fputc('\n', out);
+	}
 	fprintf(out, "nodeLabels:%s\n", c->nlabels ? "" : " {}");
-	for (size_t i = 0; i < c->nlabels; i++)
-		fprintf(out, "  \"%s\": \"%s\"\n", c->labels[i].key, c->labels[i].value);
+	for (size_t i = 0; i < c->nlabels; i++) {
+		fputs("  ", out);
+		yaml_quote(out, c->labels[i].key);
+		fputs(": ", out);
+		yaml_quote(out, c->labels[i].value);
+		fputc('\n', out);
+	}
 	fprintf(out, "verbosity: %d\n", c->verbose);
 }

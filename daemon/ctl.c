@@ -1,5 +1,6 @@
 /* ctl.c - the root-only control socket that xl-pod talks to (see ctl.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -36,6 +37,7 @@ struct conn {
 	struct xn_ctl *ctl;
 	struct bufferevent *bev;
 	char *waiting_uid; /* a destroy waits for this pod to be gone */
+	bool discarding;   /* the rest of an overlong line, up to its newline */
 };
 
 static void conn_free(struct conn *c)
@@ -420,13 +422,33 @@ static void on_read(struct bufferevent *bev, void *arg)
 	char *line;
 	size_t len;
 
-	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
-		handle(c, line);
+	for (;;) {
+		if (c->discarding) {
+			struct evbuffer_ptr eol =
+			    evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+
+			if (eol.pos < 0) {
+				evbuffer_drain(in, evbuffer_get_length(in));
+				return;
+			}
+			evbuffer_drain(in, (size_t)eol.pos + 1);
+			c->discarding = false;
+		}
+		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (line == NULL)
+			break;
+		if (len > XN_CTL_LINE_MAX)
+			reply_err(c, "request: longer than %d bytes", XN_CTL_LINE_MAX);
+		else
+			handle(c, line);
 		free(line);
 	}
+	/* one answer per request: the tail of an overlong line, when it comes,
+	 * is dropped rather than read as a request of its own */
 	if (evbuffer_get_length(in) > XN_CTL_LINE_MAX) {
 		reply_err(c, "request: longer than %d bytes", XN_CTL_LINE_MAX);
 		evbuffer_drain(in, evbuffer_get_length(in));
+		c->discarding = true;
 	}
 }
 

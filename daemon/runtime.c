@@ -380,12 +380,30 @@ static void restart_timer(evutil_socket_t fd, short what, void *arg)
 	start_instance(p);
 }
 
+/* A delay as Go prints a time.Duration, as the kubelet's message has it:
+ * "10s", "5m0s", "1m20s"; below a second "50ms" (test back-offs). */
+static void go_duration(unsigned ms, char out[32])
+{
+	unsigned s = ms / 1000, m = s / 60;
+
+	if (ms < 1000)
+		snprintf(out, 32, "%ums", ms);
+	else if (ms % 1000 != 0)
+		snprintf(out, 32, "%u.%03us", s, ms % 1000);
+	else if (m == 0)
+		snprintf(out, 32, "%us", s);
+	else if (m < 60)
+		snprintf(out, 32, "%um%us", m, s % 60);
+	else
+		snprintf(out, 32, "%uh%um%us", m / 60, m % 60, s % 60);
+}
+
 static void schedule_restart(struct pod *p, const char *why)
 {
 	struct xn_runtime *rt = p->rt;
 	uint64_t ran_ms = p->run_mono_ns ? (xn_now_mono_ns() - p->run_mono_ns) / 1000000 : 0;
 	struct timeval tv;
-	char msg[512];
+	char msg[512], delay[32];
 
 	if (p->backoff_ms == 0 || ran_ms >= rt->opts.backoff_reset_ms)
 		p->backoff_ms = rt->opts.backoff_base_ms;
@@ -393,9 +411,9 @@ static void schedule_restart(struct pod *p, const char *why)
 		p->backoff_ms = p->backoff_ms * 2 > rt->opts.backoff_max_ms
 				    ? rt->opts.backoff_max_ms
 				    : p->backoff_ms * 2;
-	snprintf(msg, sizeof(msg), "back-off %us restarting failed container=%s pod=%s_%s(%s)",
-		 (p->backoff_ms + 999) / 1000, p->spec.container, p->spec.name, p->spec.ns,
-		 p->spec.uid);
+	go_duration(p->backoff_ms, delay);
+	snprintf(msg, sizeof(msg), "back-off %s restarting failed container=%s pod=%s_%s(%s)",
+		 delay, p->spec.container, p->spec.name, p->spec.ns, p->spec.uid);
 	if (strcmp(p->st.reason, "CreateContainerError") != 0)
 		set_waiting(p, "CrashLoopBackOff", msg);
 	note(p, "Warning", "BackOff", "Back-off restarting failed domain (%s)", why);
@@ -607,10 +625,22 @@ int xn_runtime_run(struct xn_runtime *rt, const struct xn_pod_spec *spec, xn_err
 static void killed(struct xn_hv *hv, int rc, uint32_t domid, xn_err err, void *arg)
 {
 	struct pod *p = arg;
+	struct xn_domain_info info;
+	xn_err e2 = NULL;
 
 	if (rc < 0)
 		log_warnx("pod %s/%s: stop domain %u: %s", p->spec.ns, p->spec.name, domid,
 			  xn_error_msg(err));
+	/* A guest that obeyed may be left shut down but not destroyed (hv_sim
+	 * does so; libxl destroys it): it would hold its memory forever. */
+	if (hv->ops->domain_info(hv, domid, &info, &e2) == 0 && info.state != XN_DOM_DYING) {
+		p->destroying = true;
+		if (hv->ops->destroy(hv, domid, destroyed, p, &e2) == 0)
+			return;
+		log_warnx("pod %s/%s: destroy domain %u: %s", p->spec.ns, p->spec.name, domid,
+			  xn_error_msg(e2));
+	}
+	xn_error_free(&e2);
 	instance_ended(p);
 }
 

@@ -1,0 +1,499 @@
+/* test_config.c - xenletd settings: defaults < YAML file < flags, the errors
+ * for bad files and flags (one line naming file, line and key), checks,
+ * and `xenletd -n` output (golden file, and print -> load round trip). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "xenlet/config.h"
+#include "xenlet/util.h"
+
+#define FIX XN_SRCDIR "/test/fixtures/config/"
+
+static char *print_str(const struct xn_config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	xn_config_print(c, f);
+	fclose(f);
+	return buf;
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = xn_xcalloc(1, (size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/* Run xn_config_from_args on a NULL-terminated list of arguments. */
+static int from_args(struct xn_config *c, xn_err *err, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	int rc;
+
+	argv[argc++] = xn_xstrdup("xenletd");
+	va_start(ap, err);
+	for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
+		assert_true(argc < 31);
+		argv[argc++] = xn_xstrdup(a);
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	rc = xn_config_from_args(c, argc, argv, err);
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	return rc;
+}
+
+static void test_defaults(void **state)
+{
+	struct xn_config c;
+	xn_err err = NULL;
+
+	xn_config_init(&c);
+	assert_string_equal(c.backend, "libxl");
+	assert_null(c.store);
+	assert_string_equal(c.root_dir, "/var/lib/xenlet");
+	assert_string_equal(c.log_dir, "/var/log/pods");
+	assert_int_equal(c.kubelet_port, 10250);
+	assert_int_equal(c.max_pods, 110);
+	assert_int_equal(c.node_status_update_s, 60);
+	assert_int_equal(c.lease_duration_s, 40);
+	assert_int_equal(c.default_pod_memory, 64LL << 20);
+	assert_int_equal(c.ntaints, 1);
+	assert_string_equal(c.taints[0].key, "xenlet.io/unikernel");
+	assert_string_equal(c.taints[0].effect, "NoSchedule");
+	assert_int_equal(xn_config_check(&c, &err), 0);
+	assert_string_equal(c.store, "xs"); /* derived from the libxl backend */
+	assert_non_null(c.node_name);	    /* the host name, lowercased */
+	for (const char *p = c.node_name; *p; p++)
+		assert_false(*p >= 'A' && *p <= 'Z');
+	xn_config_dispose(&c);
+
+	xn_config_init(&c);
+	free(c.backend);
+	c.backend = xn_xstrdup("sim");
+	c.node_name = xn_xstrdup("n1");
+	assert_int_equal(xn_config_check(&c, &err), 0);
+	assert_string_equal(c.store, "mem");
+	xn_config_dispose(&c);
+}
+
+static void test_full_file(void **state)
+{
+	struct xn_config c;
+	xn_err err = NULL;
+
+	xn_config_init(&c);
+	if (xn_config_load_file(&c, FIX "full.yaml", &err) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	assert_string_equal(c.kubeconfig, "/etc/xenlet/kubeconfig");
+	assert_string_equal(c.node_name, "dom0-a.example");
+	assert_string_equal(c.node_ip, "192.0.2.10");
+	assert_string_equal(c.backend, "sim");
+	assert_string_equal(c.store, "mem");
+	assert_string_equal(c.root_dir, "/srv/xenlet");
+	assert_string_equal(c.log_dir, "/srv/pod-logs");
+	assert_string_equal(c.ctl_socket, "/run/xenlet-test/ctl.sock");
+	assert_string_equal(c.bridge, "br-pods");
+	assert_int_equal(c.kubelet_port, 10260);
+	assert_int_equal(c.max_pods, 42);
+	assert_int_equal(c.verbose, 2);
+	assert_int_equal(c.lease_duration_s, 30);
+	assert_int_equal(c.node_status_update_s, 90);
+	assert_int_equal(c.default_pod_memory, 128LL << 20);
+	assert_int_equal(c.memory_pressure_free, 1LL << 30);
+	assert_int_equal(c.reserved_memory, 512LL << 20);
+	assert_int_equal(c.reserved_cpu_milli, 500);
+	assert_int_equal(c.ntaints, 2);
+	assert_string_equal(c.taints[0].key, "xenlet.io/unikernel");
+	assert_string_equal(c.taints[0].value, "yes");
+	assert_string_equal(c.taints[0].effect, "NoExecute");
+	assert_string_equal(c.taints[1].key, "dedicated");
+	assert_null(c.taints[1].value);
+	assert_string_equal(c.taints[1].effect, "PreferNoSchedule");
+	assert_int_equal(c.nlabels, 2);
+	assert_string_equal(c.labels[0].key, "topology.kubernetes.io/zone");
+	assert_string_equal(c.labels[0].value, "lab-1");
+	assert_string_equal(c.labels[1].key, "xenlet.io/tier");
+	assert_string_equal(c.labels[1].value, "gold");
+	/* the kubeconfig does not exist here: check names it */
+	assert_int_equal(xn_config_check(&c, &err), -1);
+	assert_non_null(strstr(xn_error_msg(err), "/etc/xenlet/kubeconfig"));
+	xn_error_free(&err);
+	free(c.kubeconfig);
+	c.kubeconfig = xn_xstrdup(FIX "full.yaml"); /* any readable file */
+	if (xn_config_check(&c, &err) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	xn_config_dispose(&c);
+}
+
+static void test_empty_file(void **state)
+{
+	struct xn_config c, d;
+	xn_err err = NULL;
+	cleanup_free char *a = NULL, *b = NULL;
+
+	xn_config_init(&c);
+	xn_config_init(&d);
+	assert_int_equal(xn_config_load_file(&c, FIX "empty.yaml", &err), 0);
+	a = print_str(&c);
+	b = print_str(&d);
+	assert_string_equal(a, b);
+	xn_config_dispose(&c);
+	xn_config_dispose(&d);
+}
+
+static void test_missing_file(void **state)
+{
+	struct xn_config c;
+	xn_err err = NULL;
+
+	xn_config_init(&c);
+	assert_int_equal(from_args(&c, &err, "--config", FIX "nope.yaml", NULL), -1);
+	assert_non_null(strstr(xn_error_msg(err), FIX "nope.yaml"));
+	assert_int_equal(err->status, ENOENT);
+	xn_error_free(&err);
+	xn_config_dispose(&c);
+}
+
+static void test_flags_override_file(void **state)
+{
+	struct xn_config c;
+	xn_err err = NULL;
+
+	xn_config_init(&c);
+	/* --port comes before --config on the command line and still wins */
+	if (from_args(&c, &err, "--port", "1234", "-d", "--config", FIX "full.yaml", "--node-name",
+		      "flagnode", "--register-with-taints", "a=b:NoSchedule,c:NoExecute", "-vv",
+		      "--backend=libxl", "--root-dir", "/tmp/xr", NULL) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	assert_string_equal(c.config_file, FIX "full.yaml");
+	assert_int_equal(c.kubelet_port, 1234);
+	assert_string_equal(c.node_name, "flagnode");
+	assert_string_equal(c.backend, "libxl");
+	assert_string_equal(c.root_dir, "/tmp/xr");
+	assert_true(c.foreground);
+	assert_false(c.check_only);
+	assert_int_equal(c.verbose, 4); /* verbosity 2 from the file, then -vv */
+	assert_int_equal(c.ntaints, 2);
+	assert_string_equal(c.taints[0].key, "a");
+	assert_string_equal(c.taints[0].value, "b");
+	assert_string_equal(c.taints[0].effect, "NoSchedule");
+	assert_string_equal(c.taints[1].key, "c");
+	assert_null(c.taints[1].value);
+	/* what the flags did not name comes from the file */
+	assert_int_equal(c.max_pods, 42);
+	assert_string_equal(c.bridge, "br-pods");
+	assert_string_equal(c.store, "mem");
+	xn_config_dispose(&c);
+
+	/* an empty taint flag means no taints at all */
+	xn_config_init(&c);
+	assert_int_equal(from_args(&c, &err, "--register-with-taints", "", NULL), 0);
+	assert_int_equal(c.ntaints, 0);
+	xn_config_dispose(&c);
+}
+
+static void assert_one_line(const char *msg)
+{
+	assert_null(strchr(msg, '\n'));
+	assert_true(strlen(msg) > 10);
+}
+
+static void test_bad_files(void **state)
+{
+	static const struct {
+		const char *file;
+		int line;
+		const char *key; /* must appear in the message */
+	} cases[] = {
+	    {"bad-unknown-key.yaml", 3, "nodeNmae"},
+	    {"bad-reserved-memory.yaml", 4, "systemReserved.memory"},
+	    {"bad-taint-effect.yaml", 5, "Sometimes"},
+	    {"bad-list-scalar.yaml", 2, "nodeName"},
+	    {"bad-syntax.yaml", 3, ""},
+	    {"bad-duration.yaml", 1, "nodeStatusUpdateFrequency"},
+	    {"bad-port.yaml", 3, "port"},
+	    {"bad-maxpods.yaml", 1, "maxPods"},
+	};
+
+	for (size_t i = 0; i < XN_ARRAY_SIZE(cases); i++) {
+		struct xn_config c;
+		xn_err err = NULL;
+		cleanup_free char *path = xn_xasprintf("%s%s", FIX, cases[i].file);
+		cleanup_free char *line = xn_xasprintf("line %d:", cases[i].line);
+		const char *msg;
+
+		xn_config_init(&c);
+		assert_int_equal(from_args(&c, &err, "--config", path, NULL), -1);
+		msg = xn_error_msg(err);
+		print_message("%s -> %s\n", cases[i].file, msg);
+		assert_int_equal(err->status, EINVAL);
+		assert_one_line(msg);
+		if (strstr(msg, path) == NULL || strstr(msg, line) == NULL ||
+		    strstr(msg, cases[i].key) == NULL)
+			fail_msg("%s: want file, '%s' and '%s' in: %s", cases[i].file, line,
+				 cases[i].key, msg);
+		xn_error_free(&err);
+		xn_config_dispose(&c);
+	}
+}
+
+static void test_bad_taint_effect_names_key(void **state)
+{
+	struct xn_config c;
+	xn_err err = NULL;
+
+	xn_config_init(&c);
+	assert_int_equal(xn_config_load_file(&c, FIX "bad-taint-effect.yaml", &err), -1);
+	assert_non_null(strstr(xn_error_msg(err), "registerWithTaints"));
+	assert_non_null(strstr(xn_error_msg(err), "NoSchedule, PreferNoSchedule or NoExecute"));
+	xn_error_free(&err);
+	xn_config_dispose(&c);
+}
+
+static void test_bad_flags(void **state)
+{
+	static const struct {
+		const char *a1, *a2;
+		const char *want;
+	} cases[] = {
+	    {"--port", "0", "--port '0'"},
+	    {"--port", "abc", "--port 'abc'"},
+	    {"--port", "65536", "--port '65536'"},
+	    {"--register-with-taints", "key=value", "missing :EFFECT"},
+	    {"--register-with-taints", "k=v:Sometimes", "effect 'Sometimes'"},
+	    {"--register-with-taints", "=v:NoSchedule", "empty key"},
+	    {"--bogus", NULL, "unknown option '--bogus'"},
+	    {"-x", NULL, "unknown option '-x'"},
+	    {"-dx", NULL, "unknown option '-x'"},
+	    {"stray", NULL, "unexpected argument 'stray'"},
+	    {"--port", NULL, "needs a value"},
+	};
+
+	for (size_t i = 0; i < XN_ARRAY_SIZE(cases); i++) {
+		struct xn_config c;
+		xn_err err = NULL;
+
+		xn_config_init(&c);
+		assert_int_equal(from_args(&c, &err, cases[i].a1, cases[i].a2, NULL), -1);
+		print_message("%s %s -> %s\n", cases[i].a1, cases[i].a2 ? cases[i].a2 : "",
+			      xn_error_msg(err));
+		assert_int_equal(err->status, EINVAL);
+		assert_one_line(xn_error_msg(err));
+		if (strstr(xn_error_msg(err), cases[i].want) == NULL)
+			fail_msg("want '%s' in: %s", cases[i].want, xn_error_msg(err));
+		xn_error_free(&err);
+		xn_config_dispose(&c);
+	}
+}
+
+static void test_help_version(void **state)
+{
+	struct xn_config c;
+	xn_err err = NULL;
+
+	xn_config_init(&c);
+	assert_int_equal(from_args(&c, &err, "--help", NULL), -1);
+	assert_int_equal(err->status, 0);
+	assert_string_equal(err->msg, "help");
+	xn_error_free(&err);
+	assert_int_equal(from_args(&c, &err, "--version", NULL), -1);
+	assert_int_equal(err->status, 0);
+	assert_string_equal(err->msg, "version");
+	xn_error_free(&err);
+	xn_config_dispose(&c);
+}
+
+static void check_fails(struct xn_config *c, const char *want)
+{
+	xn_err err = NULL;
+
+	assert_int_equal(xn_config_check(c, &err), -1);
+	assert_one_line(xn_error_msg(err));
+	if (strstr(xn_error_msg(err), want) == NULL)
+		fail_msg("want '%s' in: %s", want, xn_error_msg(err));
+	xn_error_free(&err);
+}
+
+static void test_check(void **state)
+{
+	static const char *const bad_names[] = {"Node1", "-node", "node-", "node_1", "a..b.", ""};
+	struct xn_config c;
+	char long_name[300];
+	xn_err err = NULL;
+
+	for (size_t i = 0; i < XN_ARRAY_SIZE(bad_names); i++) {
+		xn_config_init(&c);
+		c.node_name = xn_xstrdup(bad_names[i]);
+		check_fails(&c, "must be a DNS subdomain");
+		xn_config_dispose(&c);
+	}
+	memset(long_name, 'a', 254);
+	long_name[254] = '\0';
+	xn_config_init(&c);
+	c.node_name = xn_xstrdup(long_name);
+	check_fails(&c, "at most 253");
+	long_name[253] = '\0'; /* 253 is allowed */
+	free(c.node_name);
+	c.node_name = xn_xstrdup(long_name);
+	assert_int_equal(xn_config_check(&c, &err), 0);
+	xn_config_dispose(&c);
+
+	xn_config_init(&c);
+	c.node_name = xn_xstrdup("n1");
+	free(c.root_dir);
+	c.root_dir = xn_xstrdup("var/lib/xenlet");
+	check_fails(&c, "root dir 'var/lib/xenlet': must be an absolute path");
+	xn_config_dispose(&c);
+
+	xn_config_init(&c);
+	c.node_name = xn_xstrdup("n1");
+	free(c.log_dir);
+	c.log_dir = xn_xstrdup("logs");
+	check_fails(&c, "pod log dir 'logs'");
+	xn_config_dispose(&c);
+
+	xn_config_init(&c);
+	c.node_name = xn_xstrdup("n1");
+	free(c.backend);
+	c.backend = xn_xstrdup("bogus");
+	check_fails(&c, "backend 'bogus': must be libxl or sim");
+	xn_config_dispose(&c);
+
+	xn_config_init(&c);
+	c.node_name = xn_xstrdup("n1");
+	c.store = xn_xstrdup("disk");
+	check_fails(&c, "store 'disk'");
+	xn_config_dispose(&c);
+}
+
+static void test_golden_print(void **state)
+{
+	struct xn_config c;
+	xn_err err = NULL;
+	cleanup_free char *got = NULL, *want = NULL;
+	const char *golden = FIX "full.expected";
+
+	xn_config_init(&c);
+	if (xn_config_load_file(&c, FIX "full.yaml", &err) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	got = print_str(&c);
+	xn_config_dispose(&c);
+	if (getenv("XN_UPDATE_GOLDEN") && strcmp(getenv("XN_UPDATE_GOLDEN"), "1") == 0) {
+		FILE *f = fopen(golden, "w");
+		assert_non_null(f);
+		fputs(got, f);
+		fclose(f);
+	}
+	want = read_all(golden);
+	if (want == NULL)
+		fail_msg("%s missing (XN_UPDATE_GOLDEN=1 writes it)", golden);
+	if (strcmp(got, want) != 0)
+		fail_msg("xn_config_print differs from %s:\n--- got\n%s--- want\n%s", golden, got,
+			 want);
+}
+
+/* print -> load gives the same settings (compared through print again). */
+static void round_trip(struct xn_config *c)
+{
+	char path[] = "/tmp/xn-test-config.XXXXXX";
+	int fd = mkstemp(path);
+	cleanup_free char *first = print_str(c);
+	cleanup_free char *second = NULL;
+	struct xn_config d;
+	xn_err err = NULL;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, first, strlen(first)), (ssize_t)strlen(first));
+	close(fd);
+	xn_config_init(&d);
+	if (xn_config_load_file(&d, path, &err) < 0)
+		fail_msg("reloading the printed settings: %s\n%s", xn_error_msg(err), first);
+	unlink(path);
+	second = print_str(&d);
+	assert_string_equal(first, second);
+	/* NULL strings stay NULL, not the text "null" */
+	assert_true((c->kubeconfig == NULL) == (d.kubeconfig == NULL));
+	assert_true((c->node_ip == NULL) == (d.node_ip == NULL));
+	assert_true((c->store == NULL) == (d.store == NULL));
+	assert_int_equal(c->ntaints, d.ntaints);
+	assert_int_equal(c->nlabels, d.nlabels);
+	xn_config_dispose(&d);
+}
+
+static void test_round_trip(void **state)
+{
+	struct xn_config c;
+	xn_err err = NULL;
+
+	xn_config_init(&c);
+	if (xn_config_load_file(&c, FIX "full.yaml", &err) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	round_trip(&c);
+	xn_config_dispose(&c);
+
+	/* the defaults, with unset (null) strings and a quoted "null" text */
+	xn_config_init(&c);
+	round_trip(&c);
+	c.node_name = xn_xstrdup("null");
+	free(c.bridge);
+	c.bridge = xn_xstrdup("we\"ird\\br");
+	c.labels = xn_xcalloc(1, sizeof(*c.labels));
+	c.labels[0].key = xn_xstrdup("a/b");
+	c.labels[0].value = xn_xstrdup("x: y # z");
+	c.nlabels = 1;
+	round_trip(&c);
+	xn_config_dispose(&c);
+
+	/* no taints at all prints "[]", which loads back as no taints */
+	xn_config_init(&c);
+	assert_int_equal(from_args(&c, &err, "--register-with-taints", "", NULL), 0);
+	round_trip(&c);
+	xn_config_dispose(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_empty_file),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_flags_override_file),
+	    cmocka_unit_test(test_bad_files),
+	    cmocka_unit_test(test_bad_taint_effect_names_key),
+	    cmocka_unit_test(test_bad_flags),
+	    cmocka_unit_test(test_help_version),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_golden_print),
+	    cmocka_unit_test(test_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,774 @@
+/* test_runtime.c - pods as sim domains through the runtime, on a real
+ * libevent loop: status sequence, restart policies and back-off, crash,
+ * kill (obeying and stubborn guests, during create), create failures, CRI
+ * logs, guest readiness through the store, and recovery after a restart of
+ * the runtime.  Loops are bounded by a timeout event; nothing asserts on
+ * wall-clock durations. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "xenlet/hv.h"
+#include "xenlet/hv_sim.h"
+#include "xenlet/log.h"
+#include "xenlet/runtime.h"
+#include "xenlet/store.h"
+#include "xenlet/util.h"
+
+#define FIXTURES   XN_SRCDIR "/test/fixtures/sim/"
+#define MAX_REC	   256
+#define TIMEOUT_MS 10000 /* a bound on a hung test, not a timing check */
+
+struct rec {
+	enum xn_runtime_event ev;
+	char uid[40];
+	struct xn_pod_status st;
+};
+
+struct t {
+	char root[64];
+	char logs[96];
+	char sim[96];
+	char store_file[96];
+	struct event_base *base;
+	struct xn_hv *hv;
+	struct xn_store *store;
+	struct xn_runtime *rt;
+	struct xn_runtime_opts opts;
+	struct rec recs[MAX_REC];
+	int nrecs;
+	char notes[MAX_REC][64]; /* "uid reason" */
+	int nnotes;
+	int timed_out;
+};
+
+/* ---- plumbing ---- */
+
+static void on_status(struct xn_runtime *rt, enum xn_runtime_event ev, const char *uid,
+		      const struct xn_pod_status *st, void *arg)
+{
+	struct t *t = arg;
+
+	assert_true(t->nrecs < MAX_REC);
+	t->recs[t->nrecs].ev = ev;
+	snprintf(t->recs[t->nrecs].uid, sizeof(t->recs[0].uid), "%s", uid);
+	t->recs[t->nrecs].st = *st;
+	t->nrecs++;
+}
+
+static void on_note(struct xn_runtime *rt, const char *uid, const char *type, const char *reason,
+		    const char *message, void *arg)
+{
+	struct t *t = arg;
+
+	assert_true(t->nnotes < MAX_REC);
+	snprintf(t->notes[t->nnotes++], sizeof(t->notes[0]), "%s %s", uid, reason);
+}
+
+/* The hv outlives runtimes in the recovery test: forward to the current one. */
+static void on_hv_event(struct xn_hv *hv, const struct xn_hv_event *ev, void *arg)
+{
+	struct t *t = arg;
+
+	if (t->rt)
+		xn_runtime_hv_event(hv, ev, t->rt);
+}
+
+/* What daemon/main.c does: a sim guest's `ready` lands in its data area. */
+static void sim_ready(struct xn_hv *hv, uint32_t domid, void *arg)
+{
+	struct t *t = arg;
+	char path[80];
+	xn_err err = NULL;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/data/xenlet/ready", domid);
+	if (xn_store_set(t->store, path, "1", &err) < 0)
+		fail_msg("ready flag: %s", xn_error_msg(err));
+}
+
+static void open_all(struct t *t)
+{
+	xn_err err = NULL;
+
+	setenv("XN_SIM_STATE_DIR", t->sim, 1);
+	setenv("XN_STORE_MEM_FILE", t->store_file, 1);
+	t->store = xn_store_open("mem", t->base, &err);
+	if (t->store == NULL)
+		fail_msg("store: %s", xn_error_msg(err));
+	t->hv = xn_hv_new("sim", t->base, on_hv_event, t, &err);
+	if (t->hv == NULL)
+		fail_msg("hv: %s", xn_error_msg(err));
+	xn_hv_sim_set_ready_hook(t->hv, sim_ready, t);
+	t->rt = xn_runtime_new(t->base, t->hv, t->store, &t->opts, on_status, on_note, t, &err);
+	if (t->rt == NULL)
+		fail_msg("runtime: %s", xn_error_msg(err));
+}
+
+static void close_all(struct t *t)
+{
+	xn_runtime_free(t->rt);
+	t->rt = NULL;
+	xn_hv_free(t->hv);
+	t->hv = NULL;
+	xn_store_close(t->store);
+	t->store = NULL;
+}
+
+static int setup(void **state)
+{
+	struct t *t = xn_xcalloc(1, sizeof(*t));
+
+	snprintf(t->root, sizeof(t->root), "/tmp/xn-test-rt.XXXXXX");
+	assert_non_null(mkdtemp(t->root));
+	snprintf(t->logs, sizeof(t->logs), "%s/logs", t->root);
+	snprintf(t->sim, sizeof(t->sim), "%s/sim", t->root);
+	snprintf(t->store_file, sizeof(t->store_file), "%s/store.json", t->root);
+	assert_int_equal(mkdir(t->sim, 0700), 0);
+	setenv("XN_SIM_MEMORY_MB", "1024", 1);
+	setenv("XN_SIM_CPUS", "2", 1);
+	unsetenv("XN_SIM_FAIL_CREATE");
+	t->opts = (struct xn_runtime_opts){
+	    .root_dir = t->root,
+	    .log_dir = t->logs,
+	    .backoff_base_ms = 50,
+	    .backoff_max_ms = 200,
+	    .backoff_reset_ms = 3600000,
+	};
+	t->base = event_base_new();
+	assert_non_null(t->base);
+	open_all(t);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *cmd = xn_xasprintf("rm -rf '%s'", t->root);
+
+	close_all(t);
+	event_base_free(t->base);
+	unsetenv("XN_STORE_MEM_FILE");
+	assert_int_equal(system(cmd), 0);
+	free(t);
+	return 0;
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	((struct t *)arg)->timed_out = 1;
+}
+
+typedef bool (*pred_fn)(struct t *t, const void *arg);
+
+/* Run the loop until pred holds; false if the bound ran out first. */
+static bool run_until(struct t *t, pred_fn pred, const void *arg)
+{
+	struct event *to = evtimer_new(t->base, on_timeout, t);
+	struct timeval tv = {TIMEOUT_MS / 1000, (TIMEOUT_MS % 1000) * 1000};
+	bool ok;
+
+	t->timed_out = 0;
+	evtimer_add(to, &tv);
+	while (!(ok = pred(t, arg)) && !t->timed_out)
+		event_base_loop(t->base, EVLOOP_ONCE);
+	event_free(to);
+	return ok;
+}
+
+struct want {
+	const char *uid;
+	enum xn_runtime_event ev;
+	enum xn_inst_state state;
+	const char *reason; /* NULL: any */
+	int min_restarts;
+	int ready; /* -1: any */
+};
+
+static int find_rec(struct t *t, int from, const struct want *w)
+{
+	for (int i = from; i < t->nrecs; i++) {
+		const struct rec *r = &t->recs[i];
+
+		if (strcmp(r->uid, w->uid) != 0 || r->ev != w->ev)
+			continue;
+		if (w->ev == XN_RT_STATUS && r->st.state != w->state)
+			continue;
+		if (w->reason && strcmp(r->st.reason, w->reason) != 0)
+			continue;
+		if ((int)r->st.restart_count < w->min_restarts)
+			continue;
+		if (w->ready >= 0 && r->st.ready != (bool)w->ready)
+			continue;
+		return i;
+	}
+	return -1;
+}
+
+static bool have_rec(struct t *t, const void *arg)
+{
+	return find_rec(t, 0, arg) >= 0;
+}
+
+static int wait_rec(struct t *t, const char *uid, enum xn_runtime_event ev,
+		    enum xn_inst_state state, const char *reason, int min_restarts)
+{
+	struct want w = {uid, ev, state, reason, min_restarts, -1};
+	int i;
+
+	if (!run_until(t, have_rec, &w))
+		fail_msg("pod %s: no event %d state %d reason %s restarts >= %d in %d ms", uid, ev,
+			 state, reason ? reason : "*", min_restarts, TIMEOUT_MS);
+	i = find_rec(t, 0, &w);
+	return i;
+}
+
+static bool has_note(struct t *t, const char *uid, const char *reason)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "%s %s", uid, reason);
+	for (int i = 0; i < t->nnotes; i++)
+		if (strcmp(t->notes[i], want) == 0)
+			return true;
+	return false;
+}
+
+static struct xn_pod_spec spec(const char *uid, const char *name, const char *kernel,
+			       enum xn_restart_policy policy)
+{
+	return (struct xn_pod_spec){
+	    .uid = (char *)uid,
+	    .ns = "default",
+	    .name = (char *)name,
+	    .container = "main",
+	    .image = "sim",
+	    .kernel = (char *)kernel,
+	    .cmdline = "hello=world",
+	    .type = XN_GUEST_PVH,
+	    .memory_kb = 32 * 1024,
+	    .vcpus = 1,
+	    .restart = policy,
+	    .grace_s = 0,
+	};
+}
+
+static void run_pod(struct t *t, const struct xn_pod_spec *s)
+{
+	xn_err err = NULL;
+
+	if (xn_runtime_run(t->rt, s, &err) < 0)
+		fail_msg("run %s: %s", s->name, xn_error_msg(err));
+}
+
+static char *script(struct t *t, const char *name, const char *text)
+{
+	char *path = xn_xasprintf("%s/%s", t->root, name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static bool domain_exists(struct t *t, uint32_t domid)
+{
+	struct xn_domain_info *doms = NULL;
+	size_t n = 0;
+	xn_err err = NULL;
+	bool found = false;
+
+	if (t->hv->ops->list(t->hv, &doms, &n, &err) < 0)
+		fail_msg("list: %s", xn_error_msg(err));
+	for (size_t i = 0; i < n; i++)
+		if (doms[i].domid == domid)
+			found = true;
+	free(doms);
+	return found;
+}
+
+static size_t count_domains(struct t *t)
+{
+	struct xn_domain_info *doms = NULL;
+	size_t n = 0;
+	xn_err err = NULL;
+
+	if (t->hv->ops->list(t->hv, &doms, &n, &err) < 0)
+		fail_msg("list: %s", xn_error_msg(err));
+	free(doms);
+	return n;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = xn_xcalloc(1, (size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/* ---- tests ---- */
+
+static void test_run_to_completion(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-hello", "hello", FIXTURES "hello.sim", XN_RESTART_NEVER);
+	int created, running, done;
+	const struct xn_pod_status *st;
+	cleanup_free char *spec_file = xn_xasprintf("%s/pods/uid-hello.json", t->root);
+	struct xn_pod_record rec;
+	xn_err err = NULL;
+
+	run_pod(t, &s);
+	/* the first callback comes at once: ContainerCreating */
+	assert_true(t->nrecs >= 1);
+	assert_int_equal(t->recs[0].st.state, XN_INST_WAITING);
+	assert_string_equal(t->recs[0].st.reason, "ContainerCreating");
+	assert_int_equal(access(spec_file, R_OK), 0);
+	created = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_WAITING, "ContainerCreating", 0);
+	running = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	done = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_TERMINATED, "Completed", 0);
+	assert_true(created < running && running < done);
+	assert_true(t->recs[running].st.domid != XN_DOMID_INVALID);
+	assert_true(t->recs[running].st.ready); /* no guest readiness: ready when running */
+	st = &t->recs[done].st;
+	assert_true(st->finished);
+	assert_true(st->has_last);
+	assert_int_equal(st->last.exit_code, 0);
+	assert_string_equal(st->last.reason, "Completed");
+	assert_int_equal(st->restart_count, 0);
+	assert_false(st->ready);
+	assert_int_equal(st->domid, XN_DOMID_INVALID);
+	assert_false(domain_exists(t, t->recs[running].st.domid));
+	assert_true(has_note(t, s.uid, "Created"));
+	assert_true(has_note(t, s.uid, "Started"));
+	/* the store keeps the finished pod's record */
+	if (xn_store_pod_get(t->store, s.uid, &rec, &err) < 0)
+		fail_msg("record: %s", xn_error_msg(err));
+	assert_int_equal(rec.last_exit, 0);
+	assert_int_equal(rec.domid, XN_DOMID_INVALID);
+	xn_pod_record_dispose(&rec);
+	/* a finished pod holds no resources */
+	{
+		unsigned pods, vcpus;
+		uint64_t mem;
+		xn_runtime_usage(t->rt, &pods, &mem, &vcpus);
+		assert_int_equal(pods, 0);
+	}
+}
+
+static void test_console_to_cri_log(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s =
+	    spec("uid-log", "logger", FIXTURES "exit3.sim", XN_RESTART_ON_FAILURE);
+	cleanup_free char *dir = xn_xasprintf("%s/default_logger_uid-log/main", t->logs);
+	cleanup_free char *p0 = xn_xasprintf("%s/0.log", dir);
+	cleanup_free char *p1 = xn_xasprintf("%s/1.log", dir);
+	cleanup_free char *l0 = NULL, *l1 = NULL, *rp = NULL;
+	int ended;
+
+	run_pod(t, &s);
+	wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 1);
+	/* the first instance has ended: its log is complete */
+	l0 = slurp(p0);
+	assert_non_null(l0);
+	/* "<RFC3339NANO> stdout F text" per line */
+	assert_int_equal(l0[4], '-');
+	assert_int_equal(l0[29], 'Z');
+	assert_memory_equal(l0 + 30, " stdout F working\n", 18);
+	assert_non_null(strstr(l0, "Z stdout F failed: something went wrong\n"));
+	ended = 0;
+	for (const char *p = l0; (p = strchr(p, '\n')) != NULL; p++)
+		ended++;
+	assert_int_equal(ended, 2);
+	rp = xn_runtime_log_path(t->rt, s.uid, 1);
+	assert_string_equal(rp, p1);
+	wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 2);
+	l1 = slurp(p1);
+	assert_non_null(l1);
+	assert_non_null(strstr(l1, "Z stdout F working\n"));
+	assert_null(xn_runtime_log_path(t->rt, "no-such-uid", 0));
+}
+
+static void test_on_failure(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec ok =
+	    spec("uid-ok", "job-ok", FIXTURES "hello.sim", XN_RESTART_ON_FAILURE);
+	struct xn_pod_spec bad =
+	    spec("uid-bad", "job-bad", FIXTURES "exit3.sim", XN_RESTART_ON_FAILURE);
+	int i;
+
+	run_pod(t, &ok);
+	run_pod(t, &bad);
+	i = wait_rec(t, ok.uid, XN_RT_STATUS, XN_INST_TERMINATED, "Completed", 0);
+	assert_true(t->recs[i].st.finished);
+	/* exit 3 under OnFailure: restarted (and keeps failing) */
+	i = wait_rec(t, bad.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 1);
+	assert_true(t->recs[i].st.has_last);
+	assert_int_equal(t->recs[i].st.last.exit_code, 3);
+	assert_string_equal(t->recs[i].st.last.reason, "Error");
+	assert_int_equal(
+	    find_rec(t, 0, &(struct want){bad.uid, XN_RT_STATUS, XN_INST_TERMINATED, NULL, 0, -1}),
+	    -1);
+	/* the completed job was never restarted */
+	assert_int_equal(xn_runtime_status(t->rt, ok.uid)->restart_count, 0);
+}
+
+static void test_always_backoff(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s =
+	    spec("uid-loop", "crashloop", FIXTURES "crash.sim", XN_RESTART_ALWAYS);
+	static const char *const want[] = {"back-off 50ms ", "back-off 100ms ", "back-off 200ms ",
+					   "back-off 200ms "};
+	int seen = 0, last_restarts = -1;
+
+	run_pod(t, &s);
+	/* four exits: CrashLoopBackOff each time, restarts 0,1,2,3 */
+	wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_WAITING, "CrashLoopBackOff", 3);
+	for (int i = 0; i < t->nrecs; i++) {
+		const struct xn_pod_status *st = &t->recs[i].st;
+
+		if (strcmp(st->reason, "CrashLoopBackOff") != 0)
+			continue;
+		assert_true(seen < 4);
+		/* the count grows by one per exit, and the delay doubles up to the max */
+		assert_int_equal((int)st->restart_count, last_restarts + 1);
+		last_restarts = (int)st->restart_count;
+		if (strstr(st->message, want[seen]) == NULL)
+			fail_msg("back-off %d: want '%s' in: %s", seen, want[seen], st->message);
+		assert_non_null(strstr(st->message, "container=main pod=crashloop_default"));
+		assert_int_equal(st->last.exit_code, 134);
+		assert_false(st->finished);
+		seen++;
+	}
+	assert_int_equal(seen, 4);
+	/* between two back-offs: ContainerCreating, then running again */
+	{
+		int b0 = find_rec(t, 0,
+				  &(struct want){s.uid, XN_RT_STATUS, XN_INST_WAITING,
+						 "CrashLoopBackOff", 0, -1});
+		int c1 = find_rec(t, b0,
+				  &(struct want){s.uid, XN_RT_STATUS, XN_INST_WAITING,
+						 "ContainerCreating", 1, -1});
+		int r1 = find_rec(
+		    t, c1, &(struct want){s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 1, -1});
+		int b1 = find_rec(t, r1,
+				  &(struct want){s.uid, XN_RT_STATUS, XN_INST_WAITING,
+						 "CrashLoopBackOff", 1, -1});
+		assert_true(b0 >= 0 && c1 > b0 && r1 > c1 && b1 > r1);
+	}
+	assert_true(has_note(t, s.uid, "BackOff"));
+}
+
+static void test_crash_exit_code(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec a = spec("uid-crash", "crasher", FIXTURES "crash.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec b = spec("uid-hit", "hit", FIXTURES "server.sim", XN_RESTART_NEVER);
+	int i;
+	xn_err err = NULL;
+
+	run_pod(t, &a);
+	run_pod(t, &b);
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_TERMINATED, NULL, 0);
+	assert_int_equal(t->recs[i].st.last.exit_code, 134);
+	assert_string_equal(t->recs[i].st.reason, "Error");
+	assert_non_null(strstr(t->recs[i].st.message, "crash"));
+	/* a crash from outside (xn_hv_sim_crash), as a guest fault */
+	i = wait_rec(t, b.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	if (xn_hv_sim_crash(t->hv, t->recs[i].st.domid, &err) < 0)
+		fail_msg("crash: %s", xn_error_msg(err));
+	i = wait_rec(t, b.uid, XN_RT_STATUS, XN_INST_TERMINATED, NULL, 0);
+	assert_int_equal(t->recs[i].st.last.exit_code, 134);
+}
+
+static void test_kill_obeying(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-srv", "server", FIXTURES "server.sim", XN_RESTART_ALWAYS);
+	cleanup_free char *spec_file = xn_xasprintf("%s/pods/uid-srv.json", t->root);
+	struct xn_pod_record rec;
+	xn_err err = NULL;
+	uint32_t domid;
+	int i;
+
+	s.grace_s = 30;
+	run_pod(t, &s);
+	i = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	assert_true(domain_exists(t, domid));
+	assert_int_equal(xn_runtime_kill(t->rt, s.uid, 30, &err), 0);
+	assert_true(xn_runtime_status(t->rt, s.uid)->stopping);
+	assert_int_equal(xn_runtime_kill(t->rt, s.uid, 30, &err), 0); /* twice is fine */
+	i = wait_rec(t, s.uid, XN_RT_REMOVED, 0, NULL, 0);
+	/* it powered off (exit 0) well before the grace period */
+	assert_int_equal(t->recs[i].st.last.exit_code, 0);
+	assert_true(has_note(t, s.uid, "Killing"));
+	assert_false(domain_exists(t, domid));
+	assert_null(xn_runtime_status(t->rt, s.uid));
+	assert_int_equal(access(spec_file, F_OK), -1);
+	assert_int_equal(xn_store_pod_get(t->store, s.uid, &rec, &err), -1);
+	xn_error_free(&err);
+	/* not restarted despite Always */
+	assert_int_equal(count_domains(t), 0);
+	assert_int_equal(xn_runtime_kill(t->rt, s.uid, 0, &err), -1);
+	assert_int_equal(err->status, ENOENT);
+	xn_error_free(&err);
+}
+
+static void test_kill_stubborn(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s =
+	    spec("uid-stub", "stubborn", FIXTURES "stubborn.sim", XN_RESTART_ALWAYS);
+	xn_err err = NULL;
+	uint32_t domid;
+	int i;
+
+	run_pod(t, &s);
+	i = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	/* grace 0: the deadline is now, the guest never answers: destroyed */
+	assert_int_equal(xn_runtime_kill(t->rt, s.uid, 0, &err), 0);
+	i = wait_rec(t, s.uid, XN_RT_REMOVED, 0, NULL, 0);
+	assert_int_equal(t->recs[i].st.last.exit_code, 137);
+	assert_false(domain_exists(t, domid));
+	assert_int_equal(count_domains(t), 0);
+}
+
+static void test_kill_during_create(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-early", "early", FIXTURES "server.sim", XN_RESTART_ALWAYS);
+	xn_err err = NULL;
+
+	run_pod(t, &s);
+	/* the create callback has not run yet */
+	assert_int_equal(xn_runtime_status(t->rt, s.uid)->state, XN_INST_WAITING);
+	assert_int_equal(xn_runtime_kill(t->rt, s.uid, 10, &err), 0);
+	wait_rec(t, s.uid, XN_RT_REMOVED, 0, NULL, 0);
+	assert_int_equal(
+	    find_rec(t, 0, &(struct want){s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0, -1}), -1);
+	assert_int_equal(count_domains(t), 0);
+	assert_null(xn_runtime_find(t->rt, "default", "early"));
+}
+
+static void test_create_failure(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-cf", "flaky", FIXTURES "server.sim", XN_RESTART_NEVER);
+	int e, r;
+
+	assert_int_equal(xn_hv_sim_inject(t->hv, XN_SIM_FAIL_NEXT_CREATE, "disk on fire"), 0);
+	run_pod(t, &s);
+	e = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_WAITING, "CreateContainerError", 0);
+	assert_non_null(strstr(t->recs[e].st.message, "disk on fire"));
+	assert_true(has_note(t, s.uid, "Failed"));
+	/* the retry (after the back-off, whatever the policy) succeeds */
+	r = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_true(r > e);
+	assert_int_equal(count_domains(t), 1);
+}
+
+static void test_bad_script_is_create_error(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *bad = script(t, "bad.sim", "print hi\nfrobnicate\n");
+	struct xn_pod_spec s = spec("uid-bs", "badscript", bad, XN_RESTART_NEVER);
+	int e;
+
+	run_pod(t, &s);
+	e = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_WAITING, "CreateContainerError", 0);
+	assert_non_null(strstr(t->recs[e].st.message, "bad.sim:2"));
+	assert_int_equal(count_domains(t), 0);
+}
+
+static void test_guest_readiness(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *slow = script(t, "slow-ready.sim", "print up\nsleep 100\nready\nhang\n");
+	struct xn_pod_spec s = spec("uid-ready", "ready", slow, XN_RESTART_NEVER);
+	int running, ready;
+
+	s.guest_readiness = true;
+	run_pod(t, &s);
+	running = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_false(t->recs[running].st.ready);
+	ready = find_rec(t, 0, &(struct want){s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0, 1});
+	if (ready < 0) {
+		struct want w = {s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0, 1};
+		assert_true(run_until(t, have_rec, &w));
+		ready = find_rec(t, 0, &w);
+	}
+	assert_true(ready > running);
+	assert_true(xn_runtime_status(t->rt, s.uid)->ready);
+}
+
+static void test_duplicates(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec a = spec("uid-dup", "dup", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec b = spec("uid-dup", "other", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec c = spec("uid-dup2", "dup", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec d = spec("../x", "evil", FIXTURES "server.sim", XN_RESTART_NEVER);
+	xn_err err = NULL;
+
+	run_pod(t, &a);
+	assert_int_equal(xn_runtime_run(t->rt, &b, &err), -1);
+	assert_int_equal(err->status, EEXIST);
+	assert_non_null(strstr(xn_error_msg(err), "uid-dup"));
+	xn_error_free(&err);
+	assert_int_equal(xn_runtime_run(t->rt, &c, &err), -1);
+	assert_int_equal(err->status, EEXIST);
+	assert_non_null(strstr(xn_error_msg(err), "default/dup"));
+	xn_error_free(&err);
+	assert_int_equal(xn_runtime_run(t->rt, &d, &err), -1);
+	assert_int_equal(err->status, EINVAL);
+	xn_error_free(&err);
+	assert_string_equal(xn_runtime_find(t->rt, "default", "dup"), "uid-dup");
+}
+
+static void orphan_created(struct xn_hv *hv, int rc, uint32_t domid, xn_err err, void *arg)
+{
+	*(uint32_t *)arg = rc == 0 ? domid : XN_DOMID_INVALID;
+}
+
+static bool orphan_gone(struct t *t, const void *arg)
+{
+	return !domain_exists(t, *(const uint32_t *)arg);
+}
+
+static bool orphan_up(struct t *t, const void *arg)
+{
+	return *(const uint32_t *)arg != XN_DOMID_INVALID && count_domains(t) == 2;
+}
+
+static uint32_t running_domid(struct t *t, const char *uid)
+{
+	int i = wait_rec(t, uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+
+	return t->recs[i].st.domid;
+}
+
+static void test_recovery(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec keep =
+	    spec("uid-keep", "keep", FIXTURES "server.sim", XN_RESTART_ALWAYS);
+	struct xn_pod_spec gone = spec("uid-gone", "gone", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec back =
+	    spec("uid-back", "back", FIXTURES "server.sim", XN_RESTART_ALWAYS);
+	struct xn_domain_config orphan;
+	char oname[XN_NAME_MAX];
+	struct xn_pod_spec ospec =
+	    spec("uid-orphan", "orphan", FIXTURES "server.sim", XN_RESTART_NEVER);
+	cleanup_free char *garbage = xn_xasprintf("%s/pods/zzz-garbage.json", t->root);
+	uint32_t d_keep, d_gone, d_back, d_orphan = XN_DOMID_INVALID;
+	const struct xn_pod_status *st;
+	xn_err err = NULL;
+	FILE *f;
+	int i;
+
+	run_pod(t, &keep);
+	run_pod(t, &gone);
+	run_pod(t, &back);
+	d_keep = running_domid(t, keep.uid);
+	d_gone = running_domid(t, gone.uid);
+	d_back = running_domid(t, back.uid);
+
+	/* the daemon goes away; its domains keep running */
+	xn_runtime_free(t->rt);
+	t->rt = NULL;
+	assert_true(domain_exists(t, d_keep));
+	/* while it is down: two domains destroyed behind its back, one domain
+	 * of ours appears whose pod has no spec, a spec file gets garbled */
+	assert_int_equal(t->hv->ops->destroy(t->hv, d_gone, NULL, NULL, &err), 0);
+	assert_int_equal(t->hv->ops->destroy(t->hv, d_back, NULL, NULL, &err), 0);
+	xn_runtime_domain_config(&ospec, oname, &orphan);
+	assert_int_equal(t->hv->ops->create(t->hv, &orphan, orphan_created, &d_orphan, &err), 0);
+	f = fopen(garbage, "w");
+	assert_non_null(f);
+	fputs("{\"uid\": \"zzz\", garbage", f);
+	fclose(f);
+	/* let the destroys and the create finish */
+	assert_true(run_until(t, orphan_up, &d_orphan));
+	xn_hv_free(t->hv);
+	t->hv = NULL;
+	xn_store_close(t->store);
+	t->store = NULL;
+
+	/* a new daemon on the same state */
+	t->nrecs = t->nnotes = 0;
+	open_all(t);
+	assert_int_equal(count_domains(t), 2); /* keep, orphan */
+	if (xn_runtime_recover(t->rt, &err) < 0)
+		fail_msg("recover: %s", xn_error_msg(err));
+
+	/* adopted as it was: same domid, running, no create */
+	st = xn_runtime_status(t->rt, keep.uid);
+	assert_non_null(st);
+	assert_int_equal(st->state, XN_INST_RUNNING);
+	assert_int_equal(st->domid, d_keep);
+	assert_false(has_note(t, keep.uid, "Created"));
+	/* gone under Never: finished with the kubelet's "killed" code */
+	i = wait_rec(t, gone.uid, XN_RT_STATUS, XN_INST_TERMINATED, NULL, 0);
+	assert_true(t->recs[i].st.finished);
+	assert_int_equal(t->recs[i].st.last.exit_code, 137);
+	/* gone under Always: a new instance on a new domain */
+	i = wait_rec(t, back.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 1);
+	assert_true(t->recs[i].st.domid != d_back);
+	/* the orphan domain is destroyed; the garbage spec is ignored */
+	assert_true(run_until(t, orphan_gone, &d_orphan));
+	assert_null(xn_runtime_status(t->rt, "zzz"));
+	assert_null(xn_runtime_status(t->rt, "uid-orphan"));
+	/* the adopted pod still works: kill it */
+	assert_int_equal(xn_runtime_kill(t->rt, keep.uid, 5, &err), 0);
+	wait_rec(t, keep.uid, XN_RT_REMOVED, 0, NULL, 0);
+	assert_false(domain_exists(t, d_keep));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_run_to_completion, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_console_to_cri_log, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_on_failure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_always_backoff, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crash_exit_code, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill_obeying, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill_stubborn, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill_during_create, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_failure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_script_is_create_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guest_readiness, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+	};
+
+	xn_log_init("test_runtime", 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
