@@ -210,12 +210,68 @@ static void stop(struct daemon *d)
 		close(d->lock_fd);
 }
 
+/* Without -d: run in the background, but let the parent exit only once the
+ * child has started, with the child's error if it could not, so that a start
+ * from a shell or an init script sees start-up failures.  stdio stays open:
+ * the log goes wherever stderr goes. */
+static int detach(int *ready_fd)
+{
+	int p[2];
+	pid_t pid;
+	char buf[1024];
+	ssize_t n, len = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		log_warn("pipe");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warn("fork");
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		while (len < (ssize_t)sizeof(buf) - 1 &&
+		       (n = read(p[0], buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
+			len += n;
+		buf[len] = '\0';
+		if (len > 0 && buf[0] == '+')
+			_exit(0);
+		fprintf(stderr, "xenletd: %s\n", len > 1 ? buf + 1 : "exited during start-up");
+		_exit(1);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") < 0)
+		log_warn("detach");
+	*ready_fd = p[1];
+	return 0;
+}
+
+static void report_ready(int *fd, const char *error)
+{
+	ssize_t r;
+
+	if (*fd < 0)
+		return;
+	if (error == NULL)
+		r = write(*fd, "+", 1);
+	else {
+		r = write(*fd, "-", 1);
+		if (r == 1)
+			r = write(*fd, error, strlen(error));
+	}
+	(void)r;
+	close(*fd);
+	*fd = -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = {.lock_fd = -1};
 	struct event *sigterm = NULL, *sigint = NULL;
 	xn_err err = NULL;
-	int rc = 1;
+	int rc = 1, ready_fd = -1;
 
 	xn_log_init("xenletd", 0);
 	xn_config_init(&d.cfg);
@@ -243,10 +299,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (!d.cfg.foreground && daemon(0, 0) < 0) {
-		log_warn("daemon");
+	if (!d.cfg.foreground && detach(&ready_fd) < 0)
 		goto out;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
 	if (d.base == NULL) {
@@ -255,8 +309,10 @@ int main(int argc, char **argv)
 	}
 	if (start(&d, &err) < 0) {
 		log_warnx("%s", xn_error_msg(err));
+		report_ready(&ready_fd, xn_error_msg(err));
 		goto out;
 	}
+	report_ready(&ready_fd, NULL);
 	sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
 	sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
 	evsignal_add(sigterm, NULL);
