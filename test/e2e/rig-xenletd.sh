@@ -244,6 +244,36 @@ else
 	ko "k1: running and holding (state: $(field k1 state) $(field k1 message))"
 fi
 
+echo "== a guest that exits while xenletd is down"
+# The guest's own exit code (data/xenlet/exit-code, written here from Dom0
+# as the guest would) must win over the reason's default after a restart.
+pod create -t pvh k2 /guests/xn-test-pvh hold >/dev/null
+if wait_state k2 running 60 && wait_console k2 XN-TEST-HOLDING 30; then
+	id=$(field k2 domid)
+	kill -9 $XP
+	wait $XP 2>/dev/null
+	xenstore-write /local/domain/$id/data/xenlet/exit-code 7
+	xl shutdown $id >/dev/null 2>&1
+	i=0
+	while [ $i -lt 80 ] && ! xl list -v $id 2>/dev/null | awk 'NR == 2 { exit !($5 ~ /s/) }'; do
+		sleep 0.25; i=$((i + 1))
+	done
+	echo "--- restart" >>$DLOG
+	if start_daemon; then
+		wait_state k2 terminated 30
+		check "k2: terminated after the restart ($(field k2 state) $(field k2 message))" \
+			[ "$(field k2 state)" = terminated ]
+		check "k2: the guest's exit code 7 (got $(field k2 exitCode))" \
+			[ "$(field k2 exitCode)" = 7 ]
+		check "k2: domain $id destroyed" no_domain "$id"
+		pod destroy k2 >/dev/null
+	else
+		ko "xenletd restarts after SIGKILL"
+	fi
+else
+	ko "k2: running and holding (state: $(field k2 state) $(field k2 message))"
+fi
+
 echo "== bad input"
 printf 'this is not a kernel\n' >/tmp/notakernel
 for k in /bin/busybox /tmp/notakernel; do
