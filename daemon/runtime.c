@@ -505,6 +505,12 @@ void xn_runtime_hv_event(struct xn_hv *hv, const struct xn_hv_event *ev, void *a
 		return;
 	}
 	if (ev->type == XN_HV_EV_SHUTDOWN) {
+		/* Already acted on (recovery reports a domain that shut down while
+		 * we were away, and adopt() makes the backend report it again,
+		 * possibly after the destroy has taken the guest's exit code with
+		 * its xenstore area): the first report stands. */
+		if (p->destroying && !p->killing)
+			return;
 		record_exit(p, ev->reason, ev->exit_code);
 		if (p->killing || p->destroying)
 			return; /* shutdown() or our destroy completes it */
