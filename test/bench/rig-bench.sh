@@ -56,6 +56,20 @@ pod create -m 32Mi -t pvh w0 /guests/xn-test-pvh hold >/dev/null
 t1=$(wait_line "$LOGS/default_w0_*/main/0.log" XN-TEST-GUEST 60) &&
 	cold=$(dt $t0 $t1) && echo "BENCH warm-up (xenletd's first domain): $cold s"
 pod destroy -g 0 w0 >/dev/null
+cat >/tmp/w1.cfg <<CFG
+name = "w1"
+type = "pvh"
+kernel = "/guests/xn-test-pvh"
+cmdline = "hold"
+memory = 32
+CFG
+t0=$(up)
+xl create /tmp/w1.cfg >/dev/null 2>&1 &
+xlp=$!
+t1=$(wait_line "$XLOG/guest-w1.log" XN-TEST-GUEST 60) &&
+	coldxl=$(dt $t0 $t1) && echo "BENCH warm-up (xl's first domain): $coldxl s"
+wait $xlp
+xl destroy w1
 
 echo "== first console byte: xenletd vs xl create ($REPS runs each, PVH, 32 MiB)"
 : >/tmp/xd.t
@@ -134,7 +148,7 @@ for k in 1 10 25 50; do
 	v=$(at $k)
 	[ -n "$v" ] && echo "BENCH | creation of concurrent domain #$k            | $v |"
 done
-echo "BENCH | first domain after xenletd started (cold)    | ${cold:--} |"
+echo "BENCH | first domain, cold: xenletd / xl             | ${cold:--} / ${coldxl:--} |"
 echo "BENCH | domains running at once (xl list / xl-pod)   | $running / $pods |"
 echo "BENCH | destroying all $((i - 1)) (xl-pod destroy -g 0 each) | $tdestroy |"
 [ $n -lt $MAXDOMS ] && echo "BENCH note: only $n of $MAXDOMS domains fit in free memory"
