@@ -55,7 +55,7 @@ static struct lx *LX(struct xn_hv *hv)
 
 static void clear_why(struct lx *lx)
 {
-	lx->logger.last_error[0] = '\0';
+	lx->logger.first_error[0] = '\0';
 }
 
 /* ---- owner notifications ---- */
@@ -589,8 +589,8 @@ static void create_done(libxl_ctx *ctx, int rc, void *for_callback)
 
 	lx->busy--;
 	if (rc != 0) {
-		xn_error(&c->err, EIO, "libxl: create domain %s: %s", c->name,
-			 lx_why(lx, rc, why, sizeof(why)));
+		xn_error(&c->err, EIO, "libxl: create domain %s from %s: %s", c->name,
+			 c->d.b_info.kernel, lx_why(lx, rc, why, sizeof(why)));
 		/* libxl destroys a failed domain itself, except when aborted */
 		if (rc == ERROR_ABORTED && c->domid != (uint32_t)INVALID_DOMID && !lx->closing)
 			create_cleanup(lx, c);
@@ -842,7 +842,7 @@ static void lx_close(struct xn_hv *hv);
 
 static int ctx_alloc_error(struct lx *lx, xn_err *err)
 {
-	const char *last = lx->logger.last_error[0] ? lx->logger.last_error : "no detail";
+	const char *last = lx->logger.first_error[0] ? lx->logger.first_error : "no detail";
 
 	if (access("/proc/xen/privcmd", F_OK) < 0 && access("/dev/xen/privcmd", F_OK) < 0)
 		return xn_error(err, ENODEV,

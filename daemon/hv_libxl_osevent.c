@@ -30,10 +30,10 @@ __attribute__((format(printf, 5, 0))) static void lg_vmessage(xentoollog_logger 
 		context = NULL; /* we prefix "libxl: " ourselves */
 	snprintf(line, sizeof(line), "%s%s%s%s%s", context ? context : "", context ? ": " : "", msg,
 		 errnoval > 0 ? ": " : "", errnoval > 0 ? strerror(errnoval) : "");
-	if (level >= XTL_ERROR) {
-		n = strnlen(line, sizeof(lg->last_error) - 1);
-		memcpy(lg->last_error, line, n);
-		lg->last_error[n] = '\0';
+	if (level >= XTL_ERROR && lg->first_error[0] == '\0') {
+		n = strnlen(line, sizeof(lg->first_error) - 1);
+		memcpy(lg->first_error, line, n);
+		lg->first_error[n] = '\0';
 	}
 	if (level >= XTL_WARN)
 		log_warnx("libxl: %s", line);
@@ -64,11 +64,11 @@ const char *lx_why(struct lx *lx, int rc, char *buf, size_t len)
 
 	if (name == NULL)
 		name = "libxl error";
-	if (lx->logger.last_error[0] != '\0')
-		snprintf(buf, len, "%s (%d): %s", name, rc, lx->logger.last_error);
+	if (lx->logger.first_error[0] != '\0')
+		snprintf(buf, len, "%s (%d): %s", name, rc, lx->logger.first_error);
 	else
 		snprintf(buf, len, "%s (%d)", name, rc);
-	lx->logger.last_error[0] = '\0';
+	lx->logger.first_error[0] = '\0';
 	return buf;
 }
 

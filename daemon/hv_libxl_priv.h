@@ -19,11 +19,13 @@
 struct event;
 struct lx;
 
-/* xentoollog logger that feeds log.h and remembers the last error line,
- * so that our error messages can say why libxl failed. */
+/* xentoollog logger that feeds log.h and remembers the first error line
+ * since it was cleared, so that our error messages can say why libxl
+ * failed: the first is the cause ("xc_dom_parse_hvm_kernel: ELF image is
+ * not 32bit"), the last only libxl's summary ("cannot (re-)build domain"). */
 struct lx_logger {
 	xentoollog_logger vtable; /* first: libxl sees a xentoollog_logger * */
-	char last_error[512];
+	char first_error[512];
 };
 
 /* One libxl osevent registration (fd or timeout) mapped to a libevent event. */

@@ -497,6 +497,22 @@ static void destroyed(struct xn_hv *hv, int rc, uint32_t domid, xn_err err, void
 	instance_ended(p);
 }
 
+/* The exit code of a domain that shut down while we were away: what the
+ * guest wrote to data/xenlet/exit-code, as the backend's SHUTDOWN event
+ * would have said, else the reason's default. */
+static int guest_exit_code(struct xn_runtime *rt, const struct xn_domain_info *dom)
+{
+	cleanup_free char *val = NULL;
+	xn_err err = NULL;
+	uint64_t code;
+
+	if (xn_store_guest_data_get(rt->store, dom->domid, "exit-code", &val, &err) == 0 &&
+	    val != NULL && xn_parse_u64(val, 255, &code) == 0)
+		return (int)code;
+	xn_error_free(&err);
+	return xn_exit_code_for(dom->reason);
+}
+
 void xn_runtime_hv_event(struct xn_hv *hv, const struct xn_hv_event *ev, void *arg)
 {
 	struct xn_runtime *rt = arg;
@@ -508,6 +524,12 @@ void xn_runtime_hv_event(struct xn_hv *hv, const struct xn_hv_event *ev, void *a
 		return;
 	}
 	if (ev->type == XN_HV_EV_SHUTDOWN) {
+		/* Already acted on (recovery reports a domain that shut down while
+		 * we were away, and adopt() makes the backend report it again,
+		 * possibly after the destroy has taken the guest's exit code with
+		 * its xenstore area): the first report stands. */
+		if (p->destroying && !p->killing)
+			return;
 		record_exit(p, ev->reason, ev->exit_code);
 		if (p->killing || p->destroying)
 			return; /* shutdown() or our destroy completes it */
@@ -853,8 +875,7 @@ int xn_runtime_recover(struct xn_runtime *rt, xn_err *err)
 				struct xn_hv_event ev = {.type = XN_HV_EV_SHUTDOWN,
 							 .domid = dom->domid,
 							 .reason = dom->reason,
-							 .exit_code =
-							     xn_exit_code_for(dom->reason)};
+							 .exit_code = guest_exit_code(rt, dom)};
 				log_info("pod %s/%s: domain %u exited while xenletd was down",
 					 p->spec.ns, p->spec.name, dom->domid);
 				p->st.state = XN_INST_RUNNING;

@@ -55,19 +55,26 @@ static void say_num(const char *a, unsigned long v)
 	say(a, num);
 }
 
-/* Waits for Dom0 to write control/shutdown (what "xl shutdown" does). */
+/* Waits for Dom0 to write control/shutdown (what "xl shutdown" does).
+ * With "noshutdown" the request is acknowledged and ignored: a guest that
+ * hangs, which only a destroy ends. */
 static void hold(void)
 {
 	char req[32];
 	unsigned long ticks = 0;
+	int ignore = arg_flag("noshutdown");
 
 	cons_puts("XN-TEST-HOLDING");
 	for (;;) {
 		if (xs_read("control/shutdown", req, sizeof(req)) == 0 && req[0]) {
 			xs_write("control/shutdown", ""); /* acknowledge, as Linux does */
-			say("XN-TEST-SHUTDOWN-REQUEST ", req);
-			shutdown(xn_strncmp(req, "reboot", 7) ? SHUTDOWN_poweroff
-							      : SHUTDOWN_reboot);
+			if (ignore) {
+				say("XN-TEST-SHUTDOWN-IGNORED ", req);
+			} else {
+				say("XN-TEST-SHUTDOWN-REQUEST ", req);
+				shutdown(xn_strncmp(req, "reboot", 7) ? SHUTDOWN_poweroff
+								      : SHUTDOWN_reboot);
+			}
 		}
 		sleep_ms(500);
 		if (++ticks % 10 == 0)
