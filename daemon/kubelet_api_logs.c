@@ -29,6 +29,7 @@
 #include "kubelet_api_priv.h"
 #include "xenlet/crilog.h"
 #include "xenlet/log.h"
+#include "xenlet/metrics.h"
 #include "xenlet/runtime.h"
 #include "xenlet/util.h"
 
@@ -558,6 +559,8 @@ void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const 
 	r->stream = ls;
 	r->gone = ls_gone;
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type", "text/plain");
+	xn_metric_count("xenlet_kubelet_api_requests_total",
+			"Requests to the kubelet API by HTTP status code.", "code", "200", 1);
 	evhttp_send_reply_start(r->req, 200, "OK");
 	ls_pump(ls);
 }

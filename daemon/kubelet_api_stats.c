@@ -330,7 +330,7 @@ void kapi_stats_summary(struct kreq *r)
 		return kreq_error(r, 500, "failed to get node info from the hypervisor");
 	}
 	j = xn_stats_summary_json(&node, c.pods, c.n);
-	txt = cJSON_Print(j);
+	txt = cJSON_PrintUnformatted(j);
 	kreq_reply(r, 200, "application/json", "%s\n", txt);
 	free(txt);
 	cJSON_Delete(j);

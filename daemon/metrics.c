@@ -156,7 +156,7 @@ void xn_prom_value(double v, char *buf, size_t len)
 	else if (v == floor(v) && fabs(v) < 1e15)
 		snprintf(buf, len, "%.0f", v);
 	else
-		snprintf(buf, len, "%.9g", v);
+		snprintf(buf, len, "%.17g", v);
 }
 
 static const char *type_name(enum xn_metric_type t)
