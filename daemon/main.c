@@ -169,6 +169,14 @@ static int start_kapi(struct daemon *d, xn_err *err)
 	};
 
 	d->kapi = xn_kapi_new(d->base, &o, d->rt, d->hv, d->kube, err);
+	if (d->kapi == NULL && *err && (*err)->status == EADDRINUSE) {
+		/* pods still run without it; logs and stats are what is lost */
+		log_warnx("%s: running without the kubelet API (no logs/stats through the API "
+			  "server)",
+			  xn_error_msg(*err));
+		xn_error_free(err);
+		return 0;
+	}
 	if (d->kapi == NULL)
 		return xn_error_wrap(err, "kubelet API");
 	return 0;
