@@ -132,9 +132,10 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
 		char code[16];
 
 		snprintf(code, sizeof(code), "%ld", r->status);
-		xn_metric_count("xenlet_apiserver_errors_total",
-				"Requests to the API server that failed, by HTTP status (0: no answer).",
-				"code", code, 1);
+		xn_metric_count(
+		    "xenlet_apiserver_errors_total",
+		    "Requests to the API server that failed, by HTTP status (0: no answer).",
+		    "code", code, 1);
 	}
 	if (r->is_watch) {
 		/* A watch that answered 200 has no body left but a partial line. */

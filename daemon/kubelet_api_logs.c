@@ -112,9 +112,24 @@ int xn_log_opts_parse(const char *query, uint64_t now_ns, struct xn_log_opts *o,
 
 	*o = (struct xn_log_opts){.tail_lines = -1, .limit_bytes = -1};
 	TAILQ_INIT(&q);
-	if (query && *query && evhttp_parse_query_str(query, &q) < 0) {
-		xn_error(err, EINVAL, "query: cannot be decoded");
-		goto out;
+	/* Go takes "?follow" as follow=""; evhttp wants the '=' */
+	if (query && *query) {
+		struct evbuffer *b = evbuffer_new();
+		cleanup_free char *copy = xn_xstrdup(query);
+		char *save = NULL;
+
+		for (char *t = strtok_r(copy, "&", &save); t; t = strtok_r(NULL, "&", &save))
+			evbuffer_add_printf(b, "%s%s%s", evbuffer_get_length(b) ? "&" : "", t,
+					    strchr(t, '=') ? "" : "=");
+		evbuffer_add(b, "", 1);
+		rc = evhttp_parse_query_str((const char *)evbuffer_pullup(b, -1), &q);
+		evbuffer_free(b);
+		if (rc < 0) {
+			rc = -1;
+			xn_error(err, EINVAL, "query: cannot be decoded");
+			goto out;
+		}
+		rc = -1;
 	}
 	TAILQ_FOREACH(kv, &q, next)
 	{

@@ -155,8 +155,12 @@ void xn_prom_value(double v, char *buf, size_t len)
 		snprintf(buf, len, "%sInf", v > 0 ? "+" : "-");
 	else if (v == floor(v) && fabs(v) < 1e15)
 		snprintf(buf, len, "%.0f", v);
-	else
-		snprintf(buf, len, "%.17g", v);
+	else {
+		/* the shortest of 15 or 17 digits that reads back the same */
+		snprintf(buf, len, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, len, "%.17g", v);
+	}
 }
 
 static const char *type_name(enum xn_metric_type t)

@@ -26,7 +26,7 @@ struct pod {
 	struct event *timer;  /* back-off restart */
 	unsigned backoff_ms;  /* the last back-off applied; 0 = none yet */
 	uint64_t run_mono_ns; /* monotonic start of the running instance */
-	uint64_t create_mono_ns; /* when the domain create began (metrics) */
+	uint64_t create_ns;   /* create requested (metrics) */
 	bool creating;	      /* a create is in flight */
 	bool destroying;      /* we destroy after a shutdown: DEATH is ours */
 	bool killing;
@@ -291,7 +291,7 @@ static void start_instance(struct pod *p)
 	set_waiting(p, "ContainerCreating", NULL);
 	notify(p);
 	p->creating = true;
-	p->create_mono_ns = xn_now_mono_ns();
+	p->create_ns = xn_now_mono_ns();
 	if (xn_domain_config_check(&c, &err) < 0 ||
 	    rt->hv->ops->create(rt->hv, &c, created, p, &err) < 0) {
 		p->creating = false;
@@ -329,7 +329,7 @@ static void created(struct xn_hv *hv, int rc, uint32_t domid, xn_err cerr, void 
 	xn_metric_observe("xenlet_domain_create_duration_seconds",
 			  "Time from the create request to a paused domain.", create_buckets,
 			  XN_ARRAY_SIZE(create_buckets),
-			  (double)(xn_now_mono_ns() - p->create_mono_ns) / 1e9);
+			  (double)(xn_now_mono_ns() - p->create_ns) / 1e9);
 	if (p->killing) { /* deleted while it was being built */
 		p->destroying = true;
 		if (hv->ops->destroy(hv, domid, destroyed, p, &err) < 0) {
