@@ -485,6 +485,7 @@ struct xn_kapi *xn_kapi_new(struct event_base *base, const struct xn_kapi_opts *
 	k->kube = kube;
 	k->node_name = xn_xstrdup(o->node_name ? o->node_name : "");
 	k->max_conns = o->max_conns ? o->max_conns : XN_KAPI_MAX_CONNS;
+	k->timeout_s = o->timeout_s ? o->timeout_s : XN_KAPI_TIMEOUT_S;
 	k->have_client_ca = o->client_ca_file != NULL;
 	k->start_ns = xn_now_real_ns();
 	k->ssl = kapi_tls_ctx(o, err);
@@ -497,7 +498,7 @@ struct xn_kapi *xn_kapi_new(struct event_base *base, const struct xn_kapi_opts *
 	}
 	evhttp_set_bevcb(k->http, new_bev, k);
 	evhttp_set_gencb(k->http, on_request, k);
-	evhttp_set_timeout(k->http, (int)(o->timeout_s ? o->timeout_s : XN_KAPI_TIMEOUT_S));
+	evhttp_set_timeout(k->http, (int)k->timeout_s);
 	evhttp_set_max_headers_size(k->http, 64 * 1024);
 	evhttp_set_max_body_size(k->http, 1024 * 1024);
 	evhttp_set_allowed_methods(k->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |

@@ -384,10 +384,24 @@ static void ls_free(struct logstream *ls)
 	free(ls);
 }
 
+/* evhttp reads during a response to see the client close, under the read
+ * timeout: a followed log may be quiet for long, so only a stalled write
+ * (a reader that stopped reading) times out while following. */
+static void follow_timeouts(struct kreq *r, bool following)
+{
+	struct timeval tv = {(time_t)r->k->timeout_s, 0};
+	struct bufferevent *bev = r->c ? evhttp_connection_get_bufferevent(r->c->evcon) : NULL;
+
+	if (bev)
+		bufferevent_set_timeouts(bev, following ? NULL : &tv, &tv);
+}
+
 static void ls_finish(struct logstream *ls)
 {
 	struct kreq *r = ls->r;
 
+	if (ls->follow)
+		follow_timeouts(r, false);
 	if (r->req)
 		evhttp_send_reply_end(r->req);
 	r->stream = NULL;
@@ -577,5 +591,7 @@ void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const 
 	xn_metric_count("xenlet_kubelet_api_requests_total",
 			"Requests to the kubelet API by HTTP status code.", "code", "200", 1);
 	evhttp_send_reply_start(r->req, 200, "OK");
+	if (o.follow)
+		follow_timeouts(r, true);
 	ls_pump(ls);
 }

@@ -81,6 +81,7 @@ struct xn_kapi {
 	char *node_name;
 	unsigned port;
 	unsigned max_conns;
+	unsigned timeout_s;
 	bool have_client_ca;
 	struct kconn *conns;
 	unsigned nconns;
