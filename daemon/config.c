@@ -66,6 +66,8 @@ void xn_config_init(struct xn_config *c)
 	c->reserved_cpu_milli = 0;
 	c->default_pod_memory = 64LL << 20;
 	c->memory_pressure_free = 100LL << 20;
+	c->container_log_max_size = 10LL << 20; /* the kubelet's defaults */
+	c->container_log_max_files = 5;
 	c->node_status_update_s = 60;
 	c->lease_duration_s = 40;
 	add_taint(c, "xenlet.io/unikernel", "true", "NoSchedule");
@@ -369,6 +371,15 @@ static int load_key(struct yctx *y, struct xn_config *c, const char *key, yaml_n
 		return want_quantity(y, v, key, 0, &c->default_pod_memory);
 	if (strcmp(key, "memoryPressureThreshold") == 0)
 		return want_quantity(y, v, key, 0, &c->memory_pressure_free);
+	if (strcmp(key, "containerLogMaxSize") == 0) {
+		if (want_quantity(y, v, key, 0, &c->container_log_max_size) < 0)
+			return -1;
+		if (c->container_log_max_size < (16LL << 10))
+			return yerr(y, v, "%s: at least 16Ki (a CRI line can be 16 KiB)", key);
+		return 0;
+	}
+	if (strcmp(key, "containerLogMaxFiles") == 0)
+		return want_uint(y, v, key, 2, 100, &c->container_log_max_files);
 	if (strcmp(key, "systemReserved") == 0)
 		return load_reserved(y, c, v);
 	if (strcmp(key, "registerWithTaints") == 0)
@@ -463,6 +474,8 @@ enum {
 	OPT_BRIDGE,
 	OPT_TAINTS,
 	OPT_ADDRESS,
+	OPT_LOG_MAX_SIZE,
+	OPT_LOG_MAX_FILES,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_CLIENT_CA,
@@ -484,6 +497,8 @@ static const struct option long_opts[] = {
     {"bridge", required_argument, NULL, OPT_BRIDGE},
     {"register-with-taints", required_argument, NULL, OPT_TAINTS},
     {"address", required_argument, NULL, OPT_ADDRESS},
+    {"container-log-max-size", required_argument, NULL, OPT_LOG_MAX_SIZE},
+    {"container-log-max-files", required_argument, NULL, OPT_LOG_MAX_FILES},
     {"tls-cert-file", required_argument, NULL, OPT_TLS_CERT},
     {"tls-private-key-file", required_argument, NULL, OPT_TLS_KEY},
     {"client-ca-file", required_argument, NULL, OPT_CLIENT_CA},
@@ -502,6 +517,7 @@ void xn_config_usage(FILE *out)
 	    "               [--port N] [--bridge NAME] [--register-with-taints K=V:EFFECT,...]\n"
 	    "               [--address ADDR] [--tls-cert-file F --tls-private-key-file F]\n"
 	    "               [--client-ca-file F]\n"
+	    "               [--container-log-max-size Q] [--container-log-max-files N]\n"
 	    "  -d  stay in the foreground (log to stderr)\n"
 	    "  -n  check the configuration, print the effective settings, exit\n"
 	    "  -v  more verbose (repeat for more)\n"
@@ -573,6 +589,27 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 		case OPT_CTL_SOCKET: set_str(&c->ctl_socket, optarg); break;
 		case OPT_BRIDGE: set_str(&c->bridge, optarg); break;
 		case OPT_ADDRESS: set_str(&c->address, optarg); break;
+		case OPT_LOG_MAX_SIZE: {
+			xn_err qerr = NULL;
+			int64_t v;
+
+			if (xn_quantity_parse(optarg, 0, &v, &qerr) < 0 || v < (16LL << 10)) {
+				xn_error(err, EINVAL, "--container-log-max-size '%s': %s", optarg,
+					 qerr ? xn_error_msg(qerr) : "at least 16Ki");
+				xn_error_free(&qerr);
+				return -1;
+			}
+			c->container_log_max_size = v;
+			break;
+		}
+		case OPT_LOG_MAX_FILES:
+			if (xn_parse_u64(optarg, 100, &n) < 0 || n < 2)
+				return xn_error(
+				    err, EINVAL,
+				    "--container-log-max-files '%s': must be a number 2..100",
+				    optarg);
+			c->container_log_max_files = (unsigned)n;
+			break;
 		case OPT_TLS_CERT: set_str(&c->tls_cert_file, optarg); break;
 		case OPT_TLS_KEY: set_str(&c->tls_key_file, optarg); break;
 		case OPT_CLIENT_CA: set_str(&c->client_ca_file, optarg); break;
@@ -698,7 +735,7 @@ static void yaml_str(FILE *out, const char *key, const char *v)
 
 void xn_config_print(const struct xn_config *c, FILE *out)
 {
-	char mem[32], cpu[32], dmem[32], pmem[32];
+	char mem[32], cpu[32], dmem[32], pmem[32], lmax[32];
 
 	xn_quantity_format_bytes(c->reserved_memory, mem, sizeof(mem));
 	xn_quantity_format_milli(c->reserved_cpu_milli, cpu, sizeof(cpu));
@@ -725,6 +762,9 @@ void xn_config_print(const struct xn_config *c, FILE *out)
 		yaml_str(out, "clientCAFile", c->client_ca_file);
 	fprintf(out, "systemReserved:\n  memory: \"%s\"\n  cpu: \"%s\"\n", mem, cpu);
 	fprintf(out, "defaultPodMemory: \"%s\"\nmemoryPressureThreshold: \"%s\"\n", dmem, pmem);
+	xn_quantity_format_bytes(c->container_log_max_size, lmax, sizeof(lmax));
+	fprintf(out, "containerLogMaxSize: \"%s\"\ncontainerLogMaxFiles: %u\n", lmax,
+		c->container_log_max_files);
 	fprintf(out, "nodeStatusUpdateFrequency: \"%us\"\nleaseDurationSeconds: %u\n",
 		c->node_status_update_s, c->lease_duration_s);
 	fprintf(out, "registerWithTaints:%s\n", c->ntaints ? "" : " []");

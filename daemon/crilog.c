@@ -1,8 +1,10 @@
 /* crilog.c - write console output in the kubelet's CRI log format. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -12,6 +14,9 @@
 struct xn_crilog {
 	int fd;
 	char *path;
+	uint64_t size;	    /* bytes in the current file */
+	uint64_t max_bytes; /* 0: no rotation */
+	unsigned max_files;
 	size_t len;
 	char line[XN_CRILOG_LINE_MAX];
 };
@@ -55,7 +60,90 @@ struct xn_crilog *xn_crilog_open(const char *log_dir, const char *ns, const char
 		return NULL;
 	}
 	l->fd = fd;
+	{
+		struct stat sb;
+		l->size = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	}
 	return l;
+}
+
+void xn_crilog_set_rotation(struct xn_crilog *l, uint64_t max_bytes, unsigned max_files)
+{
+	l->max_bytes = max_bytes;
+	l->max_files = max_files ? max_files : 1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Delete the oldest rotated files beyond max_files - 1 (their names sort by
+ * time: <base>.YYYYMMDD-HHMMSS[-N]). */
+static void prune(struct xn_crilog *l)
+{
+	cleanup_free char *dir = xn_xstrdup(l->path);
+	char *slash = strrchr(dir, '/');
+	const char *base = slash + 1;
+	size_t blen, n = 0, cap = 0;
+	char **names = NULL;
+	DIR *d;
+	struct dirent *de;
+
+	*slash = '\0';
+	blen = strlen(base);
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, base, blen) != 0 || de->d_name[blen] != '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			names = xn_xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = xn_xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (i + (l->max_files - 1) < n) {
+			char *old = xn_xasprintf("%s/%s", dir, names[i]);
+			unlink(old);
+			free(old);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void rotate(struct xn_crilog *l)
+{
+	char stamp[32], *to = NULL;
+	time_t now = time(NULL);
+	struct tm tm;
+	int fd;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	for (int i = 0; i < 1000; i++) {
+		free(to);
+		to = i ? xn_xasprintf("%s.%s-%03d", l->path, stamp, i)
+		       : xn_xasprintf("%s.%s", l->path, stamp);
+		if (access(to, F_OK) < 0)
+			break;
+	}
+	if (rename(l->path, to) == 0) {
+		fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (fd >= 0) {
+			close(l->fd);
+			l->fd = fd;
+			l->size = 0;
+		}
+	}
+	free(to);
+	prune(l);
 }
 
 static void emit(struct xn_crilog *l, const char *tag, const char *text, size_t len)
@@ -72,9 +160,12 @@ static void emit(struct xn_crilog *l, const char *tag, const char *text, size_t 
 	iov[1].iov_len = len;
 	iov[2].iov_base = "\n";
 	iov[2].iov_len = 1;
+	if (l->max_bytes && l->size > 0 && l->size + iov[0].iov_len + len + 1 > l->max_bytes)
+		rotate(l);
 	/* O_APPEND on a local file: one writev lands whole or fails */
 	r = writev(l->fd, iov, 3);
-	(void)r;
+	if (r > 0)
+		l->size += (uint64_t)r;
 }
 
 void xn_crilog_write(struct xn_crilog *l, const char *buf, size_t len)

@@ -368,6 +368,7 @@ struct logstream {
 	struct evbuffer *out;
 	struct event *timer;
 	char *uid;
+	char *path; /* the file being followed: reopened after a rotation */
 	unsigned instance;
 	bool follow;
 };
@@ -381,7 +382,27 @@ static void ls_free(struct logstream *ls)
 	evbuffer_free(ls->carry);
 	evbuffer_free(ls->out);
 	free(ls->uid);
+	free(ls->path);
 	free(ls);
+}
+
+/* The CRI log was rotated (renamed, a new file started at its path): once
+ * the old file is read to its end, go on with the new one from its start. */
+static bool ls_reopen_rotated(struct logstream *ls)
+{
+	struct stat now, cur;
+	int fd;
+
+	if (ls->path == NULL || fstat(ls->fd, &cur) < 0 || stat(ls->path, &now) < 0 ||
+	    (now.st_ino == cur.st_ino && now.st_dev == cur.st_dev))
+		return false;
+	fd = open(ls->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(ls->fd);
+	ls->fd = fd;
+	ls->off = 0;
+	return true;
 }
 
 /* evhttp reads during a response to see the client close, under the read
@@ -468,7 +489,9 @@ static void ls_pump(struct logstream *ls)
 		return ls_finish(ls);
 	}
 	if (n == 0) {
-		if (!live)
+		if (ls->follow && ls_reopen_rotated(ls))
+			tv.tv_usec = 0;
+		else if (!live)
 			return ls_finish(ls);
 		evtimer_add(ls->timer, &tv);
 		return;
@@ -582,6 +605,7 @@ void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const 
 	ls->carry = evbuffer_new();
 	ls->out = evbuffer_new();
 	ls->uid = xn_xstrdup(uid);
+	ls->path = xn_xstrdup(path);
 	ls->instance = inst;
 	ls->follow = o.follow;
 	ls->timer = evtimer_new(r->k->base, ls_tick, ls);

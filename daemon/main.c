@@ -184,7 +184,12 @@ static int start_kapi(struct daemon *d, xn_err *err)
 
 static int start(struct daemon *d, xn_err *err)
 {
-	struct xn_runtime_opts ro = {.root_dir = d->cfg.root_dir, .log_dir = d->cfg.log_dir};
+	struct xn_runtime_opts ro = {
+	    .root_dir = d->cfg.root_dir,
+	    .log_dir = d->cfg.log_dir,
+	    .log_max_bytes = (uint64_t)d->cfg.container_log_max_size,
+	    .log_max_files = d->cfg.container_log_max_files,
+	};
 	const char *bo = getenv("XN_BACKOFF_BASE_MS");
 	uint64_t n;
 

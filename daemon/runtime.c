@@ -222,6 +222,9 @@ static void open_console(struct pod *p)
 	xn_crilog_close(p->log);
 	p->log = xn_crilog_open(p->rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid,
 				p->spec.container, p->st.restart_count, &err);
+	if (p->log != NULL)
+		xn_crilog_set_rotation(p->log, p->rt->opts.log_max_bytes,
+				       p->rt->opts.log_max_files);
 	if (p->log == NULL) {
 		note(p, "Warning", "FailedLogs", "console will not be kept: %s", xn_error_msg(err));
 		xn_error_free(&err);

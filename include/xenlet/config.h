@@ -46,11 +46,13 @@ struct xn_config {
 	char *client_ca_file;	 /* --client-ca-file: CA of client certificates */
 	unsigned max_pods;	 /* default 110, as the kubelet */
 	int64_t reserved_memory; /* bytes kept for Dom0/daemon (systemReserved.memory) */
-	int64_t reserved_cpu_milli;    /* systemReserved.cpu */
-	int64_t default_pod_memory;    /* memory for a pod with no request/limit (default 64Mi) */
-	int64_t memory_pressure_free;  /* MemoryPressure when Xen's free memory is below this */
-	unsigned node_status_update_s; /* status push at least this often (default 60) */
-	unsigned lease_duration_s;     /* default 40 */
+	int64_t reserved_cpu_milli;	/* systemReserved.cpu */
+	int64_t default_pod_memory;	/* memory for a pod with no request/limit (default 64Mi) */
+	int64_t container_log_max_size; /* rotate CRI logs at this size (default 10Mi) */
+	unsigned container_log_max_files; /* log files kept per instance (default 5) */
+	int64_t memory_pressure_free;	  /* MemoryPressure when Xen's free memory is below this */
+	unsigned node_status_update_s;	  /* status push at least this often (default 60) */
+	unsigned lease_duration_s;	  /* default 40 */
 	struct xn_taint
 	    *taints; /* registerWithTaints; default xenlet.io/unikernel=true:NoSchedule */
 	size_t ntaints;

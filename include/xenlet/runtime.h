@@ -101,6 +101,8 @@ struct xn_runtime_opts {
 	unsigned backoff_base_ms;  /* 10000, doubling; kubelet numbers */
 	unsigned backoff_max_ms;   /* 300000 */
 	unsigned backoff_reset_ms; /* 600000: a run this long resets the back-off */
+	uint64_t log_max_bytes;	   /* rotate a CRI log at this size; 0: never */
+	unsigned log_max_files;	   /* files kept per instance, current included */
 };
 
 struct xn_runtime *xn_runtime_new(struct event_base *base, struct xn_hv *hv, struct xn_store *store,

@@ -386,7 +386,22 @@ _cluster_write_env() {
 
 # --- up / down -------------------------------------------------------------
 
+# cluster_up: start everything; a start that fails (most often a free port
+# taken by someone else between the check and the bind) is torn down and
+# tried again with new ports, up to three times in all.
 cluster_up() {
+    local try rc=1
+    for try in 1 2 3; do
+        _cluster_up_once && return 0
+        rc=$?
+        [[ $try -lt 3 ]] || break
+        _cluster_say "start failed (try $try of 3): stopping what started, trying again"
+        XN_CLUSTER_KEEP=0 cluster_down >/dev/null 2>&1
+    done
+    return $rc
+}
+
+_cluster_up_once() {
     local t0=$SECONDS
     command -v openssl >/dev/null || { _cluster_err "openssl not found"; return 1; }
     command -v curl >/dev/null || { _cluster_err "curl not found"; return 1; }

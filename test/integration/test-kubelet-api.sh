@@ -87,7 +87,8 @@ XN_SIM_MEMORY_MB=2048 XN_SIM_CPUS=4 XN_BACKOFF_BASE_MS=1000 \
 	--pod-log-dir "$TMP/logs" --ctl-socket "$TMP/ctl.sock" \
 	--address "$IP" --port "$PORT" \
 	--tls-cert-file "$TMP/serving.crt" --tls-private-key-file "$TMP/serving.key" \
-	--client-ca-file "$XN_CA_CERT" >>"$TMP/xenletd.log" 2>&1 &
+	--client-ca-file "$XN_CA_CERT" --container-log-max-size 256Ki --container-log-max-files 3 \
+	>>"$TMP/xenletd.log" 2>&1 &
 DPID=$!
 wait_for 30 kubectl wait --for=condition=Ready "node/$NODE" --timeout=1s
 check "node registers with the kubelet API on port $PORT" $? "$(tail -n 5 "$TMP/xenletd.log")"
@@ -235,6 +236,22 @@ check "unknown pod: 404" "$(echo "$out" | grep -q 'pod \\"nope\\" does not exist
 out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/containerLogs/default/ticker/main?sinceSeconds=x" | tr -d '\n')
 check "malformed sinceSeconds: 400 naming it" "$(echo "$out" | grep -q 'sinceSeconds.* 400$'; echo $?)" "$out"
 skipped "kubectl top pod through metrics-server" "metrics-server is not built here yet"
+
+# ---- a guest that floods its console ----
+pod flood flood.sim Always
+wait_for 40 kubectl wait --for=condition=Ready pod/flood --timeout=1s
+timeout 4 kubectl logs -f flood >"$TMP/flood.out" 2>/dev/null
+n=$(grep -c '^flood ' "$TMP/flood.out")
+# one 256 KiB file holds about 1800 of these lines: more means the follow
+# went on across a rotation
+check "kubectl logs -f follows a flooding guest across log rotations ($n lines)" "$([ "$n" -gt 4000 ]; echo $?)"
+fdir=$(ls -d "$TMP"/logs/default_flood_*/main)
+files=$(ls "$fdir" | wc -l)
+bytes=$(du -sb "$fdir" | cut -f1)
+check "the flood is rotated: at most 3 files, $bytes bytes (<= 3 x 256 KiB)" "$([ "$files" -le 3 ] && [ "$bytes" -le $((3 * 256 * 1024 + 4096)) ]; echo $?)" "$(ls -l "$fdir")"
+rss=$(awk '/VmRSS/{print $2}' "/proc/$DPID/status")
+check "daemon memory stays bounded under the flood (RSS $rss KiB < 100 MiB)" "$([ "$rss" -lt 102400 ]; echo $?)"
+kubectl delete pod flood --wait=false >/dev/null
 
 stop_daemon
 grep -q "kubelet API on https://$IP:$PORT" "$TMP/xenletd.log"

@@ -212,6 +212,61 @@ static void test_flush_tail(void **state)
 	free_lines(lines, n);
 }
 
+/* A flooding guest: 300 lines of 1000 bytes with rotation at 32 KiB and
+ * 3 files in all -> the current file and 2 rotated ones, none above the
+ * limit, and the newest lines kept in order. */
+static void test_rotation(void **state)
+{
+	struct t *t = *state;
+	struct xn_crilog *l;
+	xn_err err = NULL;
+	char line[1001], path[512];
+	cleanup_free char *dir = NULL;
+	unsigned files = 0, last = 0;
+	struct stat sb;
+	FILE *f;
+	char buf[2048];
+
+	l = xn_crilog_open(t->dir, "ns", "flood", "u1", "c", 0, &err);
+	assert_non_null(l);
+	xn_crilog_set_rotation(l, 32 << 10, 3);
+	for (unsigned i = 0; i < 300; i++) {
+		snprintf(line, sizeof(line), "%05u ", i);
+		memset(line + 6, 'x', 993);
+		line[999] = '\n';
+		line[1000] = '\0';
+		xn_crilog_write(l, line, 1000);
+	}
+	xn_crilog_close(l);
+	dir = xn_xasprintf("%s/ns_flood_u1/c", t->dir);
+	{
+		cleanup_free char *cmd = xn_xasprintf("ls '%s' | wc -l > '%s/count'", dir, t->dir);
+		assert_int_equal(system(cmd), 0);
+		snprintf(path, sizeof(path), "%s/count", t->dir);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_int_equal(fscanf(f, "%u", &files), 1);
+		fclose(f);
+	}
+	assert_int_equal(files, 3);
+	snprintf(path, sizeof(path), "%s/0.log", dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size <= 32 << 10);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		unsigned n;
+		char *p = strstr(buf, " stdout F ");
+		assert_non_null(p);
+		assert_int_equal(sscanf(p + 10, "%05u", &n), 1);
+		if (last)
+			assert_int_equal(n, last + 1);
+		last = n;
+	}
+	fclose(f);
+	assert_int_equal(last, 299);
+}
+
 static void test_open_error(void **state)
 {
 	struct t *t = *state;
@@ -236,6 +291,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flush_tail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
