@@ -331,6 +331,34 @@ static void op_node(struct conn *c)
 	reply_ok(c, o);
 }
 
+/* pause/unpause: the vCPUs stop, the pod keeps its status (as `xl pause`;
+ * Kubernetes has no paused state). */
+static void op_pause(struct conn *c, cJSON *req, bool pause)
+{
+	const char *op = pause ? "pause" : "unpause";
+	const char *uid = lookup(c, req, op);
+	const struct xn_pod_status *st;
+	struct xn_hv *hv = c->ctl->hv;
+	xn_err err = NULL;
+	int rc;
+
+	if (uid == NULL)
+		return;
+	st = xn_runtime_status(c->ctl->rt, uid);
+	if (st->domid == XN_DOMID_INVALID) {
+		reply_err(c, "%s: the pod has no running domain", op);
+		return;
+	}
+	rc = pause ? hv->ops->pause(hv, st->domid, &err) : hv->ops->unpause(hv, st->domid, &err);
+	if (rc < 0) {
+		reply_err(c, "%s: domain %u: %s", op, st->domid, xn_error_msg(err));
+		xn_error_free(&err);
+		return;
+	}
+	log_info("ctl: %s domain %u", op, st->domid);
+	reply_ok(c, NULL);
+}
+
 static void op_logs(struct conn *c, cJSON *req)
 {
 	const char *uid = lookup(c, req, "logs");
@@ -405,6 +433,8 @@ static void handle(struct conn *c, const char *line)
 		op_destroy(c, req);
 	} else if (strcmp(op, "node") == 0) {
 		op_node(c);
+	} else if (strcmp(op, "pause") == 0 || strcmp(op, "unpause") == 0) {
+		op_pause(c, req, strcmp(op, "pause") == 0);
 	} else if (strcmp(op, "logs") == 0) {
 		op_logs(c, req);
 	} else if (strcmp(op, "console") == 0) {

@@ -5,7 +5,8 @@
 #include "xl_pod.h"
 
 /* Keep the names so that each has a short unique prefix an operator can
- * type: c(reate)/co(nsole), li(st)/lo(gs), d(estroy), n(ode), v(ersion). */
+ * type: c(reate)/co(nsole), li(st)/lo(gs), d(estroy), n(ode), v(ersion),
+ * p(ause), u(npause). */
 const struct cmd_spec xlp_cmd_table[] = {
     {"list", main_list, false, "List the pods on this node", "[-l]",
      "-l, --long              print the daemon's JSON instead of a table"},
@@ -23,6 +24,10 @@ const struct cmd_spec xlp_cmd_table[] = {
      "[-n NS] [-g SECONDS] NAME",
      "-n, --namespace NS      namespace (default: default)\n"
      "-g, --grace SECONDS     grace period before the domain is destroyed (0..86400)"},
+    {"pause", main_pause, false, "Pause a pod's domain (its vCPUs stop, memory stays)",
+     "[-n NS] NAME", "-n, --namespace NS      namespace (default: default)"},
+    {"unpause", main_unpause, false, "Resume a paused pod's domain", "[-n NS] NAME",
+     "-n, --namespace NS      namespace (default: default)"},
     {"logs", main_logs, false, "Print a pod's console log", "[options] NAME",
      "-n, --namespace NS      namespace (default: default)\n"
      "-f, --follow            keep printing new lines until interrupted\n"

@@ -80,6 +80,8 @@ int xlp_call(const char *cmd, struct cJSON *req, struct cJSON **answer);
 int main_list(int argc, char **argv);
 int main_create(int argc, char **argv);
 int main_destroy(int argc, char **argv);
+int main_pause(int argc, char **argv);
+int main_unpause(int argc, char **argv);
 int main_logs(int argc, char **argv);
 int main_console(int argc, char **argv);
 int main_node(int argc, char **argv);

@@ -17,6 +17,7 @@
  *   {"op":"destroy","name":N,"namespace":NS?,"grace":SECONDS?}
  *                                           -> {} once the pod is gone
  *   {"op":"node"}                           -> {"host":{...},"pods":N,"memoryKiB":M}
+ *   {"op":"pause"|"unpause","name":N,"namespace":NS?} -> {}
  *   {"op":"logs","name":N,"namespace":NS?,"previous":false}
  *                                           -> {"path":"/var/log/pods/.../0.log"}
  *   {"op":"console","name":N,"namespace":NS?} -> {"tty":"/dev/pts/3"}

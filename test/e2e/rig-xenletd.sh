@@ -192,7 +192,21 @@ check "h3: destroyed at the deadline, not before ($el s >= 3)" \
 	awk -v t="$el" 'BEGIN { exit !(t >= 2.9) }'
 
 echo "== pause / unpause"
-skip "pause/unpause: hv exposes them but neither the control socket nor xl-pod does"
+# xl list's state column: the third flag is 'p' while paused
+xl_paused() { xl list "$1" 2>/dev/null | awk 'NR == 2 { exit !(substr($5, 3, 1) == "p") }'; }
+xl_running_unpaused() { xl list "$1" >/dev/null 2>&1 && ! xl_paused "$1"; }
+pod create -t pvh pz /guests/xn-test-pvh hold >/dev/null
+if wait_state pz running 60; then
+	pid_=$(field pz domid)
+	pod pause pz
+	check "pause: xl-pod pause succeeds and xl list shows domain $pid_ paused" xl_paused "$pid_"
+	pod unpause pz
+	check "unpause: xl-pod unpause succeeds and domain $pid_ runs again" xl_running_unpaused "$pid_"
+	check "pause/unpause: the pod is still running with the same domid" [ "$(field pz state)" = running -a "$(field pz domid)" = "$pid_" ]
+	pod destroy -g 0 pz
+else
+	ko "pz: running (state: $(field pz state) $(field pz message))"
+fi
 
 echo "== 20 domains in a row"
 n20=0

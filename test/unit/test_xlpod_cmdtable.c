@@ -19,6 +19,8 @@
 STUB(main_list)
 STUB(main_create)
 STUB(main_destroy)
+STUB(main_pause)
+STUB(main_unpause)
 STUB(main_logs)
 STUB(main_console)
 STUB(main_node)
