@@ -9,21 +9,6 @@
 #include "xenlet/ctl.h"
 #include "xenlet/util.h"
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t r = write(fd, buf, len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		buf += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
 int xn_ctl_call(const char *path, const char *request, char **answer, xn_err *err)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -40,7 +25,7 @@ int xn_ctl_call(const char *path, const char *request, char **answer, xn_err *er
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 		return xn_error_errno(err, errno, "cannot reach xenletd at %s (is it running?)",
 				      path);
-	if (write_all(fd, request, strlen(request)) < 0 || write_all(fd, "\n", 1) < 0)
+	if (xn_write_all(fd, request, strlen(request)) < 0 || xn_write_all(fd, "\n", 1) < 0)
 		return xn_error_errno(err, errno, "control socket %s: write", path);
 	buf = xn_xmalloc(cap);
 	for (;;) {

@@ -54,8 +54,7 @@ int sim_state_save(struct sim *s, xn_err *err)
 	cleanup_free char *text = NULL;
 	cJSON *root = cJSON_CreateObject(), *arr;
 	cleanup_close int fd = -1;
-	size_t len, off = 0;
-	ssize_t r;
+	size_t len;
 
 	cJSON_AddNumberToObject(root, "version", STATE_VERSION);
 	cJSON_AddNumberToObject(root, "next_domid", s->next_domid);
@@ -72,16 +71,10 @@ int sim_state_save(struct sim *s, xn_err *err)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return xn_error_errno(err, errno, "%s", tmp);
-	while (off < len) {
-		r = write(fd, text + off, len - off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			xn_error_errno(err, errno, "%s: write", tmp);
-			unlink(tmp);
-			return -1;
-		}
-		off += (size_t)r;
+	if (xn_write_all(fd, text, len) < 0) {
+		xn_error_errno(err, errno, "%s: write", tmp);
+		unlink(tmp);
+		return -1;
 	}
 	if (rename(tmp, s->state_file) < 0) {
 		xn_error_errno(err, errno, "rename %s to %s", tmp, s->state_file);

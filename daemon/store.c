@@ -229,6 +229,18 @@ static int put_checked(struct xn_store *st, uint32_t tx, const char *path, const
 	return st->ops->set(st, tx, path, val, strlen(val), err);
 }
 
+/* Consume e: 0 when it says the node is absent (ENOENT), else -1 with the
+ * error passed on in err. */
+static int absent_or_fail(xn_err *e, xn_err *err)
+{
+	int rc = 0;
+
+	if ((*e)->status != ENOENT)
+		rc = xn_error(err, (*e)->status, "%s", xn_error_msg(*e));
+	xn_error_free(e);
+	return rc;
+}
+
 /* Create directory node path (if absent) and give it perms. */
 static int ensure_dir(struct xn_store *st, uint32_t tx, const char *path,
 		      const struct xn_store_perm *perms, size_t n, xn_err *err)
@@ -238,12 +250,8 @@ static int ensure_dir(struct xn_store *st, uint32_t tx, const char *path,
 	xn_err e = NULL;
 
 	if (st->ops->get(st, tx, path, &val, &len, &e) < 0) {
-		if (e->status != ENOENT) {
-			xn_error(err, e->status, "%s", xn_error_msg(e));
-			xn_error_free(&e);
+		if (absent_or_fail(&e, err) < 0)
 			return -1;
-		}
-		xn_error_free(&e);
 		if (put_checked(st, tx, path, "", err) < 0)
 			return -1;
 	}
@@ -260,13 +268,7 @@ static int get_opt(struct xn_store *st, uint32_t tx, const char *path, char **va
 	*val = NULL;
 	if (st->ops->get(st, tx, path, val, &len, &e) == 0)
 		return 1;
-	if (e->status == ENOENT) {
-		xn_error_free(&e);
-		return 0;
-	}
-	xn_error(err, e->status, "%s", xn_error_msg(e));
-	xn_error_free(&e);
-	return -1;
+	return absent_or_fail(&e, err);
 }
 
 /* --- node records --------------------------------------------------------- */
@@ -561,24 +563,13 @@ int xn_store_pod_list(struct xn_store *st, struct xn_pod_record **out, size_t *n
 
 	*out = NULL;
 	*n = 0;
-	if (st->ops->list(st, 0, PODS, &names, &nn, &e) < 0) {
-		if (e->status == ENOENT) {
-			xn_error_free(&e);
-			return 0;
-		}
-		xn_error(err, e->status, "%s", xn_error_msg(e));
-		xn_error_free(&e);
-		return -1;
-	}
+	if (st->ops->list(st, 0, PODS, &names, &nn, &e) < 0)
+		return absent_or_fail(&e, err);
 	*out = xn_xcalloc(nn, sizeof(**out));
 	for (size_t i = 0; i < nn; i++) {
 		if (xn_store_pod_get(st, names[i], &(*out)[*n], &e) < 0) {
-			if (e->status == ENOENT) { /* removed since the listing */
-				xn_error_free(&e);
-				continue;
-			}
-			xn_error(err, e->status, "%s", xn_error_msg(e));
-			xn_error_free(&e);
+			if (absent_or_fail(&e, err) == 0)
+				continue; /* removed since the listing */
 			for (size_t j = 0; j < *n; j++)
 				xn_pod_record_dispose(&(*out)[j]);
 			free(*out);

@@ -228,7 +228,7 @@ static int persist(struct xn_store *st, xn_err *err)
 	cJSON *root, *nodes;
 	cleanup_free char *text = NULL, *tmp = NULL, *dcopy = NULL;
 	int fd = -1, rc = -1;
-	size_t len, off = 0;
+	size_t len;
 
 	if (m->file == NULL)
 		return 0;
@@ -262,16 +262,9 @@ static int persist(struct xn_store *st, xn_err *err)
 		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: create %s", tmp);
 		goto out;
 	}
-	while (off < len) {
-		ssize_t r = write(fd, text + off, len - off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			xn_error_errno(err, errno, "XN_STORE_MEM_FILE: write %s", tmp);
-			goto out;
-		}
-		off += (size_t)r;
+	if (xn_write_all(fd, text, len) < 0) {
+		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: write %s", tmp);
+		goto out;
 	}
 	if (fsync(fd) < 0) {
 		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: fsync %s", tmp);

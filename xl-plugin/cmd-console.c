@@ -9,24 +9,10 @@
 
 #include <cJSON.h>
 
+#include "xenlet/util.h"
 #include "xl_pod.h"
 
 #define ESCAPE_CHAR 0x1d /* Ctrl-], as xl console and telnet */
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t r = write(fd, buf, len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		buf += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
 
 /* Shuttle bytes between the terminal and the console until Ctrl-] or the
  * console goes away (EOF/EIO when the domain dies).  Returns 0 on a
@@ -50,7 +36,7 @@ static int shuttle(int tty, bool interactive)
 				continue;
 			if (r == 0 || (r < 0 && errno == EIO))
 				return 0;
-			if (r < 0 || write_all(1, buf, (size_t)r) < 0)
+			if (r < 0 || xn_write_all(1, buf, (size_t)r) < 0)
 				return -1;
 		}
 		if (interactive && p[1].revents) {
@@ -62,7 +48,7 @@ static int shuttle(int tty, bool interactive)
 			esc = memchr(buf, ESCAPE_CHAR, (size_t)r);
 			if (esc != NULL)
 				r = esc - buf;
-			if (write_all(tty, buf, (size_t)r) < 0)
+			if (xn_write_all(tty, buf, (size_t)r) < 0)
 				return -1;
 			if (esc != NULL)
 				return 0;

@@ -11,15 +11,21 @@
 struct xlp_globals xlp_g;
 static const struct cmd_spec *current; /* the command being run, for help and errors */
 
+__attribute__((format(printf, 2, 0))) static void vcomplain(const char *cmd, const char *fmt,
+							    va_list ap)
+{
+	fprintf(stderr, "xl-pod: %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int xlp_fail(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "xl-pod: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vcomplain(cmd, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return 1;
 }
 
@@ -36,11 +42,9 @@ void xlp_usage_fail(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "xl-pod: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vcomplain(cmd, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	usage_line(stderr, current);
 	exit(2);
 }

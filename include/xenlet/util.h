@@ -38,6 +38,10 @@ int xn_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 uint64_t xn_now_mono_ns(void);
 uint64_t xn_now_real_ns(void);
 
+/* Write all len bytes of buf to fd, resuming after EINTR and short writes.
+ * Returns 0, or -1 with errno set (EIO if write() wrote nothing). */
+int xn_write_all(int fd, const void *buf, size_t len);
+
 /* mkdir -p with mode. */
 int xn_mkdir_p(const char *path, unsigned mode);
 

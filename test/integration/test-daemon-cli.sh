@@ -12,7 +12,8 @@ CFG=$SRC/test/fixtures/config
 SIMFIX=$SRC/test/fixtures/sim
 TMP=$(mktemp -d /tmp/test-daemon-cli.XXXXXX)
 PIDS=()
-pass=0 fail=0 skip=0
+# shellcheck source=test/lib/tap.sh
+. "$SRC/test/lib/tap.sh"
 unset XN_SIM_STATE_DIR XN_STORE_MEM_FILE XN_SIM_FAIL_CREATE
 
 cleanup() {
@@ -25,26 +26,6 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-not_ok() {
-	echo "not ok - $1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/#   /'
-	fail=$((fail + 1))
-}
-skip_it() { echo "ok - $1 # SKIP $2"; echo "skipped: $2"; skip=$((skip + 1)); }
-# Poll until a command succeeds (bounded: this waits for the daemon, it does
-# not measure it).
-wait_for() { # wait_for SECONDS CMD...
-	local n=$(($1 * 10))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
 
 # ctl SOCKET LINE...: send each line on one connection, print one answer per line.
 ctl() {
@@ -69,9 +50,9 @@ version_ok() { ctl "$1" '{"op":"version"}' | grep -q '"ok":true'; }
 
 for f in "$B/xenletd"; do
 	if [ ! -x "$f" ]; then
-		echo "skipped: $f not built"
-		echo "daemon-cli: 0 passed, 0 failed, 1 skipped"
-		exit 0
+		skip "daemon-cli checks" "$f not built"
+		summary daemon-cli
+		exit
 	fi
 done
 
@@ -240,12 +221,12 @@ if command -v python3 >/dev/null; then
 		not_ok "ctl: bad create/destroy requests get errors naming the field" "$ans"
 	fi
 else
-	skip_it "ctl garbage" "python3 not found"
+	skip "ctl garbage" "python3 not found"
 fi
 
 # ---- the libxl backend on a machine without Xen ----
 if [ -e /proc/xen/capabilities ] || [ -e /dev/xen/privcmd ]; then
-	skip_it "libxl without Xen" "this machine runs Xen"
+	skip "libxl without Xen" "this machine runs Xen"
 else
 	for store in xs mem; do
 		r=$TMP/lx-$store
@@ -270,5 +251,4 @@ else
 	done
 fi
 
-echo "daemon-cli: $pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+summary daemon-cli

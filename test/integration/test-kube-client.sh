@@ -17,16 +17,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 B=${1:-build}
 case $B in /*) ;; *) B=$top/$B ;; esac
-pass=0 fail=0 skip=0
+# shellcheck source=test/lib/tap.sh
+. "$top/test/lib/tap.sh"
 
 finish() {
-	echo "kube-client: $pass passed, $fail failed, $skip skipped"
-	[ "$fail" -eq 0 ]
+	summary kube-client
 	exit
 }
 skip_all() {
-	echo "skipped: $*"
-	skip=$((skip + 1))
+	skip "kube client checks" "$*"
 	finish
 }
 # count "ok - " / "not ok - " lines of a driver run; a run that printed none failed
@@ -56,7 +55,7 @@ mkdir -p "$(dirname "$drv")"
 ${CC:-cc} -I"$top/include" -D_GNU_SOURCE -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	-Wno-unused-parameter $san $(pkg-config --cflags $pkgs) \
 	-o "$drv" "$here/kube-client-check.c" "$B/libxenlet.a" $(pkg-config --libs $pkgs) -lm ||
-	{ echo "not ok - build kube-client-check"; fail=1; finish; }
+	{ not_ok "build kube-client-check"; finish; }
 
 # ConfigMaps bypass the watch cache so that, after an etcd compaction, a watch
 # from an old resourceVersion reaches etcd and gets 410 (from the cache, the
@@ -66,7 +65,7 @@ export XN_APISERVER_EXTRA_ARGS="${XN_APISERVER_EXTRA_ARGS:-} --watch-cache-sizes
 # shellcheck source=/dev/null
 . "$lib"
 cluster_install_trap
-cluster_up || { echo "not ok - cluster_up failed"; fail=$((fail + 1)); finish; }
+cluster_up || { not_ok "cluster_up failed"; finish; }
 work=$XN_CLUSTER_DIR/kube-client
 mkdir -p "$work"
 NS=kc-check
@@ -125,7 +124,7 @@ kubectl create namespace $NS >/dev/null &&
 	kubectl create clusterrolebinding kc-check-ns --clusterrole=kc-check-ns \
 		--serviceaccount=$NS:checker >/dev/null &&
 	kubectl -n $NS create token checker --duration=1h >"$work/token" ||
-	{ echo "not ok - kubectl: set up namespace, service account and token"; fail=$((fail + 1)); }
+	not_ok "kubectl: set up namespace, service account and token"
 cat >"$work/token.kubeconfig" <<EOF
 apiVersion: v1
 kind: Config
@@ -146,9 +145,11 @@ current-context: token
 EOF
 
 # The kubeconfigs really carry the forms we mean to test.
-grep -q 'client-certificate-data:' "$XN_ADMIN_KUBECONFIG" &&
-	echo "ok - admin kubeconfig uses client-certificate-data" && pass=$((pass + 1)) ||
-	{ echo "not ok - admin kubeconfig has no client-certificate-data"; fail=$((fail + 1)); }
+if grep -q 'client-certificate-data:' "$XN_ADMIN_KUBECONFIG"; then
+	ok "admin kubeconfig uses client-certificate-data"
+else
+	not_ok "admin kubeconfig has no client-certificate-data"
+fi
 
 run "namespaces/cert-data" -k "$XN_ADMIN_KUBECONFIG" namespaces
 run "namespaces/cert-files" -k "$work/cert-files.kubeconfig" namespaces
@@ -161,12 +162,10 @@ run "crud/cert-data" -k "$XN_ADMIN_KUBECONFIG" -n $NS -o cm-cert crud
 sed 's/token: "[^"]*"/token: "not-a-valid-token"/' "$work/token.kubeconfig" >"$work/bad.kubeconfig"
 "$drv" -k "$work/bad.kubeconfig" -c token namespaces >"$work/out" 2>&1
 if grep -q 'status 401' "$work/out"; then
-	echo "ok - a bad token gets 401"
-	pass=$((pass + 1))
+	ok "a bad token gets 401"
 else
 	sed 's/^/bad-token: /' "$work/out"
-	echo "not ok - a bad token gets 401"
-	fail=$((fail + 1))
+	not_ok "a bad token gets 401"
 fi
 
 # Informer sees kubectl's changes.

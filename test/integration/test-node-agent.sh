@@ -9,38 +9,15 @@ set -u
 B=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 FIX=$SRC/test/fixtures/sim
-pass=0 fail=0 skip=0
 NODE=xen-it-1
 DPID=
 
-finish() {
-	echo "node-agent: $pass passed, $fail failed, $skip skipped"
-	[ "$fail" -eq 0 ]
-}
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-not_ok() {
-	echo "not ok - $1"
-	[ $# -gt 1 ] && [ -n "$2" ] && printf '%s\n' "$2" | sed 's/^/#   /'
-	fail=$((fail + 1))
-}
-check() { if [ "$2" -eq 0 ]; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
-# wait_for SECONDS CMD...: poll (0.2 s) until CMD succeeds; bounded waits for
-# the system under test, never a measurement.
-wait_for() {
-	local n=$(($1 * 5))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
+# shellcheck source=test/lib/tap.sh
+. "$SRC/test/lib/tap.sh"
 
 if ! command -v kubectl >/dev/null; then
-	echo "skipped: kubectl not installed"
-	skip=1
-	finish
+	skip "node agent checks" "kubectl not installed"
+	summary node-agent
 	exit
 fi
 . "$SRC/test/cluster/lib.sh"
@@ -86,7 +63,7 @@ event_seen() { # event_seen POD REASON
 
 if ! cluster_up >"$TMP/cluster-up.log" 2>&1; then
 	not_ok "control plane starts" "$(tail -n 20 "$TMP/cluster-up.log")"
-	finish
+	summary node-agent
 	exit
 fi
 cluster_node_kubeconfig "$NODE" "$TMP/node.kubeconfig" >/dev/null
@@ -247,4 +224,4 @@ check "the other pods are unaffected" "$([ "$(jp pod/srv '{.status.phase}/{.stat
 kubectl delete pod srv --timeout=60s >/dev/null 2>&1
 check "delete -> domain gone and object gone" "$([ -z "$(domid_of srv)" ] && [ -z "$(jp pod/srv '{.metadata.name}')" ]; echo $?)"
 
-finish
+summary node-agent

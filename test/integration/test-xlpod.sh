@@ -11,7 +11,8 @@ TMP=$(mktemp -d /tmp/test-xlpod.XXXXXX)
 SOCK=$TMP/ctl.sock
 XLPOD=("$B/xl-pod" -s "$SOCK")
 DPID=
-pass=0 fail=0 skip=0
+# shellcheck source=test/lib/tap.sh
+. "$SRC/test/lib/tap.sh"
 
 cleanup() {
 	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
@@ -22,27 +23,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-not_ok() {
-	echo "not ok - $1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/#   /'
-	fail=$((fail + 1))
-}
-check() { # check NAME CONDITION-EXIT-STATUS [DETAILS]
-	if [ "$2" -eq 0 ]; then ok "$1"; else not_ok "$1" "${3:-}"; fi
-}
-# Poll until a command succeeds (bounded: this waits for the daemon, it does
-# not measure it).
-wait_for() { # wait_for SECONDS CMD...
-	local n=$(($1 * 10))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
 xlpod() { "${XLPOD[@]}" "$@"; }
 start_daemon() {
 	"$B/xenletd" --backend=sim -d --root-dir="$TMP/root" --pod-log-dir="$TMP/logs" \
@@ -75,26 +55,26 @@ not_listed() { ! listed "$1"; }
 
 for f in "$B/xenletd" "$B/xl-pod"; do
 	if [ ! -x "$f" ]; then
-		echo "skipped: $f not built"
-		echo "xl-pod: 0 passed, 0 failed, 1 skipped"
-		exit 0
+		skip "xl-pod checks" "$f not built"
+		summary xl-pod
+		exit
 	fi
 done
 if ! command -v python3 >/dev/null; then
-	echo "skipped: python3 is needed to read list -l"
-	echo "xl-pod: 0 passed, 0 failed, 1 skipped"
-	exit 0
+	skip "xl-pod checks" "python3 is needed to read list -l"
+	summary xl-pod
+	exit
 fi
 
 if ! start_daemon; then
 	if grep -q "backend sim: not implemented yet" "$TMP/xenletd.log"; then
-		echo "skipped: the sim backend is a placeholder in this tree (hv_sim not merged)"
-		echo "xl-pod: 0 passed, 0 failed, 1 skipped"
-		exit 0
+		skip "xl-pod checks" "the sim backend is a placeholder in this tree (hv_sim not merged)"
+		summary xl-pod
+		exit
 	fi
 	not_ok "xenletd starts on the sim backend" "$(tail -20 "$TMP/xenletd.log")"
-	echo "xl-pod: $pass passed, $fail failed, $skip skipped"
-	exit 1
+	summary xl-pod
+	exit
 fi
 ok "xenletd starts and answers version"
 
@@ -183,5 +163,4 @@ else
 	fi
 fi
 
-echo "xl-pod: $pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+summary xl-pod

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "xenlet/config.h"
 #include "xenlet/util.h"
 
@@ -26,23 +27,6 @@ static char *print_str(const struct xn_config *c)
 
 	assert_non_null(f);
 	xn_config_print(c, f);
-	fclose(f);
-	return buf;
-}
-
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = xn_xcalloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
 	fclose(f);
 	return buf;
 }
@@ -397,7 +381,7 @@ static void test_golden_print(void **state)
 {
 	struct xn_config c;
 	xn_err err = NULL;
-	cleanup_free char *got = NULL, *want = NULL;
+	cleanup_free char *got = NULL;
 	const char *golden = FIX "full.expected";
 
 	xn_config_init(&c);
@@ -405,18 +389,7 @@ static void test_golden_print(void **state)
 		fail_msg("%s", xn_error_msg(err));
 	got = print_str(&c);
 	xn_config_dispose(&c);
-	if (getenv("XN_UPDATE_GOLDEN") && strcmp(getenv("XN_UPDATE_GOLDEN"), "1") == 0) {
-		FILE *f = fopen(golden, "w");
-		assert_non_null(f);
-		fputs(got, f);
-		fclose(f);
-	}
-	want = read_all(golden);
-	if (want == NULL)
-		fail_msg("%s missing (XN_UPDATE_GOLDEN=1 writes it)", golden);
-	if (strcmp(got, want) != 0)
-		fail_msg("xn_config_print differs from %s:\n--- got\n%s--- want\n%s", golden, got,
-			 want);
+	xn_test_golden(golden, got);
 }
 
 /* print -> load gives the same settings (compared through print again). */

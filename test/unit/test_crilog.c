@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "xenlet/crilog.h"
 #include "xenlet/util.h"
 
@@ -271,11 +272,9 @@ static void test_open_error(void **state)
 {
 	struct t *t = *state;
 	cleanup_free char *file = xn_xasprintf("%s/plain", t->dir);
-	FILE *f = fopen(file, "w");
 	xn_err err = NULL;
 
-	assert_non_null(f);
-	fclose(f);
+	xn_test_write(file, "");
 	/* the log dir is a file: the error names the directory */
 	assert_null(xn_crilog_open(file, "ns", "n", "u", "c", 0, &err));
 	assert_non_null(strstr(xn_error_msg(err), file));

@@ -17,62 +17,24 @@
 #include <event2/event.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "xenlet/err.h"
 #include "xenlet/hv.h"
 #include "xenlet/hv_libxl.h"
 #include "xenlet/util.h"
 
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = xn_xmalloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	} else {
-		buf[n] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
 static void check_golden(const struct xn_domain_config *cfg, const char *name)
 {
 	cleanup_free char *path = xn_xasprintf("%s/test/fixtures/libxl/%s.json", XN_SRCDIR, name);
 	cleanup_free char *json = NULL;
-	cleanup_free char *want = NULL;
+	cleanup_free char *text = NULL;
 	xn_err err = NULL;
-	const char *upd = getenv("XN_UPDATE_GOLDEN");
 
 	if (xn_hv_libxl_config_json(cfg, &json, &err) < 0)
 		fail_msg("%s: %s", name, xn_error_msg(err));
-	if (upd != NULL && strcmp(upd, "1") == 0) {
-		FILE *f = fopen(path, "w");
-
-		assert_non_null(f);
-		fputs(json, f);
-		fputc('\n', f);
-		assert_int_equal(fclose(f), 0);
-	}
-	want = read_all(path);
-	if (want == NULL)
-		fail_msg("%s: cannot read (run with XN_UPDATE_GOLDEN=1 to create it)", path);
 	/* the file ends with a newline libxl does not print */
-	size_t wl = strlen(want);
-	if (wl > 0 && want[wl - 1] == '\n')
-		want[wl - 1] = '\0';
-	if (strcmp(json, want) != 0) {
-		fprintf(stderr, "# %s differs; libxl produced:\n%s\n", path, json);
-		fail_msg("%s: libxl JSON differs from the golden file", name);
-	}
+	text = xn_xasprintf("%s\n", json);
+	xn_test_golden(path, text);
 }
 
 static struct xn_domain_config base_config(const char *name, enum xn_guest_type type)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "testutil.h"
 #include "xenlet/hv.h"
 #include "xenlet/hv_sim.h"
 #include "xenlet/util.h"
@@ -136,47 +137,14 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void stop_loop(evutil_socket_t fd, short what, void *arg)
-{
-	*(int *)arg = 1;
-}
-
-/* Run the loop until cond holds; a safety limit turns a hang into a
- * failure (the limit is far above anything the scripts need). */
-#define RUN_UNTIL(t, cond)                                                                         \
-	do {                                                                                       \
-		int expired_ = 0;                                                                  \
-		struct timeval tv_ = {10, 0};                                                      \
-		struct event *ev_ = evtimer_new((t)->base, stop_loop, &expired_);                  \
-		evtimer_add(ev_, &tv_);                                                            \
-		while (!(cond) && !expired_)                                                       \
-			event_base_loop((t)->base, EVLOOP_ONCE);                                   \
-		event_free(ev_);                                                                   \
-		if (!(cond))                                                                       \
-			fail_msg("timed out waiting for %s", #cond);                               \
-	} while (0)
-
-/* Let the loop run for ms milliseconds (to show that nothing happens). */
-static void run_for(struct t *t, unsigned ms)
-{
-	int expired = 0;
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	struct event *ev = evtimer_new(t->base, stop_loop, &expired);
-
-	evtimer_add(ev, &tv);
-	while (!expired)
-		event_base_loop(t->base, EVLOOP_ONCE);
-	event_free(ev);
-}
+/* The limit is far above anything the scripts need. */
+#define RUN_UNTIL(t, cond) XN_TEST_RUN_UNTIL((t)->base, 10000, cond)
 
 static char *write_script(struct t *t, const char *text)
 {
 	char *path = xn_xasprintf("%s/s.sim", t->dir);
-	FILE *f = fopen(path, "w");
 
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	xn_test_write(path, text);
 	return path;
 }
 
@@ -263,7 +231,7 @@ static void lifecycle(void **state)
 	assert_int_equal(i.memory_kb, 64 * 1024);
 	assert_int_equal(free_kb(t), (1024 - 64) * 1024);
 	/* paused: nothing runs */
-	run_for(t, 50);
+	xn_test_run_for(t->base, 50);
 	assert_int_equal(t->nevs, 0);
 	assert_false(xn_hv_sim_ready(t->hv, id));
 
@@ -414,7 +382,7 @@ static void bad_script_leaves_nothing(void **state)
 	assert_string_equal(msg, want);
 	assert_int_equal(count_domains(t), 0);
 	assert_int_equal(free_kb(t), 1024 * 1024);
-	run_for(t, 10);
+	xn_test_run_for(t->base, 10);
 	assert_int_equal(t->ncreated, 0);
 	free(p);
 }
@@ -564,9 +532,9 @@ static void pause_stops_script(void **state)
 	RUN_UNTIL(t, count_ticks(t->console) >= 2);
 	assert_int_equal(t->hv->ops->pause(t->hv, id, NULL), 0);
 	assert_int_equal(info(t, id).state, XN_DOM_PAUSED);
-	run_for(t, 20); /* deliver what was written before the pause */
+	xn_test_run_for(t->base, 20); /* deliver what was written before the pause */
 	ticks = count_ticks(t->console);
-	run_for(t, 200); /* four heartbeats' worth */
+	xn_test_run_for(t->base, 200); /* four heartbeats' worth */
 	assert_int_equal(count_ticks(t->console), ticks);
 	assert_int_equal(t->hv->ops->unpause(t->hv, id, NULL), 0);
 	RUN_UNTIL(t, count_ticks(t->console) >= ticks + 2);
@@ -674,7 +642,7 @@ static void persistence(void **state)
 	assert_int_equal(free_kb(t), (1024 - 64 - 32 - 16) * 1024);
 
 	/* no events before adopt, even for the job that had exited */
-	run_for(t, 30);
+	xn_test_run_for(t->base, 30);
 	assert_int_equal(t->nevs, 0);
 	assert_int_equal(t->hv->ops->adopt(t->hv, job, NULL), 0);
 	RUN_UNTIL(t, t->nevs == 1);

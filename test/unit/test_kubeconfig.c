@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "xenlet/kubeconfig.h"
 #include "xenlet/util.h"
 
@@ -46,15 +47,11 @@ static char *load_fail(const char *file, const char *ctx)
 static void assert_blob_is_file(const struct xn_blob *b, const char *file)
 {
 	cleanup_free char *path = xn_xasprintf("%s/%s", FIX, file);
-	char buf[256];
-	FILE *f = fopen(path, "r");
-	size_t n;
+	cleanup_free char *text = xn_test_slurp(path);
 
-	assert_non_null(f);
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	assert_int_equal(b->len, n);
-	assert_memory_equal(b->data, buf, n);
+	assert_non_null(text);
+	assert_int_equal(b->len, strlen(text));
+	assert_memory_equal(b->data, text, b->len);
 }
 
 static void data_forms_decode_to_blobs(void **state)

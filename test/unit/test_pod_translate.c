@@ -10,28 +10,9 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "xenlet/pod_translate.h"
 #include "xenlet/util.h"
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = xn_xcalloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
 
 /* What a translation produced, as text: the spec JSON or the rejection. */
 static char *outcome(const char *name)
@@ -44,7 +25,7 @@ static char *outcome(const char *name)
 	cJSON *pod;
 
 	snprintf(path, sizeof(path), "%s/test/fixtures/pods/%s.json", XN_SRCDIR, name);
-	json = slurp(path);
+	json = xn_test_slurp(path);
 	assert_non_null(json);
 	pod = cJSON_Parse(json);
 	assert_non_null(pod);
@@ -68,21 +49,10 @@ static void golden(void **state)
 {
 	const char *name = *state;
 	char path[512];
-	char *got = outcome(name), *want;
+	cleanup_free char *got = outcome(name);
 
 	snprintf(path, sizeof(path), "%s/test/fixtures/pods/%s.expected", XN_SRCDIR, name);
-	if (getenv("XN_UPDATE_GOLDEN")) {
-		FILE *f = fopen(path, "w");
-		assert_non_null(f);
-		fputs(got, f);
-		fclose(f);
-	}
-	want = slurp(path);
-	if (want == NULL)
-		fail_msg("no golden file %s (run with XN_UPDATE_GOLDEN=1)", path);
-	assert_string_equal(got, want);
-	free(got);
-	free(want);
+	xn_test_golden(path, got);
 }
 
 static void admission(void **state)

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "testutil.h"
 #include "xenlet/hv.h"
 #include "xenlet/hv_sim.h"
 #include "xenlet/log.h"
@@ -50,7 +51,6 @@ struct t {
 	int nrecs;
 	char notes[MAX_REC][64]; /* "uid reason" */
 	int nnotes;
-	int timed_out;
 };
 
 /* ---- plumbing ---- */
@@ -165,25 +165,18 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void on_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	((struct t *)arg)->timed_out = 1;
-}
-
 typedef bool (*pred_fn)(struct t *t, const void *arg);
 
 /* Run the loop until pred holds; false if the bound ran out first. */
 static bool run_until(struct t *t, pred_fn pred, const void *arg)
 {
-	struct event *to = evtimer_new(t->base, on_timeout, t);
-	struct timeval tv = {TIMEOUT_MS / 1000, (TIMEOUT_MS % 1000) * 1000};
+	struct xn_test_deadline d;
 	bool ok;
 
-	t->timed_out = 0;
-	evtimer_add(to, &tv);
-	while (!(ok = pred(t, arg)) && !t->timed_out)
-		event_base_loop(t->base, EVLOOP_ONCE);
-	event_free(to);
+	xn_test_deadline_start(&d, t->base, TIMEOUT_MS);
+	while (!(ok = pred(t, arg)) && xn_test_deadline_step(&d))
+		;
+	xn_test_deadline_stop(&d);
 	return ok;
 }
 
@@ -275,11 +268,8 @@ static void run_pod(struct t *t, const struct xn_pod_spec *s)
 static char *script(struct t *t, const char *name, const char *text)
 {
 	char *path = xn_xasprintf("%s/%s", t->root, name);
-	FILE *f = fopen(path, "w");
 
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	xn_test_write(path, text);
 	return path;
 }
 
@@ -309,23 +299,6 @@ static size_t count_domains(struct t *t)
 		fail_msg("list: %s", xn_error_msg(err));
 	free(doms);
 	return n;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = xn_xcalloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
 }
 
 /* ---- tests ---- */
@@ -392,7 +365,7 @@ static void test_console_to_cri_log(void **state)
 	run_pod(t, &s);
 	wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 1);
 	/* the first instance has ended: its log is complete */
-	l0 = slurp(p0);
+	l0 = xn_test_slurp(p0);
 	assert_non_null(l0);
 	/* "<RFC3339NANO> stdout F text" per line */
 	assert_int_equal(l0[4], '-');
@@ -406,7 +379,7 @@ static void test_console_to_cri_log(void **state)
 	rp = xn_runtime_log_path(t->rt, s.uid, 1);
 	assert_string_equal(rp, p1);
 	wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 2);
-	l1 = slurp(p1);
+	l1 = xn_test_slurp(p1);
 	assert_non_null(l1);
 	assert_non_null(strstr(l1, "Z stdout F working\n"));
 	assert_null(xn_runtime_log_path(t->rt, "no-such-uid", 0));
@@ -690,7 +663,6 @@ static void test_recovery(void **state)
 	uint32_t d_keep, d_gone, d_back, d_orphan = XN_DOMID_INVALID;
 	const struct xn_pod_status *st;
 	xn_err err = NULL;
-	FILE *f;
 	int i;
 
 	run_pod(t, &keep);
@@ -710,10 +682,7 @@ static void test_recovery(void **state)
 	assert_int_equal(t->hv->ops->destroy(t->hv, d_back, NULL, NULL, &err), 0);
 	xn_runtime_domain_config(&ospec, oname, &orphan);
 	assert_int_equal(t->hv->ops->create(t->hv, &orphan, orphan_created, &d_orphan, &err), 0);
-	f = fopen(garbage, "w");
-	assert_non_null(f);
-	fputs("{\"uid\": \"zzz\", garbage", f);
-	fclose(f);
+	xn_test_write(garbage, "{\"uid\": \"zzz\", garbage");
 	/* let the destroys and the create finish */
 	assert_true(run_until(t, orphan_up, &d_orphan));
 	xn_hv_free(t->hv);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "testutil.h"
 #include "xenlet/err.h"
 #include "xenlet/hv.h"
 #include "xenlet/store.h"
@@ -124,14 +125,11 @@ static void table_is_consistent(void **state)
 /* Every key of schema.txt has its "#### PATH = SYNTAX [PERMS]" heading. */
 static void paths_md_documents_every_key(void **state)
 {
-	FILE *fp = fopen(PATHS_MD, "r");
-	char *text = NULL;
-	size_t cap = 0;
+	char *text = xn_test_slurp(PATHS_MD);
 
-	if (fp == NULL)
+	if (text == NULL)
 		fail_msg("open %s: %s", PATHS_MD, strerror(errno));
-	assert_true(getdelim(&text, &cap, '\0', fp) > 0);
-	fclose(fp);
+	assert_true(text[0] != '\0');
 	for (size_t i = 0; i < xn_schema_nkeys; i++) {
 		const struct xn_schema_key *k = &xn_schema_keys[i];
 		cleanup_free char *h =

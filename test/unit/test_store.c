@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "testutil.h"
 #include "xenlet/err.h"
 #include "xenlet/hv.h"
 #include "xenlet/store.h"
@@ -508,7 +509,6 @@ static void persistence_file_round_trip(void **state)
 	const struct xn_store_perm rw[] = {{4, XN_STORE_NONE}};
 	struct xn_store *st;
 	xn_err err = NULL;
-	FILE *fp;
 
 	assert_non_null(mkdtemp(dir));
 	file = xn_xasprintf("%s/store.json", dir);
@@ -537,15 +537,11 @@ static void persistence_file_round_trip(void **state)
 	assert_absent(st, "/xenlet/pods/persist-1");
 	xn_store_close(st);
 
-	fp = fopen(file, "w");
-	assert_non_null(fp);
-	fputs("{\"nodes\": [", fp);
-	fclose(fp);
+	xn_test_write(file, "{\"nodes\": [");
 	assert_null(xn_store_open("mem", f->base, &err));
 	assert_err(&err, "store.json: not valid JSON");
-	fp = fopen(file, "w");
-	fputs("{\"nodes\": [{\"path\": \"/x\", \"value\": \"\", \"perms\": [\"q0\"]}]}", fp);
-	fclose(fp);
+	xn_test_write(file,
+		      "{\"nodes\": [{\"path\": \"/x\", \"value\": \"\", \"perms\": [\"q0\"]}]}");
 	assert_null(xn_store_open("mem", f->base, &err));
 	assert_err(&err, "nodes[0]: bad permission");
 
