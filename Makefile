@@ -39,13 +39,15 @@ UNIT_SRCS  := $(wildcard test/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:%.c=$(B)/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard test/unit/*.c))
 UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(B)/%.o)
+# the unit-test helper objects are kept between builds, not intermediate
+.SECONDARY: $(UNIT_HELPER_OBJS)
 GUESTS     := $(B)/guests/xn-test-pvh $(B)/guests/xn-test-pv
 
 .PHONY: all deps unit integration e2e check demo bench install clean format-check guests fuzz
 
 all: $(B)/xenletd $(B)/xl-pod
 
-$(B)/%.o: %.c $(wildcard include/xenlet/*.h daemon/*.h xl-plugin/*.h)
+$(B)/%.o: %.c $(wildcard include/xenlet/*.h daemon/*.h xl-plugin/*.h test/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
