@@ -91,39 +91,46 @@ __attribute__((format(printf, 2, 3))) static void logline(enum xn_log_level leve
 	va_end(ap);
 }
 
+/* One line "<prefix><message>[: strerror(errnum)]"; errnum 0: no suffix. */
+__attribute__((format(printf, 4, 0))) static void
+vlog_with(enum xn_log_level level, const char *prefix, int errnum, const char *fmt, va_list ap)
+{
+	char head[3072];
+
+	vsnprintf(head, sizeof(head), fmt, ap);
+	if (errnum)
+		logline(level, "%s%s: %s", prefix, head, strerror(errnum));
+	else
+		logline(level, "%s%s", prefix, head);
+}
+
 void log_warn(const char *fmt, ...)
 {
 	int errnum = errno;
-	char head[3072];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
+	vlog_with(XN_LOG_WARN, "", errnum, fmt, ap);
 	va_end(ap);
-	logline(XN_LOG_WARN, "%s: %s", head, strerror(errnum));
 }
 
 void fatal(const char *fmt, ...)
 {
 	int errnum = errno;
-	char head[3072];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
+	vlog_with(XN_LOG_ERR, "fatal: ", errnum, fmt, ap);
 	va_end(ap);
-	logline(XN_LOG_ERR, "fatal: %s: %s", head, strerror(errnum));
 	exit(1);
 }
 
 void fatalx(const char *fmt, ...)
 {
-	char head[3072];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
+	vlog_with(XN_LOG_ERR, "fatal: ", 0, fmt, ap);
 	va_end(ap);
-	logline(XN_LOG_ERR, "fatal: %s", head);
 	exit(1);
 }
