@@ -18,64 +18,66 @@
 
 /* The zlib dictionary for header blocks, from the SPDY/3 draft (section
  * 2.6.10.1): 1423 bytes of common header names and values. */
-static const char dict[] = "\x00\x00\x00\x07options\x00\x00\x00\x04head\x00\x00\x00\x04post\x00"
-			   "\x00\x00\x03put\x00\x00\x00\x06"
-			   "delete\x00\x00\x00\x05trace\x00\x00"
-			   "\x00\x06"
-			   "accept\x00\x00\x00\x0e"
-			   "accept-charset\x00\x00\x00\x0f"
-			   "accept-encoding\x00\x00\x00\x0f"
-			   "accept-language\x00\x00\x00\x0d"
-			   "a"
-			   "ccept-ranges\x00\x00\x00\x03"
-			   "age\x00\x00\x00\x05"
-			   "allow\x00\x00"
-			   "\x00\x0d"
-			   "authorization\x00\x00\x00\x0d"
-			   "cache-control\x00\x00\x00"
-			   "\x0a"
-			   "connection\x00\x00\x00\x0c"
-			   "content-base\x00\x00\x00\x10"
-			   "c"
-			   "ontent-encoding\x00\x00\x00\x10"
-			   "content-language\x00\x00\x00\x0e"
-			   "content-length\x00\x00\x00\x10"
-			   "content-location\x00\x00\x00\x0b"
-			   "c"
-			   "ontent-md5\x00\x00\x00\x0d"
-			   "content-range\x00\x00\x00\x0c"
-			   "conte"
-			   "nt-type\x00\x00\x00\x04"
-			   "date\x00\x00\x00\x04"
-			   "etag\x00\x00\x00\x06"
-			   "expect\x00\x00\x00\x07"
-			   "expires\x00\x00\x00\x04"
-			   "from\x00\x00\x00"
-			   "\x04host\x00\x00\x00\x08if-match\x00\x00\x00\x11if-modified-since\x00"
-			   "\x00\x00\x0dif-none-match\x00\x00\x00\x08if-range\x00\x00\x00\x13i"
-			   "f-unmodified-since\x00\x00\x00\x0dlast-modified\x00\x00\x00\x08loc"
-			   "ation\x00\x00\x00\x0cmax-forwards\x00\x00\x00\x06pragma\x00\x00\x00"
-			   "\x12proxy-authenticate\x00\x00\x00\x13proxy-authorization\x00\x00\x00"
-			   "\x05range\x00\x00\x00\x07referer\x00\x00\x00\x0bretry-after\x00\x00"
-			   "\x00\x06server\x00\x00\x00\x02te\x00\x00\x00\x07trailer\x00\x00\x00"
-			   "\x11transfer-encoding\x00\x00\x00\x07upgrade\x00\x00\x00\x0auser-a"
-			   "gent\x00\x00\x00\x04vary\x00\x00\x00\x03via\x00\x00\x00\x07warning"
-			   "\x00\x00\x00\x10www-authenticate\x00\x00\x00\x06method\x00\x00\x00"
-			   "\x03get\x00\x00\x00\x06status\x00\x00\x00\x06"
-			   "200 OK\x00\x00\x00"
-			   "\x07version\x00\x00\x00\x08HTTP/1.1\x00\x00\x00\x03url\x00\x00\x00"
-			   "\x06public\x00\x00\x00\x0aset-cookie\x00\x00\x00\x0akeep-alive\x00"
-			   "\x00\x00\x06origin100101201202205206300302303304305306307402405406"
-			   "407408409410411412413414415416417502504505203 Non-Authoritative In"
-			   "formation204 No Content301 Moved Permanently400 Bad Request401 Una"
-			   "uthorized403 Forbidden404 Not Found500 Internal Server Error501 No"
-			   "t Implemented503 Service UnavailableJan Feb Mar Apr May Jun Jul Au"
-			   "g Sept Oct Nov Dec 00:00:00 Mon, Tue, Wed, Thu, Fri, Sat, Sun, GMT"
-			   "chunked,text/html,image/png,image/jpg,image/gif,application/xml,ap"
-			   "plication/xhtml+xml,text/plain,text/javascript,publicprivatemax-ag"
-			   "e=gzip,deflate,sdchcharset=utf-8charset=iso-8859-1,utf-,*,enq=0.";
-#define DICT_LEN (sizeof(dict) - 1)
-_Static_assert(sizeof(dict) - 1 == 1423, "the SPDY/3 dictionary has 1423 bytes");
+const char xn_spdy_dict[] = "\x00\x00\x00\x07options\x00\x00\x00\x04head\x00\x00\x00\x04post\x00"
+			    "\x00\x00\x03put\x00\x00\x00\x06"
+			    "delete\x00\x00\x00\x05trace\x00\x00"
+			    "\x00\x06"
+			    "accept\x00\x00\x00\x0e"
+			    "accept-charset\x00\x00\x00\x0f"
+			    "accept-encoding\x00\x00\x00\x0f"
+			    "accept-language\x00\x00\x00\x0d"
+			    "a"
+			    "ccept-ranges\x00\x00\x00\x03"
+			    "age\x00\x00\x00\x05"
+			    "allow\x00\x00"
+			    "\x00\x0d"
+			    "authorization\x00\x00\x00\x0d"
+			    "cache-control\x00\x00\x00"
+			    "\x0a"
+			    "connection\x00\x00\x00\x0c"
+			    "content-base\x00\x00\x00\x10"
+			    "c"
+			    "ontent-encoding\x00\x00\x00\x10"
+			    "content-language\x00\x00\x00\x0e"
+			    "content-length\x00\x00\x00\x10"
+			    "content-location\x00\x00\x00\x0b"
+			    "c"
+			    "ontent-md5\x00\x00\x00\x0d"
+			    "content-range\x00\x00\x00\x0c"
+			    "conte"
+			    "nt-type\x00\x00\x00\x04"
+			    "date\x00\x00\x00\x04"
+			    "etag\x00\x00\x00\x06"
+			    "expect\x00\x00\x00\x07"
+			    "expires\x00\x00\x00\x04"
+			    "from\x00\x00\x00"
+			    "\x04host\x00\x00\x00\x08if-match\x00\x00\x00\x11if-modified-since\x00"
+			    "\x00\x00\x0dif-none-match\x00\x00\x00\x08if-range\x00\x00\x00\x13i"
+			    "f-unmodified-since\x00\x00\x00\x0dlast-modified\x00\x00\x00\x08loc"
+			    "ation\x00\x00\x00\x0cmax-forwards\x00\x00\x00\x06pragma\x00\x00\x00"
+			    "\x12proxy-authenticate\x00\x00\x00\x13proxy-authorization\x00\x00\x00"
+			    "\x05range\x00\x00\x00\x07referer\x00\x00\x00\x0bretry-after\x00\x00"
+			    "\x00\x06server\x00\x00\x00\x02te\x00\x00\x00\x07trailer\x00\x00\x00"
+			    "\x11transfer-encoding\x00\x00\x00\x07upgrade\x00\x00\x00\x0auser-a"
+			    "gent\x00\x00\x00\x04vary\x00\x00\x00\x03via\x00\x00\x00\x07warning"
+			    "\x00\x00\x00\x10www-authenticate\x00\x00\x00\x06method\x00\x00\x00"
+			    "\x03get\x00\x00\x00\x06status\x00\x00\x00\x06"
+			    "200 OK\x00\x00\x00"
+			    "\x07version\x00\x00\x00\x08HTTP/1.1\x00\x00\x00\x03url\x00\x00\x00"
+			    "\x06public\x00\x00\x00\x0aset-cookie\x00\x00\x00\x0akeep-alive\x00"
+			    "\x00\x00\x06origin100101201202205206300302303304305306307402405406"
+			    "407408409410411412413414415416417502504505203 Non-Authoritative In"
+			    "formation204 No Content301 Moved Permanently400 Bad Request401 Una"
+			    "uthorized403 Forbidden404 Not Found500 Internal Server Error501 No"
+			    "t Implemented503 Service UnavailableJan Feb Mar Apr May Jun Jul Au"
+			    "g Sept Oct Nov Dec 00:00:00 Mon, Tue, Wed, Thu, Fri, Sat, Sun, GMT"
+			    "chunked,text/html,image/png,image/jpg,image/gif,application/xml,ap"
+			    "plication/xhtml+xml,text/plain,text/javascript,publicprivatemax-ag"
+			    "e=gzip,deflate,sdchcharset=utf-8charset=iso-8859-1,utf-,*,enq=0.";
+#define DICT_LEN XN_SPDY_DICT_LEN
+#define dict	 xn_spdy_dict
+_Static_assert(sizeof(xn_spdy_dict) - 1 == XN_SPDY_DICT_LEN,
+	       "the SPDY/3 dictionary has 1423 bytes");
 
 /* inflated strings, NUL-terminated: the block plus one NUL per name and value */
 #define SBUF_LEN (XN_SPDY_MAX_HEADERS + 2 * XN_SPDY_MAX_PAIRS)
@@ -513,10 +515,9 @@ static void end(struct xn_spdy_sess *s, const char *why)
 	if (s->ended)
 		return;
 	s->ended = true;
-	if (why) {
+	if (why && why != s->whybuf)
 		snprintf(s->whybuf, sizeof(s->whybuf), "%s", why);
-		s->why = s->whybuf;
-	}
+	s->why = why ? s->whybuf : NULL;
 	bufferevent_disable(s->bev, EV_READ);
 	/* never from inside our own callbacks: the owner frees the session */
 	event_active(s->ev_end, EV_TIMEOUT, 0);

@@ -68,6 +68,11 @@ enum xn_spdy_type {
 #define XN_SPDY_GOAWAY_PROTOCOL_ERROR 1
 #define XN_SPDY_GOAWAY_INTERNAL_ERROR 2
 
+/* SPDY/3's zlib dictionary for header blocks (NUL-terminated for C; the
+ * dictionary is the first XN_SPDY_DICT_LEN bytes). */
+#define XN_SPDY_DICT_LEN 1423
+extern const char xn_spdy_dict[];
+
 struct xn_spdy_header {
 	const char *name;  /* lowercase, NUL-terminated */
 	const char *value; /* NUL-terminated; several values are NUL-separated within len */
