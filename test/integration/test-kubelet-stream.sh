@@ -187,6 +187,37 @@ check "an upgrade without credentials: 401" "$([ "$code" = 401 ]; echo $?)" "$co
 out=$(curl -s -w ' %{http_code}' "${cc[@]}" -X POST -H 'Connection: Upgrade' -H 'Upgrade: SPDY/3.1' \
 	-H 'X-Stream-Protocol-Version: v4.channel.k8s.io' "$url/exec/default/ticker/main?command=pause" | tr -d '\n')
 check "no stdin, stdout or stderr: 400" "$(echo "$out" | grep -q 'at least 1 of stdin, stdout, stderr.* 400$'; echo $?)" "$out"
+# a client that speaks bad SPDY after the upgrade gets GOAWAY PROTOCOL_ERROR
+out=$(python3 - "$IP" "$PORT" "$XN_CA_CERT" "$pki/apiserver-kubelet-client.crt" "$pki/apiserver-kubelet-client.key" <<'PY' 2>&1
+import socket, ssl, struct, sys
+ip, port, ca, crt, key = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(crt, key)
+ctx.check_hostname = False
+s = ctx.wrap_socket(socket.create_connection((ip, int(port)), timeout=10))
+s.sendall(("POST /exec/default/ticker/main?command=console-dump&output=1 HTTP/1.1\r\nHost: x\r\n"
+           "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n"
+           "Content-Length: 0\r\n\r\n").encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+assert head.startswith(b"HTTP/1.1 101"), head
+assert b"X-Stream-Protocol-Version: v4.channel.k8s.io" in head, head
+# a SYN_STREAM whose header block is not zlib at all
+s.sendall(struct.pack(">HHI", 0x8003, 1, 10 + 8) + struct.pack(">II", 1, 0) + b"\0\0" + b"\xa5" * 8)
+got = b""
+while len(got) < 16:
+    b = s.recv(64)
+    if not b: break
+    got += b
+w0, w1, last, status = struct.unpack(">IIII", got[:16])
+assert w0 == 0x80030007 and w1 == 8 and status == 1, got
+print("goaway protocol error")
+PY
+)
+check "bad SPDY after the upgrade: GOAWAY PROTOCOL_ERROR" "$([ "$out" = "goaway protocol error" ]; echo $?)" "$out"
+out=$(kubectl exec ticker -- console-dump 2>&1 | grep -c 'stdout F')
+check "... and the daemon goes on serving" "$([ "$out" -gt 0 ]; echo $?)" "$out"
 
 stop_daemon
 finish
