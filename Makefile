@@ -20,7 +20,7 @@ else
 B ?= build
 endif
 
-PKGS    = libevent libevent_openssl libcurl libcjson yaml-0.1 openssl
+PKGS    = libevent libevent_openssl libcurl libcjson yaml-0.1 openssl zlib
 XENPKGS = xenlight xenstore xentoollog
 CPPFLAGS += -Iinclude -D_GNU_SOURCE -DXN_VERSION='"$(VERSION)"'
 CFLAGS  ?= -O2 -g

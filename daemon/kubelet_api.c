@@ -187,24 +187,82 @@ static void pods(struct kreq *r, bool running_only)
 	cJSON_Delete(list);
 }
 
-/* `exec` on a unikernel: a few control verbs (docs/kubelet-api.md). */
+int kapi_exec_verb(struct xn_kapi *k, const char *who, const char *uid, const char *verb,
+		   size_t nwords, struct evbuffer *out, char **msg)
+{
+	const struct xn_pod_spec *s = xn_runtime_spec(k->rt, uid);
+	const struct xn_pod_status *st = xn_runtime_status(k->rt, uid);
+	struct xn_hv *hv = k->hv;
+	xn_err err = NULL;
+	int n;
+
+	*msg = NULL;
+	if (s == NULL || st == NULL) {
+		*msg = xn_xstrdup("the pod is gone");
+		return 404;
+	}
+	if (verb == NULL || nwords != 1 ||
+	    (strcmp(verb, "pause") != 0 && strcmp(verb, "unpause") != 0 &&
+	     strcmp(verb, "shutdown") != 0 && strcmp(verb, "console-dump") != 0)) {
+		*msg = xn_xasprintf("%s%s: not supported: unikernel pods have no shell; exec "
+				    "takes one verb: " KAPI_EXEC_VERBS,
+				    verb ? verb : "no command", nwords > 1 ? " and arguments" : "");
+		return 400;
+	}
+	if (strcmp(verb, "console-dump") == 0) {
+		cleanup_free char *path = xn_runtime_log_path(k->rt, uid, st->restart_count);
+		FILE *f = path ? fopen(path, "r") : NULL;
+		char line[512];
+		int lines = 0;
+
+		/* the raw console as the guest wrote it, last 64 KiB */
+		if (f && fseek(f, -65536, SEEK_END) < 0)
+			rewind(f);
+		while (f && fgets(line, sizeof(line), f))
+			if (lines++ > 0 || ftell(f) <= 65536)
+				evbuffer_add(out, line, strlen(line));
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	if (st->state != XN_INST_RUNNING || st->domid == XN_DOMID_INVALID) {
+		*msg = xn_xasprintf("container \"%s\" in pod \"%s\" is not running", s->container,
+				    s->name);
+		return 409;
+	}
+	if (strcmp(verb, "pause") == 0)
+		n = hv->ops->pause(hv, st->domid, &err);
+	else if (strcmp(verb, "unpause") == 0)
+		n = hv->ops->unpause(hv, st->domid, &err);
+	else
+		n = hv->ops->shutdown(hv, st->domid, s->grace_s ? s->grace_s * 1000 : 30000, NULL,
+				      NULL, &err);
+	if (n < 0) {
+		*msg = xn_xasprintf("%s domain %u: %s", verb, st->domid, xn_error_msg(err));
+		xn_error_free(&err);
+		return 500;
+	}
+	log_info("kubelet api: %s: %s pod %s/%s (domain %u)", who ? who : "?", verb, s->ns, s->name,
+		 st->domid);
+	evbuffer_add_printf(out, "%s: done\n", verb);
+	return 0;
+}
+
+/* The POST form of exec: one verb, the answer in the body. */
 static void exec_verb(struct kreq *r, const char *ns, const char *name, const char *container)
 {
 	struct evkeyvalq q;
 	const char *uid = xn_runtime_find(r->k->rt, ns, name);
-	const struct xn_pod_spec *s;
-	const struct xn_pod_status *st;
-	struct xn_hv *hv = r->k->hv;
+	struct evbuffer *b;
 	struct evkeyval *kv;
 	const char *verb = NULL;
-	xn_err err = NULL;
-	int n = 0;
+	char *msg = NULL;
+	size_t n = 0;
+	int code;
 
 	if (uid == NULL)
 		return kreq_error(r, 404, "pod \"%s\" does not exist", name);
-	s = xn_runtime_spec(r->k->rt, uid);
-	st = xn_runtime_status(r->k->rt, uid);
-	if (strcmp(s->container, container) != 0)
+	if (strcmp(xn_runtime_spec(r->k->rt, uid)->container, container) != 0)
 		return kreq_error(r, 404, "container \"%s\" not found in pod \"%s\"", container,
 				  name);
 	TAILQ_INIT(&q);
@@ -216,55 +274,14 @@ static void exec_verb(struct kreq *r, const char *ns, const char *name, const ch
 			n++;
 		}
 	}
-	if (verb == NULL || n != 1 ||
-	    (strcmp(verb, "pause") != 0 && strcmp(verb, "unpause") != 0 &&
-	     strcmp(verb, "shutdown") != 0 && strcmp(verb, "console-dump") != 0)) {
-		kreq_error(r, 400,
-			   "unikernel pods have no shell: exec takes one verb: pause, unpause, "
-			   "shutdown or console-dump (got %s%s)",
-			   verb ? verb : "no command", n > 1 ? " and arguments" : "");
-		goto out;
-	}
-	if (strcmp(verb, "console-dump") == 0) {
-		cleanup_free char *path = xn_runtime_log_path(r->k->rt, uid, st->restart_count);
-		FILE *f = path ? fopen(path, "r") : NULL;
-		struct evbuffer *b = evbuffer_new();
-		char line[512];
-		int lines = 0;
-
-		/* the raw console as the guest wrote it, last 64 KiB */
-		if (f && fseek(f, -65536, SEEK_END) < 0)
-			rewind(f);
-		while (f && fgets(line, sizeof(line), f))
-			if (lines++ > 0 || ftell(f) <= 65536)
-				evbuffer_add(b, line, strlen(line));
-		if (f)
-			fclose(f);
+	b = evbuffer_new();
+	code = kapi_exec_verb(r->k, r->user.name, uid, verb, n, b, &msg);
+	if (code == 0)
 		kreq_reply_buf(r, 200, "text/plain", b);
-		evbuffer_free(b);
-		goto out;
-	}
-	if (st->state != XN_INST_RUNNING || st->domid == XN_DOMID_INVALID) {
-		kreq_error(r, 409, "container \"%s\" in pod \"%s\" is not running", container,
-			   name);
-		goto out;
-	}
-	if (strcmp(verb, "pause") == 0)
-		n = hv->ops->pause(hv, st->domid, &err);
-	else if (strcmp(verb, "unpause") == 0)
-		n = hv->ops->unpause(hv, st->domid, &err);
 	else
-		n = hv->ops->shutdown(hv, st->domid, s->grace_s ? s->grace_s * 1000 : 30000, NULL,
-				      NULL, &err);
-	if (n < 0) {
-		kreq_error(r, 500, "%s domain %u: %s", verb, st->domid, xn_error_msg(err));
-		xn_error_free(&err);
-	} else {
-		log_info("kubelet api: %s: %s pod %s/%s (domain %u)", r->user.name, verb, ns, name,
-			 st->domid);
-		kreq_reply(r, 200, "text/plain", "%s: done\n", verb);
-	}
-out:
+		kreq_error(r, code, "%s", msg);
+	free(msg);
+	evbuffer_free(b);
 	evhttp_clear_headers(&q);
 }
 
@@ -307,21 +324,27 @@ static void dispatch(struct kreq *r)
 					  "path must be /containerLogs/NAMESPACE/POD/CONTAINER");
 		return kapi_container_logs(r, seg[0], seg[1], seg[2]);
 	}
-	if (strncmp(p, "/exec/", 6) == 0 || strncmp(p, "/attach/", 8) == 0 ||
-	    strncmp(p, "/portForward/", 13) == 0 || strncmp(p, "/run/", 5) == 0) {
-		const char *up =
-		    evhttp_find_header(evhttp_request_get_input_headers(r->req), "Upgrade");
-		if (up || strncmp(p, "/exec/", 6) != 0 || strcmp(r->method, "POST") != 0)
-			return kreq_error(
-			    r, 501,
-			    "xenlet runs unikernels: interactive exec, attach and port-forward "
-			    "streams are not supported; exec takes one control verb over a plain "
-			    "POST /exec/NS/POD/CONTAINER?command=VERB (pause, unpause, shutdown, "
-			    "console-dump), see docs/kubelet-api.md");
-		if (!segments(p + 6, seg, 3, buf, sizeof(buf)))
-			return kreq_error(r, 400, "path must be /exec/NAMESPACE/POD/CONTAINER");
-		return exec_verb(r, seg[0], seg[1], seg[2]);
+	if (strncmp(p, "/exec/", 6) == 0 || strncmp(p, "/attach/", 8) == 0) {
+		bool exec = p[1] == 'e';
+		bool up = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Upgrade");
+
+		if (!segments(p + (exec ? 6 : 8), seg, 3, buf, sizeof(buf)))
+			return kreq_error(r, 400, "path must be /%s/NAMESPACE/POD/CONTAINER",
+					  exec ? "exec" : "attach");
+		if (up)
+			return kapi_stream(r, exec, seg[0], seg[1], seg[2]);
+		if (exec && strcmp(r->method, "POST") == 0)
+			return exec_verb(r, seg[0], seg[1], seg[2]);
+		return kreq_error(r, 400,
+				  "%s needs a streaming upgrade (Upgrade: SPDY/3.1)%s, see "
+				  "docs/kubelet-api.md",
+				  exec ? "interactive exec" : "attach",
+				  exec ? "; or POST one control verb: ?command=VERB" : "");
 	}
+	if (strncmp(p, "/portForward/", 13) == 0 || strncmp(p, "/run/", 5) == 0)
+		return kreq_error(r, 501,
+				  "xenlet runs unikernels: port-forward and run are not supported; "
+				  "see docs/kubelet-api.md");
 	kreq_error(r, 404, "%s %s: no such endpoint", r->method, p);
 }
 

@@ -10,6 +10,7 @@
 
 #include "xenlet/kubelet_api.h"
 
+struct evbuffer;
 struct evhttp;
 struct evhttp_bound_socket;
 struct evhttp_connection;
@@ -117,6 +118,18 @@ void kapi_auth_cache_clear(struct xn_kapi *k);
 
 /* kubelet_api_logs.c */
 void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const char *container);
+
+/* kubelet_api.c: exec on a unikernel (docs/kubelet-api.md).  Runs verb
+ * (nwords: how many command words came) on the pod's domain; its output
+ * ("VERB: done", or the console for console-dump) is added to out.  0, or
+ * an HTTP code with *msg (malloc'd) saying why: 400 not a verb, 404 the pod
+ * is gone, 409 not running, 500 the hypervisor failed. */
+#define KAPI_EXEC_VERBS "pause, unpause, shutdown or console-dump"
+int kapi_exec_verb(struct xn_kapi *k, const char *who, const char *uid, const char *verb,
+		   size_t nwords, struct evbuffer *out, char **msg);
+
+/* kubelet_stream.c: exec and attach over SPDY/3.1 (r carries Upgrade:). */
+void kapi_stream(struct kreq *r, bool exec, const char *ns, const char *pod, const char *container);
 
 /* kubelet_api_stats.c */
 void kapi_stats_summary(struct kreq *r);

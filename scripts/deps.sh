@@ -4,7 +4,7 @@
 set -eu
 PKGS="
  build-essential pkg-config clang clang-format
- libxen-dev libcmocka-dev libcjson-dev libevent-dev libcurl4-openssl-dev
+ libxen-dev libcmocka-dev libcjson-dev libevent-dev libcurl4-openssl-dev zlib1g-dev
  libyaml-dev libssl-dev openssl
  xen-utils-4.17 xenstore-utils
  qemu-system-x86 busybox-static cpio xz-utils binutils perl

@@ -12,7 +12,8 @@
  *   GET  /stats/summary                   Summary API JSON     nodes/stats
  *   GET  /metrics/resource                what metrics-server reads   nodes/metrics
  *   GET  /metrics                         the daemon's own metrics    nodes/metrics
- *   POST /exec/{ns}/{pod}/{c}?command=V   control verbs (no streaming)   nodes/proxy
+ *   POST /exec/{ns}/{pod}/{c}?command=V   control verbs                  nodes/proxy
+ *   /exec, /attach + Upgrade: SPDY/3.1    kubectl exec/attach streams    nodes/proxy
  *
  * Authentication as the kubelet with --anonymous-auth=false: a client
  * certificate that verifies against the client CA (user = CN, groups = O),
