@@ -117,8 +117,8 @@ rk_wait_node() {
 
 # rk_xl_now: Xen's domains besides Dom0 as Dom0 last reported them
 rk_xl_now() { grep -a 'RIG-K8S-XL ' "$RK_LOG" | tail -n 1 | sed 's/.*RIG-K8S-XL [0-9]*: *//'; }
-# rk_xl_seen_since LINE: every domain list Dom0 reported after line LINE of the log
-rk_xl_seen_since() { tail -n +"$(($1 + 1))" "$RK_LOG" | grep -a 'RIG-K8S-XL ' | sed 's/.*RIG-K8S-XL [0-9]*: *//'; }
+# rk_xl_changed_since LINE: Dom0 reported a new domain list after line LINE of the log
+rk_xl_changed_since() { tail -n +"$(($1 + 1))" "$RK_LOG" | grep -aq 'RIG-K8S-XL '; }
 rk_log_lines() { wc -l <"$RK_LOG"; }
 # rk_crilog POD: the pod's CRI log lines (default namespace) as Dom0 reported them
 rk_crilog() { grep -a "RIG-K8S-CRILOG default_$1_" "$RK_LOG" | sed 's/.*RIG-K8S-CRILOG [^ ]* [^ ]*: //'; }

@@ -96,8 +96,10 @@ check "k-hold container running, containerID xen://" \
 	"$(case "$(jp pod/k-hold '{.status.containerStatuses[0].containerID}')" in xen://*) [ -n "$(jp pod/k-hold '{.status.containerStatuses[0].state.running.startedAt}')" ] ;; *) false ;; esac; echo $?)" \
 	"$(jp pod/k-hold '{.status.containerStatuses}')"
 check "k-hold Started event" "$(event_seen k-hold Started; echo $?)"
-wait_for 30 bash -c "[[ \"\$(grep -a 'RIG-K8S-XL ' '$RK_LOG' | tail -n 1)\" == *default-k-hold-* ]]"
-check "k-hold is a domain in Dom0's xl list ($(rk_xl_now))" $?
+xl_has_hold() { [[ "$(rk_xl_now)" == *default-k-hold-* ]]; }
+wait_for 30 xl_has_hold
+rc=$? # before any $(...) in check's arguments resets $?
+check "k-hold is a domain in Dom0's xl list ($(rk_xl_now))" $rc
 kubectl get pods -o wide
 
 echo "== its console"
@@ -127,11 +129,15 @@ t1=$SECONDS
 kubectl delete pod k-hold --timeout=90s >/dev/null 2>&1
 check "kubectl delete pod k-hold: object gone" "$(gone k-hold; echo $?)" "$(kubectl get pod k-hold 2>&1)"
 echo "TIMING kubectl delete k-hold $((SECONDS - t1)) s"
-xl_lacks_hold() { rk_xl_seen_since "$mark" | tail -n 1 | grep -q . && [[ "$(rk_xl_now)" != *default-k-hold-* ]]; }
+# a list Dom0 reported after the delete began, without k-hold
+xl_lacks_hold() { rk_xl_changed_since "$mark" && [[ "$(rk_xl_now)" != *default-k-hold-* ]]; }
 wait_for 30 xl_lacks_hold
-check "k-hold's domain gone from Dom0's xl list (now: \"$(rk_xl_now)\")" $? \
+rc=$?
+check "k-hold's domain gone from Dom0's xl list (now: \"$(rk_xl_now)\")" $rc \
 	"$(grep -a 'RIG-K8S-XL ' "$RK_LOG" | tail -n 3)"
+t1=$SECONDS
 kubectl delete pod k-exit3 --timeout=60s >/dev/null 2>&1
+echo "TIMING kubectl delete k-exit3 $((SECONDS - t1)) s"
 check "kubectl delete pod k-exit3: object gone" "$(gone k-exit3; echo $?)"
 
 echo "== done: pod rig-done tells Dom0 to finish"
