@@ -13,6 +13,7 @@ B=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
+xl_now() { local d; d=$(rk_xl_now); echo "${d:-none besides Domain-0}"; }
 fallback() {
 	say "The real-Xen demo cannot run here: $*"
 	echo "Showing the same path with the simulated hypervisor instead (scripts/demo-sim.sh)."
@@ -48,7 +49,8 @@ if ! rk_wait_node 300; then
 fi
 grep -ao 'Xen version [^(]*([^)]*)' "$RK_LOG" | head -n 1 | sed 's/^/The hypervisor: /'
 run kubectl get nodes -o wide
-kubectl describe node "$RK_NODE" | sed -n '/^Taints/p;/^Capacity/,/^System Info/p'
+kubectl describe node "$RK_NODE" | awk '/^Taints/ { print } /^Capacity/ { p = 1 }
+	p && /^[A-Z]/ && !/^(Capacity|Allocatable|System Info)/ { p = 0 } p { print }'
 
 say "Applying a unikernel pod: the kernel is a file in Dom0, args are its command line"
 POD=$RK_TMP/pod.yaml
@@ -57,7 +59,7 @@ cat "$POD"
 run kubectl apply -f "$POD"
 kubectl wait --for=jsonpath='{.status.phase}'=Running pod/hello-unikernel --timeout=120s >/dev/null
 run kubectl get pods -o wide
-echo "Xen's domains, as Dom0's xl list shows them: $(rk_xl_now)"
+echo "Xen's domains, as Dom0's xl list shows them: $(xl_now)"
 
 say "The unikernel's console"
 for _ in $(seq 60); do # the guest prints its lines within a second of starting
@@ -82,11 +84,12 @@ for _ in $(seq 60); do
 	rk_xl_changed_since "$mark" && [[ "$(rk_xl_now)" != *hello-unikernel* ]] && break
 	sleep 0.5
 done
-echo "Xen's domains now: $(rk_xl_now)"
+echo "Xen's domains now: $(xl_now)"
 echo "The last console line Dom0 reported: $(rk_crilog hello-unikernel | tail -n 1 | cut -d' ' -f4-)"
 run kubectl get pods -o wide
 
 say "Stopping: Dom0 stops xenletd and powers the emulated machine off"
+echo "(the signal is a pod named rig-done: Dom0 watches for it with xl-pod list)"
 rk_done
 rk_rig_wait 180 || echo "(the rig is still running; stopping it)"
 say "Done: everything started here is stopped again."
