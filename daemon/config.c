@@ -60,6 +60,7 @@ void xn_config_init(struct xn_config *c)
 	c->ctl_socket = xn_xstrdup("/run/xenlet/xenletd.sock");
 	c->bridge = xn_xstrdup("xenbr0");
 	c->kubelet_port = 10250;
+	c->address = xn_xstrdup("0.0.0.0");
 	c->max_pods = 110;
 	c->reserved_memory = 0;
 	c->reserved_cpu_milli = 0;
@@ -82,6 +83,10 @@ void xn_config_dispose(struct xn_config *c)
 	free(c->log_dir);
 	free(c->ctl_socket);
 	free(c->bridge);
+	free(c->address);
+	free(c->tls_cert_file);
+	free(c->tls_key_file);
+	free(c->client_ca_file);
 	clear_taints(c);
 	for (size_t i = 0; i < c->nlabels; i++) {
 		free(c->labels[i].key);
@@ -315,6 +320,10 @@ static char **str_field(struct xn_config *c, const char *key)
 	    {"podLogDir", offsetof(struct xn_config, log_dir)},
 	    {"ctlSocket", offsetof(struct xn_config, ctl_socket)},
 	    {"bridge", offsetof(struct xn_config, bridge)},
+	    {"address", offsetof(struct xn_config, address)},
+	    {"tlsCertFile", offsetof(struct xn_config, tls_cert_file)},
+	    {"tlsPrivateKeyFile", offsetof(struct xn_config, tls_key_file)},
+	    {"clientCAFile", offsetof(struct xn_config, client_ca_file)},
 	};
 
 	for (size_t i = 0; i < XN_ARRAY_SIZE(map); i++)
@@ -453,6 +462,10 @@ enum {
 	OPT_PORT,
 	OPT_BRIDGE,
 	OPT_TAINTS,
+	OPT_ADDRESS,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_CLIENT_CA,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -470,6 +483,10 @@ static const struct option long_opts[] = {
     {"port", required_argument, NULL, OPT_PORT},
     {"bridge", required_argument, NULL, OPT_BRIDGE},
     {"register-with-taints", required_argument, NULL, OPT_TAINTS},
+    {"address", required_argument, NULL, OPT_ADDRESS},
+    {"tls-cert-file", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-private-key-file", required_argument, NULL, OPT_TLS_KEY},
+    {"client-ca-file", required_argument, NULL, OPT_CLIENT_CA},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -483,6 +500,8 @@ void xn_config_usage(FILE *out)
 	    "               [--node-ip ADDR] [--backend libxl|sim] [--store xs|mem]\n"
 	    "               [--root-dir DIR] [--pod-log-dir DIR] [--ctl-socket PATH]\n"
 	    "               [--port N] [--bridge NAME] [--register-with-taints K=V:EFFECT,...]\n"
+	    "               [--address ADDR] [--tls-cert-file F --tls-private-key-file F]\n"
+	    "               [--client-ca-file F]\n"
 	    "  -d  stay in the foreground (log to stderr)\n"
 	    "  -n  check the configuration, print the effective settings, exit\n"
 	    "  -v  more verbose (repeat for more)\n"
@@ -553,6 +572,10 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 		case OPT_LOG_DIR: set_str(&c->log_dir, optarg); break;
 		case OPT_CTL_SOCKET: set_str(&c->ctl_socket, optarg); break;
 		case OPT_BRIDGE: set_str(&c->bridge, optarg); break;
+		case OPT_ADDRESS: set_str(&c->address, optarg); break;
+		case OPT_TLS_CERT: set_str(&c->tls_cert_file, optarg); break;
+		case OPT_TLS_KEY: set_str(&c->tls_key_file, optarg); break;
+		case OPT_CLIENT_CA: set_str(&c->client_ca_file, optarg); break;
 		case OPT_PORT:
 			if (xn_parse_u64(optarg, 65535, &n) < 0 || n == 0)
 				return xn_error(err, EINVAL,
@@ -611,6 +634,10 @@ int xn_config_check(struct xn_config *c, xn_err *err)
 		c->store = xn_xstrdup(strcmp(c->backend, "libxl") == 0 ? "xs" : "mem");
 	if (strcmp(c->store, "xs") != 0 && strcmp(c->store, "mem") != 0)
 		return xn_error(err, EINVAL, "store '%s': must be xs or mem", c->store);
+	if ((c->tls_cert_file == NULL) != (c->tls_key_file == NULL))
+		return xn_error(err, EINVAL, "%s is set but %s is not: give both or neither",
+				c->tls_cert_file ? "tlsCertFile" : "tlsPrivateKeyFile",
+				c->tls_cert_file ? "tlsPrivateKeyFile" : "tlsCertFile");
 	if (c->node_name == NULL) {
 		char host[256] = "";
 
@@ -689,6 +716,13 @@ void xn_config_print(const struct xn_config *c, FILE *out)
 	yaml_str(out, "ctlSocket", c->ctl_socket);
 	yaml_str(out, "bridge", c->bridge);
 	fprintf(out, "port: %u\nmaxPods: %u\n", c->kubelet_port, c->max_pods);
+	yaml_str(out, "address", c->address);
+	if (c->tls_cert_file)
+		yaml_str(out, "tlsCertFile", c->tls_cert_file);
+	if (c->tls_key_file)
+		yaml_str(out, "tlsPrivateKeyFile", c->tls_key_file);
+	if (c->client_ca_file)
+		yaml_str(out, "clientCAFile", c->client_ca_file);
 	fprintf(out, "systemReserved:\n  memory: \"%s\"\n  cpu: \"%s\"\n", mem, cpu);
 	fprintf(out, "defaultPodMemory: \"%s\"\nmemoryPressureThreshold: \"%s\"\n", dmem, pmem);
 	fprintf(out, "nodeStatusUpdateFrequency: \"%us\"\nleaseDurationSeconds: %u\n",

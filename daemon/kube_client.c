@@ -6,6 +6,7 @@
 #include <event2/event.h>
 
 #include "kube_internal.h"
+#include "xenlet/metrics.h"
 #include "xenlet/util.h"
 
 #ifndef XN_VERSION
@@ -127,6 +128,15 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
 		r->buf[r->len] = '\0';
 	if (r->result != CURLE_OK || r->werr != NULL)
 		r->status = 0;
+	if (r->status < 200 || r->status > 299) {
+		char code[16];
+
+		snprintf(code, sizeof(code), "%ld", r->status);
+		xn_metric_count(
+		    "xenlet_apiserver_errors_total",
+		    "Requests to the API server that failed, by HTTP status (0: no answer).",
+		    "code", code, 1);
+	}
 	if (r->is_watch) {
 		/* A watch that answered 200 has no body left but a partial line. */
 		cJSON *json =

@@ -21,6 +21,7 @@
 #include "xenlet/kube.h"
 #include "xenlet/kube_events.h"
 #include "xenlet/kubeconfig.h"
+#include "xenlet/kubelet_api.h"
 #include "xenlet/log.h"
 #include "xenlet/node.h"
 #include "xenlet/pod_sync.h"
@@ -39,6 +40,7 @@ struct daemon {
 	struct xn_kube_events *events;
 	struct xn_pod_sync *ps;
 	struct xn_node *node;
+	struct xn_kapi *kapi;
 	int lock_fd;
 };
 
@@ -154,6 +156,32 @@ static void sim_state_defaults(struct daemon *d)
 		setenv("XN_STORE_MEM_FILE", store, 0);
 }
 
+/* The kubelet API: logs, stats and metrics for the API server. */
+static int start_kapi(struct daemon *d, xn_err *err)
+{
+	struct xn_kapi_opts o = {
+	    .address = d->cfg.address,
+	    .port = d->cfg.kubelet_port,
+	    .tls_cert_file = d->cfg.tls_cert_file,
+	    .tls_key_file = d->cfg.tls_key_file,
+	    .client_ca_file = d->cfg.client_ca_file,
+	    .node_name = d->cfg.node_name,
+	};
+
+	d->kapi = xn_kapi_new(d->base, &o, d->rt, d->hv, d->kube, err);
+	if (d->kapi == NULL && *err && (*err)->status == EADDRINUSE) {
+		/* pods still run without it; logs and stats are what is lost */
+		log_warnx("%s: running without the kubelet API (no logs/stats through the API "
+			  "server)",
+			  xn_error_msg(*err));
+		xn_error_free(err);
+		return 0;
+	}
+	if (d->kapi == NULL)
+		return xn_error_wrap(err, "kubelet API");
+	return 0;
+}
+
 static int start(struct daemon *d, xn_err *err)
 {
 	struct xn_runtime_opts ro = {.root_dir = d->cfg.root_dir, .log_dir = d->cfg.log_dir};
@@ -189,12 +217,14 @@ static int start(struct daemon *d, xn_err *err)
 	d->ctl = xn_ctl_listen(d->base, d->cfg.ctl_socket, d->rt, d->hv, err);
 	if (d->ctl == NULL)
 		return -1;
-	return 0;
+	return start_kapi(d, err);
 }
 
 static void stop(struct daemon *d)
 {
 	xn_ctl_close(d->ctl);
+	xn_kapi_free(d->kapi);
+	d->kapi = NULL;
 	xn_pod_sync_free(d->ps);
 	d->ps = NULL;
 	xn_kube_events_free(d->events);

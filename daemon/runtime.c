@@ -12,6 +12,7 @@
 
 #include "xenlet/crilog.h"
 #include "xenlet/log.h"
+#include "xenlet/metrics.h"
 #include "xenlet/runtime.h"
 #include "xenlet/store.h"
 #include "xenlet/util.h"
@@ -25,6 +26,7 @@ struct pod {
 	struct event *timer;  /* back-off restart */
 	unsigned backoff_ms;  /* the last back-off applied; 0 = none yet */
 	uint64_t run_mono_ns; /* monotonic start of the running instance */
+	uint64_t create_ns;   /* create requested (metrics) */
 	bool creating;	      /* a create is in flight */
 	bool destroying;      /* we destroy after a shutdown: DEATH is ours */
 	bool killing;
@@ -289,6 +291,7 @@ static void start_instance(struct pod *p)
 	set_waiting(p, "ContainerCreating", NULL);
 	notify(p);
 	p->creating = true;
+	p->create_ns = xn_now_mono_ns();
 	if (xn_domain_config_check(&c, &err) < 0 ||
 	    rt->hv->ops->create(rt->hv, &c, created, p, &err) < 0) {
 		p->creating = false;
@@ -299,6 +302,8 @@ static void start_instance(struct pod *p)
 
 static void schedule_restart(struct pod *p, const char *why);
 static void destroyed(struct xn_hv *hv, int rc, uint32_t domid, xn_err err, void *arg);
+
+static const double create_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 
 static void created(struct xn_hv *hv, int rc, uint32_t domid, xn_err cerr, void *arg)
 {
@@ -321,6 +326,10 @@ static void created(struct xn_hv *hv, int rc, uint32_t domid, xn_err cerr, void 
 		return;
 	}
 	p->st.domid = domid;
+	xn_metric_observe("xenlet_domain_create_duration_seconds",
+			  "Time from the create request to a paused domain.", create_buckets,
+			  XN_ARRAY_SIZE(create_buckets),
+			  (double)(xn_now_mono_ns() - p->create_ns) / 1e9);
 	if (p->killing) { /* deleted while it was being built */
 		p->destroying = true;
 		if (hv->ops->destroy(hv, domid, destroyed, p, &err) < 0) {
@@ -417,6 +426,8 @@ static void schedule_restart(struct pod *p, const char *why)
 	if (strcmp(p->st.reason, "CreateContainerError") != 0)
 		set_waiting(p, "CrashLoopBackOff", msg);
 	note(p, "Warning", "BackOff", "Back-off restarting failed domain (%s)", why);
+	xn_metric_count("xenlet_backoffs_total", "Restarts delayed by the crash-loop back-off.",
+			NULL, NULL, 1);
 	if (p->timer == NULL)
 		p->timer = evtimer_new(rt->base, restart_timer, p);
 	tv.tv_sec = p->backoff_ms / 1000;

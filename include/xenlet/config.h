@@ -40,6 +40,10 @@ struct xn_config {
 	bool check_only;	 /* -n */
 	int verbose;		 /* -v, repeatable */
 	unsigned kubelet_port;	 /* port of the kubelet API (default 10250) */
+	char *address;		 /* --address: kubelet API bind address (default 0.0.0.0) */
+	char *tls_cert_file;	 /* --tls-cert-file; NULL: self-signed at start */
+	char *tls_key_file;	 /* --tls-private-key-file */
+	char *client_ca_file;	 /* --client-ca-file: CA of client certificates */
 	unsigned max_pods;	 /* default 110, as the kubelet */
 	int64_t reserved_memory; /* bytes kept for Dom0/daemon (systemReserved.memory) */
 	int64_t reserved_cpu_milli;    /* systemReserved.cpu */

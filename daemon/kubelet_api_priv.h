@@ -1,0 +1,128 @@
+/* kubelet_api_priv.h - shared by the kubelet API's files (not a contract
+ * for anyone else). */
+#ifndef XENLET_KUBELET_API_PRIV_H
+#define XENLET_KUBELET_API_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "xenlet/kubelet_api.h"
+
+struct evhttp;
+struct evhttp_bound_socket;
+struct evhttp_connection;
+struct evhttp_request;
+struct event;
+struct xn_kube_req;
+struct kreq;
+
+struct kconn {
+	struct xn_kapi *k;
+	struct evhttp_connection *evcon;
+	struct kreq *active; /* the request being answered, if any */
+	struct kconn *next;
+};
+
+/* Who is asking (from the client cert or a TokenReview). */
+struct kuser {
+	char *name;
+	char *uid;
+	char **groups; /* NULL-terminated */
+	cJSON *extra;  /* TokenReview status.user.extra, or NULL */
+};
+
+/* One request from authentication until the last byte of its answer. */
+struct kreq {
+	struct xn_kapi *k;
+	struct kconn *c; /* NULL once the client went away */
+	struct evhttp_request *req;
+	char *path;  /* decoded path, no query */
+	char *query; /* raw query, "" if none */
+	const char *method;
+	struct kuser user;
+	const char *verb;
+	const char *sub[2];
+	int sub_i;		/* which subresource is being reviewed */
+	struct xn_kube_req *kr; /* a pending TokenReview / SubjectAccessReview */
+	void (*auth_done)(struct kreq *r);
+	char token_key[65]; /* sha256 of the bearer token under review */
+	/* A streaming handler sets these: gone() must release everything and
+	 * call kreq_abandon(); abort() the same when the server is freed. */
+	void (*gone)(struct kreq *r);
+	void *stream;
+};
+
+struct auth_cache_entry {
+	char key[65]; /* sha256 hex */
+	uint64_t expires_ns;
+	bool allowed;
+	struct kuser user; /* token cache only */
+	bool used;
+};
+
+struct stats_sample {
+	uint64_t at_ns;
+	uint64_t node_cpu_ns;
+	size_t n;
+	char (*uids)[64];
+	uint64_t *cpu_ns;
+};
+
+struct xn_kapi {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	SSL_CTX *ssl;
+	struct xn_runtime *rt;
+	struct xn_hv *hv;
+	struct xn_kube *kube;
+	char *node_name;
+	unsigned port;
+	unsigned max_conns;
+	unsigned timeout_s;
+	bool have_client_ca;
+	struct kconn *conns;
+	unsigned nconns;
+	uint64_t start_ns;
+	struct auth_cache_entry tokens[XN_KAPI_CACHE_SIZE];
+	struct auth_cache_entry decisions[XN_KAPI_CACHE_SIZE];
+	struct stats_sample prev;
+	struct event *sample_timer;
+};
+
+/* kubelet_api.c */
+void kreq_reply(struct kreq *r, int code, const char *ctype, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A Kubernetes Status object as the body (the kubelet answers errors so). */
+void kreq_error(struct kreq *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void kreq_reply_buf(struct kreq *r, int code, const char *ctype, struct evbuffer *body);
+/* Free r; the connection may take its next request. */
+void kreq_free(struct kreq *r);
+void kuser_dispose(struct kuser *u);
+void kuser_copy(struct kuser *dst, const struct kuser *src);
+
+/* kubelet_tls.c */
+SSL_CTX *kapi_tls_ctx(const struct xn_kapi_opts *o, xn_err *err);
+/* The verified client certificate of the connection as a user (CN, O). */
+bool kapi_tls_peer_user(struct kreq *r, struct kuser *u);
+
+/* kubelet_auth.c: authenticate then authorize r; calls done(r) when allowed,
+ * answers 401/403 itself otherwise. */
+void kapi_auth(struct kreq *r, void (*done)(struct kreq *r));
+void kapi_auth_cancel(struct kreq *r);
+void kapi_auth_cache_clear(struct xn_kapi *k);
+
+/* kubelet_api_logs.c */
+void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const char *container);
+
+/* kubelet_api_stats.c */
+void kapi_stats_summary(struct kreq *r);
+void kapi_metrics_resource(struct kreq *r);
+void kapi_metrics(struct kreq *r);
+void kapi_stats_start(struct xn_kapi *k);
+void kapi_stats_stop(struct xn_kapi *k);
+
+#endif

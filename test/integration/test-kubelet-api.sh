@@ -1,0 +1,242 @@
+#!/bin/bash
+# test-kubelet-api.sh BUILD_DIR - the kubelet HTTPS API of xenletd (hv_sim)
+# behind a real API server (test/cluster): kubectl logs with its options,
+# stats/summary, metrics/resource and /metrics through the API server's node
+# proxy, and authentication/authorization of direct requests.
+# Prints "kubelet-api: N passed, N failed, N skipped".
+set -u
+B=$(cd "${1:-build}" && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+FIX=$SRC/test/fixtures/sim
+pass=0 fail=0 skip=0
+NODE=xen-api-1
+DPID=
+
+finish() {
+	echo "kubelet-api: $pass passed, $fail failed, $skip skipped"
+	[ "$fail" -eq 0 ]
+}
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+not_ok() {
+	echo "not ok - $1"
+	[ $# -gt 1 ] && [ -n "$2" ] && printf '%s\n' "$2" | head -n 30 | sed 's/^/#   /'
+	fail=$((fail + 1))
+}
+skipped() { echo "ok - $1 # skip $2"; skip=$((skip + 1)); }
+check() { if [ "$2" -eq 0 ]; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
+wait_for() { # bounded waits for the system under test, never a measurement
+	local n=$(($1 * 5))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+		n=$((n - 1))
+	done
+	return 1
+}
+
+if ! command -v kubectl >/dev/null || ! command -v curl >/dev/null; then
+	echo "skipped: kubectl or curl not installed"
+	skip=1
+	finish
+	exit
+fi
+. "$SRC/test/cluster/lib.sh"
+TMP=$(mktemp -d /tmp/test-kubelet-api.XXXXXX)
+export XN_CLUSTER_DIR=$TMP/cluster
+
+stop_daemon() { # by PID, never by name
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
+		kill -TERM "$DPID"
+		wait "$DPID" 2>/dev/null
+	fi
+	DPID=
+}
+cleanup() {
+	stop_daemon
+	cluster_down >/dev/null 2>&1
+	if [ "$fail" -ne 0 ]; then
+		echo "# xenletd log (tail):"
+		tail -n 40 "$TMP/xenletd.log" 2>/dev/null | sed 's/^/#   /'
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+if ! cluster_up >"$TMP/cluster-up.log" 2>&1; then
+	not_ok "control plane starts" "$(tail -n 20 "$TMP/cluster-up.log")"
+	finish
+	exit
+fi
+cluster_node_kubeconfig "$NODE" "$TMP/node.kubeconfig" >/dev/null
+# The API server's node proxy (nodes/NODE/proxy/...) refuses loopback and
+# link-local node addresses, so the node advertises a global address of this
+# host when it has one; kubectl logs alone would work with 127.0.0.1.
+IP=$(ip -4 -o addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+PROXY_OK=1
+if [ -z "$IP" ]; then
+	IP=127.0.0.1 PROXY_OK=0
+fi
+cluster_node_serving_cert "$NODE" "$TMP/serving.crt" "$TMP/serving.key" "$IP" 127.0.0.1 >/dev/null
+kubectl apply -f "$SRC/k8s/runtimeclass.yaml" >/dev/null
+PORT=$(_cluster_free_port)
+
+XN_SIM_MEMORY_MB=2048 XN_SIM_CPUS=4 XN_BACKOFF_BASE_MS=1000 \
+	"$B/xenletd" --backend=sim -d -vv --kubeconfig "$TMP/node.kubeconfig" \
+	--node-name "$NODE" --node-ip "$IP" --root-dir "$TMP/root" \
+	--pod-log-dir "$TMP/logs" --ctl-socket "$TMP/ctl.sock" \
+	--address "$IP" --port "$PORT" \
+	--tls-cert-file "$TMP/serving.crt" --tls-private-key-file "$TMP/serving.key" \
+	--client-ca-file "$XN_CA_CERT" >>"$TMP/xenletd.log" 2>&1 &
+DPID=$!
+wait_for 30 kubectl wait --for=condition=Ready "node/$NODE" --timeout=1s
+check "node registers with the kubelet API on port $PORT" $? "$(tail -n 5 "$TMP/xenletd.log")"
+port=$(kubectl get node "$NODE" -o jsonpath='{.status.daemonEndpoints.kubeletEndpoint.Port}')
+check "daemonEndpoints advertises port $PORT" "$([ "$port" = "$PORT" ]; echo $?)" "$port"
+
+pod() { # pod NAME SCRIPT POLICY
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  runtimeClassName: xen-unikernel
+  restartPolicy: $3
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: $FIX/$2
+    resources: {limits: {memory: 64Mi, cpu: 250m}}
+YAML
+}
+pod ticker ticker.sim Always
+pod crasher shortlived.sim Always
+wait_for 40 kubectl wait --for=condition=Ready pod/ticker --timeout=1s
+check "the ticker pod runs" $? "$(kubectl get pod ticker -o wide 2>&1)"
+sleep 3 # the log must span more than a second for --since=1s below
+
+# ---- kubectl logs ----
+out=$(kubectl logs ticker 2>&1)
+echo "$out" | head -n 3 | tr '\n' '|' | grep -qx 'line-a|line-b|part-1 part-2|'
+check "kubectl logs: the guest's lines, CRI prefix stripped, P chunks joined" $? "$out"
+total=$(echo "$out" | wc -l)
+ticks0=$(echo "$out" | grep -c '^tick$')
+
+out=$(kubectl logs --tail=2 ticker 2>&1)
+check "--tail=2: two lines" "$([ "$(echo "$out" | wc -l)" -eq 2 ] && echo "$out" | grep -qx tick; echo $?)" "$out"
+out=$(kubectl logs --timestamps --tail=3 ticker 2>&1)
+bad=$(echo "$out" | grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}(\.[0-9]{1,9})?Z (tick|part-1 part-2|line-.)$')
+check "--timestamps: RFC 3339 before each line" "$([ "$bad" -eq 0 ] && [ "$(echo "$out" | wc -l)" -eq 3 ]; echo $?)" "$out"
+n1h=$(kubectl logs --since=1h ticker 2>&1 | wc -l)
+n1s=$(kubectl logs --since=1s ticker 2>&1 | wc -l)
+check "--since=1h keeps all lines, --since=1s fewer" "$([ "$n1h" -ge "$total" ] && [ "$n1s" -lt "$n1h" ] && [ "$n1s" -le 8 ]; echo $?)" "1h: $n1h, 1s: $n1s, total: $total"
+out=$(kubectl logs --limit-bytes=10 ticker 2>&1)
+check "--limit-bytes=10: ten bytes" "$([ "$(printf '%s' "$out" | wc -c)" -eq 10 ] && [ "$out" = "$(printf 'line-a\nlin')" ]; echo $?)" "$out"
+out=$(timeout 3 kubectl logs -f ticker 2>&1)
+ticksf=$(echo "$out" | grep -c '^tick$')
+check "-f follows new lines as they are written" "$([ "$ticksf" -gt "$((ticks0 + 3))" ]; echo $?)" "before: $ticks0 ticks, followed: $ticksf"
+out=$(kubectl logs --previous ticker 2>&1)
+check "--previous without a restart: the kubelet's error" "$(echo "$out" | grep -q 'previous terminated container .*main.* in pod .*ticker.* not found'; echo $?)" "$out"
+wait_for 40 bash -c "[ \"\$(kubectl get pod crasher -o jsonpath='{.status.containerStatuses[0].restartCount}')\" -ge 1 ]"
+check "the crasher restarts" $? "$(kubectl get pod crasher 2>&1)"
+out=$(kubectl logs --previous crasher 2>&1)
+check "--previous after a restart: the previous instance's log" "$([ "$out" = "$(printf 'instance starting\ninstance failing')" ]; echo $?)" "$out"
+out=$(kubectl get --raw "/api/v1/namespaces/default/pods/ticker/log?tailLines=x" 2>&1)
+check "malformed tailLines is refused" "$(echo "$out" | grep -qi 'tailLines\|invalid\|bad request'; echo $?)" "$out"
+
+# ---- stats and metrics through the API server's node proxy ----
+px="/api/v1/nodes/$NODE/proxy"
+if [ "$PROXY_OK" = 0 ]; then
+	echo "# no global IPv4 address: node proxy checks run against the port directly"
+	kraw() { curl -s --cacert "$XN_CA_CERT" --cert "$XN_CLUSTER_DIR/pki/apiserver-kubelet-client.crt" \
+		--key "$XN_CLUSTER_DIR/pki/apiserver-kubelet-client.key" "https://$IP:$PORT${1#"$px"}"; }
+else
+	kraw() { kubectl get --raw "$1"; }
+fi
+out=$(kraw "$px/healthz" 2>&1)
+check "healthz through the proxy" "$([ "$out" = ok ]; echo $?)" "$out"
+out=$(kraw "$px/stats/summary" 2>&1)
+echo "$out" | python3 -c "
+import json,sys
+s=json.load(sys.stdin)
+n=s['node']
+assert n['nodeName']=='$NODE', n
+assert n['cpu']['usageCoreNanoSeconds']>0 and n['memory']['workingSetBytes']>0 and n['memory']['availableBytes']>0, n
+p=[x for x in s['pods'] if x['podRef']['name']=='ticker'][0]
+assert p['podRef']['namespace']=='default' and p['podRef']['uid'], p
+assert p['cpu']['usageCoreNanoSeconds']>0 and p['cpu']['usageNanoCores']>0, p
+assert p['memory']['workingSetBytes']==64*1024*1024, p
+c=p['containers'][0]
+assert c['name']=='main' and c['cpu']['usageCoreNanoSeconds']>0, c
+" 2>&1
+check "stats/summary: node and pod CPU and memory" $? "$out"
+out=$(kraw "$px/metrics/resource" 2>&1)
+echo "$out" | python3 -c "
+import re,sys
+want={'node_cpu_usage_seconds_total','node_memory_working_set_bytes','container_cpu_usage_seconds_total',
+ 'container_memory_working_set_bytes','pod_cpu_usage_seconds_total','pod_memory_working_set_bytes','resource_scrape_error'}
+seen={}
+for l in sys.stdin.read().splitlines():
+    if l.startswith('#') or not l: continue
+    m=re.match(r'^([a-z_]+)(\{[^}]*\})? (\S+)( [0-9]+)?$', l)
+    assert m, 'bad line: '+l
+    seen.setdefault(m.group(1),[]).append((m.group(2) or '', float(m.group(3)), m.group(4)))
+assert want<=set(seen), set(want)-set(seen)
+assert seen['resource_scrape_error'][0][1]==0
+c=[v for v in seen['container_cpu_usage_seconds_total'] if 'pod=\"ticker\"' in v[0]]
+assert c and c[0][1]>0 and c[0][2], c
+assert 'container=\"main\"' in c[0][0] and 'namespace=\"default\"' in c[0][0]
+m=[v for v in seen['pod_memory_working_set_bytes'] if 'pod=\"ticker\"' in v[0]]
+assert m and m[0][1]==64*1024*1024, m
+assert seen['node_cpu_usage_seconds_total'][0][1]>0
+" 2>&1
+check "metrics/resource: what metrics-server reads, with timestamps" $? "$out"
+out=$(kraw "$px/metrics" 2>&1)
+echo "$out" | python3 -c "
+import re,sys
+fam={}
+for l in sys.stdin.read().splitlines():
+    if l.startswith('# TYPE'): fam[l.split()[2]]=l.split()[3]; continue
+    if l.startswith('#') or not l: continue
+    assert re.match(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_]+=\"[^\"]*\",?)*\})? [-+0-9.eE]+|NaN|[+-]Inf$', l), l
+assert fam.get('xenlet_pods')=='gauge' and fam.get('xenlet_domain_create_duration_seconds')=='histogram', fam
+t=sys.stdin
+" 2>&1 && echo "$out" | grep -qE '^xenlet_pods\{phase="Running"\} [1-9]'
+check "/metrics: the daemon's own, Prometheus text" $? "$(echo "$out" | head -n 20)"
+out=$(kubectl exec ticker -- sh 2>&1)
+check "kubectl exec: refused with a clear message" "$(echo "$out" | grep -q 'not supported'; echo $?)" "$out"
+
+# ---- authentication and authorization, straight to the port ----
+url="https://$IP:$PORT"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$XN_CA_CERT" "$url/pods")
+check "no client certificate, no token: 401" "$([ "$code" = 401 ]; echo $?)" "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$XN_CA_CERT" -H "Authorization: Bearer not-a-token" "$url/pods")
+check "a bad token: 401 (TokenReview says no)" "$([ "$code" = 401 ]; echo $?)" "$code"
+kubectl create serviceaccount nobody >/dev/null 2>&1
+tok=$(kubectl create token nobody 2>/dev/null)
+body=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" -H "Authorization: Bearer $tok" "$url/stats/summary" | tr -d '\n')
+check "a service account without rights: 403 naming user and subresource" "$(echo "$body" | grep -q 'Forbidden (user=system:serviceaccount:default:nobody, verb=get, resource=nodes, subresource=stats).* 403$'; echo $?)" "$body"
+kubectl create clusterrole node-stats-reader --verb=get --resource=nodes/stats >/dev/null 2>&1
+kubectl create clusterrolebinding nobody-stats --clusterrole=node-stats-reader --serviceaccount=default:nobody >/dev/null 2>&1
+tok2=$(kubectl create token nobody 2>/dev/null) # a new token: the old one's denial is cached 30 s
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$XN_CA_CERT" -H "Authorization: Bearer $tok2" "$url/stats/summary")
+check "the same service account with nodes/stats: 200" "$([ "$code" = 200 ]; echo $?)" "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$XN_CA_CERT" -H "Authorization: Bearer $tok2" "$url/containerLogs/default/ticker/main")
+check "... but not nodes/proxy (containerLogs): 403" "$([ "$code" = 403 ]; echo $?)" "$code"
+pki=$XN_CLUSTER_DIR/pki
+out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/containerLogs/default/ticker/main?tailLines=1" | tr -d '\n')
+check "the API server's kubelet client certificate: 200" "$(echo "$out" | grep -q 'tick 200$'; echo $?)" "$out"
+openssl ecparam -name prime256v1 -genkey -noout -out "$TMP/other.key" 2>/dev/null
+openssl req -x509 -new -key "$TMP/other.key" -subj "/O=system:masters/CN=intruder" -days 1 -out "$TMP/other.crt" 2>/dev/null
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$XN_CA_CERT" --cert "$TMP/other.crt" --key "$TMP/other.key" "$url/pods")
+check "a client certificate from another CA: 401" "$([ "$code" = 401 ]; echo $?)" "$code"
+out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/containerLogs/default/nope/main" | tr -d '\n')
+check "unknown pod: 404" "$(echo "$out" | grep -q 'pod \\"nope\\" does not exist.* 404$'; echo $?)" "$out"
+out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/containerLogs/default/ticker/main?sinceSeconds=x" | tr -d '\n')
+check "malformed sinceSeconds: 400 naming it" "$(echo "$out" | grep -q 'sinceSeconds.* 400$'; echo $?)" "$out"
+skipped "kubectl top pod through metrics-server" "metrics-server is not built here yet"
+
+stop_daemon
+grep -q "kubelet API on https://$IP:$PORT" "$TMP/xenletd.log"
+check "the daemon logged its kubelet API endpoint" $?
+finish
