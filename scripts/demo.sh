@@ -59,6 +59,10 @@ cat "$POD"
 run kubectl apply -f "$POD"
 kubectl wait --for=jsonpath='{.status.phase}'=Running pod/hello-unikernel --timeout=120s >/dev/null
 run kubectl get pods -o wide
+for _ in $(seq 30); do # Dom0 reports its xl list once a second
+	[[ "$(rk_xl_now)" == *hello-unikernel* ]] && break
+	sleep 0.5
+done
 echo "Xen's domains, as Dom0's xl list shows them: $(xl_now)"
 
 say "The unikernel's console"
