@@ -1,7 +1,7 @@
 # xenlet - one entry point for building, testing, installing.
 #   make            build xenletd and xl-pod into $(B)/
 #   make deps       install the Debian packages the build and tests need
-#   make unit | integration | e2e | check | demo | bench | install
+#   make unit | integration | e2e | check | demo | demo-sim | bench | install
 #   SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer (in build-san/)
 #   CC=clang        build with clang (in build-clang/ unless B is given)
 
@@ -43,7 +43,7 @@ UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(B)/%.o)
 .SECONDARY: $(UNIT_HELPER_OBJS)
 GUESTS     := $(B)/guests/xn-test-pvh $(B)/guests/xn-test-pv
 
-.PHONY: all deps unit integration e2e check demo bench install clean format-check guests fuzz
+.PHONY: all deps unit integration e2e check demo demo-sim bench install clean format-check guests fuzz
 
 all: $(B)/xenletd $(B)/xl-pod
 
@@ -97,6 +97,9 @@ check:
 
 demo: all
 	scripts/demo.sh $(B)
+
+demo-sim: all
+	scripts/demo-sim.sh $(B)
 
 bench: all
 	test/bench/run.sh $(B)

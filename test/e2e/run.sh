@@ -1,10 +1,13 @@
 #!/bin/bash
 # run.sh BUILD_DIR - the e2e tier: build the test unikernels, boot Xen in
-# QEMU (test/rig/rig.sh) twice: test/e2e/rig-guests.sh runs them with plain
-# xl, test/e2e/rig-xenletd.sh through xenletd's libxl backend and xl-pod.
-# BUILD_DIR/xenletd and BUILD_DIR/xl-pod go into Dom0.  Each rig output is
-# kept in BUILD_DIR/e2e/<run>.log; the interesting lines are shown.  Ends
-# with "e2e: <n> passed, <n> failed, <n> skipped" over both runs.
+# QEMU (test/rig/rig.sh) three times: test/e2e/rig-guests.sh runs them with
+# plain xl, test/e2e/rig-xenletd.sh through xenletd's libxl backend and
+# xl-pod, test/e2e/rig-k8s.sh through Kubernetes (a control plane on the
+# host, kubectl) with xenletd as the node in Dom0.  BUILD_DIR/xenletd and
+# BUILD_DIR/xl-pod go into Dom0.  Each run's output is kept in
+# BUILD_DIR/e2e/<run>.log (the Kubernetes run's rig in k8s-rig.log); the
+# interesting lines are shown.  Ends with
+# "e2e: <n> passed, <n> failed, <n> skipped" over all runs.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(mkdir -p "${1:-build}" && cd "${1:-build}" && pwd)
@@ -27,13 +30,19 @@ done
 # the totals.  Returns the rig's status (77: skipped).
 P=0 F=0 S=0
 run_rig() {
-	local name=$1 script=$2 t0 rc secs line
+	local name=$1 script=$2 t0 rc
 	shift 2
 	t0=$(date +%s)
 	"$ROOT/test/rig/rig.sh" "$@" --guests "$B/guests" --work "$OUT/work-$name" \
 		"$script" >"$OUT/$name.log" 2>&1
 	rc=$?
-	secs=$(($(date +%s) - t0))
+	tally "$name" $rc $(($(date +%s) - t0))
+}
+
+# tally NAME STATUS SECONDS: show a finished run's log NAME.log, add its
+# summary line to the totals.  Returns STATUS.
+tally() {
+	local name=$1 rc=$2 secs=$3 line
 	if [ $rc = 77 ]; then
 		echo "e2e $name: $(grep '^skipped:' "$OUT/$name.log" | tail -1)"
 		S=$((S + 1))
@@ -61,14 +70,18 @@ run_rig() {
 # 1: the test unikernels under plain xl
 run_rig guests "$ROOT/test/e2e/rig-guests.sh" ${bins[@]+"${bins[@]}"}
 rc=$?
-# 2: xenletd with the libxl backend (needs both binaries); skipped with the
-# first when the rig itself cannot run
+# 2: xenletd with the libxl backend (needs both binaries); 3: the same
+# node under Kubernetes.  Skipped with the first when the rig itself cannot
+# run.
 if [ $rc != 77 ]; then
 	if [ ${#bins[@]} = 4 ]; then
 		run_rig xenletd "$ROOT/test/e2e/rig-xenletd.sh" "${bins[@]}"
+		t0=$(date +%s)
+		"$ROOT/test/e2e/rig-k8s.sh" "$B" "$OUT" >"$OUT/k8s.log" 2>&1
+		tally k8s $? $(($(date +%s) - t0))
 	else
-		echo "e2e xenletd: skipped: $B/xenletd or $B/xl-pod not built"
-		S=$((S + 1))
+		echo "e2e xenletd, k8s: skipped: $B/xenletd or $B/xl-pod not built"
+		S=$((S + 2))
 	fi
 fi
 summary $P $F $S

@@ -13,8 +13,10 @@
 #                        initrd.gz (busybox; see linux-guest.sh)
 #   --apiserver-port P   QEMU user network: Dom0 reaches the host's
 #                        127.0.0.1:P at 10.0.2.100:6443
-#   --kubelet-fwd-port Q   ... and the host reaches Dom0's :10250 at
-#                        127.0.0.1:Q (needs --apiserver-port too)
+#   --kubelet-fwd-port Q   ... and the host reaches Dom0's port Q at its
+#                        127.0.0.1:Q (needs --apiserver-port too): the
+#                        same number on both sides, so a node advertising
+#                        127.0.0.1:Q is reachable from the host's API server
 #   --timeout SEC        hard limit for the QEMU run (default 900)
 #   --work DIR           work directory (default: a new /tmp/xn-rig.XXXXXX);
 #                        serial.log stays there
@@ -100,7 +102,7 @@ DOM0_CMD="console=hvc0 earlyprintk=xen rdinit=/init quiet loglevel=4"
 NET=(-nic none)
 if [ -n "$API_PORT" ]; then
 	nd="user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:6443-cmd:busybox nc 127.0.0.1 $API_PORT"
-	[ -z "$FWD_PORT" ] || nd="$nd,hostfwd=tcp:127.0.0.1:$FWD_PORT-:10250"
+	[ -z "$FWD_PORT" ] || nd="$nd,hostfwd=tcp:127.0.0.1:$FWD_PORT-:$FWD_PORT"
 	NET=(-netdev "$nd" -device virtio-net-pci,netdev=n0)
 fi
 LOGF=$WORK/serial.log
