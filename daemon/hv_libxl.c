@@ -45,7 +45,8 @@ struct lx_create {
 	char *tag;
 	xn_hv_create_cb cb;
 	void *arg;
-	xn_err err; /* why it failed, reported once the cleanup is done */
+	xn_err err;		/* why it failed, reported once the cleanup is done */
+	unsigned long why_mark; /* libxl error lines before this create */
 };
 
 static struct lx *LX(struct xn_hv *hv)
@@ -55,7 +56,7 @@ static struct lx *LX(struct xn_hv *hv)
 
 static void clear_why(struct lx *lx)
 {
-	lx->logger.first_error[0] = '\0';
+	lx_why_mark(lx);
 }
 
 /* ---- owner notifications ---- */
@@ -590,7 +591,7 @@ static void create_done(libxl_ctx *ctx, int rc, void *for_callback)
 	lx->busy--;
 	if (rc != 0) {
 		xn_error(&c->err, EIO, "libxl: create domain %s from %s: %s", c->name,
-			 c->d.b_info.kernel, lx_why(lx, rc, why, sizeof(why)));
+			 c->d.b_info.kernel, lx_why_since(lx, c->why_mark, rc, why, sizeof(why)));
 		/* libxl destroys a failed domain itself, except when aborted */
 		if (rc == ERROR_ABORTED && c->domid != (uint32_t)INVALID_DOMID && !lx->closing)
 			create_cleanup(lx, c);
@@ -625,11 +626,24 @@ static int lx_create(struct xn_hv *hv, const struct xn_domain_config *cfg, xn_hv
 		     void *arg, xn_err *err)
 {
 	struct lx *lx = LX(hv);
-	struct lx_create *c = xn_xcalloc(1, sizeof(*c));
-	libxl_asyncop_how how = {.callback = create_done, .u.for_callback = c};
+	struct lx_create *c;
+	libxl_asyncop_how how;
 	char why[700];
+	uint64_t free_kb = 0;
 	int rc;
 
+	/* A domain that cannot fit fails deep in the domain builder with a
+	 * message about low memory; say it plainly first.  (What Xen has free
+	 * can still change before the build: the builder's error stays.) */
+	if (libxl_get_free_memory(lx->ctx, &free_kb) == 0 && cfg->memory_kb > free_kb)
+		return xn_error(
+		    err, ENOMEM,
+		    "not enough free memory in Xen for domain %s: need %llu MiB, %llu MiB "
+		    "free",
+		    cfg->name, (unsigned long long)(cfg->memory_kb + 1023) / 1024,
+		    (unsigned long long)free_kb / 1024);
+	c = xn_xcalloc(1, sizeof(*c));
+	how = (libxl_asyncop_how){.callback = create_done, .u.for_callback = c};
 	c->lx = lx;
 	c->domid = INVALID_DOMID;
 	c->cb = cb;
@@ -641,7 +655,7 @@ static int lx_create(struct xn_hv *hv, const struct xn_domain_config *cfg, xn_hv
 	c->name = xn_xstrdup(cfg->name);
 	c->tag = cfg->tag ? xn_xstrdup(cfg->tag) : NULL;
 	lx->busy++;
-	clear_why(lx);
+	c->why_mark = lx_why_mark(lx);
 	/* libxl leaves the domain paused; the owner unpauses it once the
 	 * console is attached. */
 	rc = libxl_domain_create_new(lx->ctx, &c->d, &c->domid, &how, NULL);
@@ -842,7 +856,8 @@ static void lx_close(struct xn_hv *hv);
 
 static int ctx_alloc_error(struct lx *lx, xn_err *err)
 {
-	const char *last = lx->logger.first_error[0] ? lx->logger.first_error : "no detail";
+	const char *last =
+	    lx->logger.seq ? lx->logger.lines[(lx->logger.seq - 1) % LX_ERRLINES] : "no detail";
 
 	if (access("/proc/xen/privcmd", F_OK) < 0 && access("/dev/xen/privcmd", F_OK) < 0)
 		return xn_error(err, ENODEV,

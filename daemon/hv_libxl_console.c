@@ -243,7 +243,7 @@ int lx_console_path(struct xn_hv *hv, uint32_t domid, char **path, xn_err *err)
 	int rc;
 
 	*path = NULL;
-	lx->logger.first_error[0] = '\0';
+	lx_why_mark(lx);
 	rc = libxl_console_get_tty(lx->ctx, domid, 0, LIBXL_CONSOLE_TYPE_PV, &p);
 	if (rc != 0)
 		return xn_error(err, rc == ERROR_DOMAIN_NOTFOUND ? ESRCH : EIO,

@@ -30,10 +30,13 @@ __attribute__((format(printf, 5, 0))) static void lg_vmessage(xentoollog_logger 
 		context = NULL; /* we prefix "libxl: " ourselves */
 	snprintf(line, sizeof(line), "%s%s%s%s%s", context ? context : "", context ? ": " : "", msg,
 		 errnoval > 0 ? ": " : "", errnoval > 0 ? strerror(errnoval) : "");
-	if (level >= XTL_ERROR && lg->first_error[0] == '\0') {
-		n = strnlen(line, sizeof(lg->first_error) - 1);
-		memcpy(lg->first_error, line, n);
-		lg->first_error[n] = '\0';
+	if (level >= XTL_ERROR) {
+		char *slot = lg->lines[lg->seq % LX_ERRLINES];
+
+		n = strnlen(line, sizeof(lg->lines[0]) - 1);
+		memcpy(slot, line, n);
+		slot[n] = '\0';
+		lg->seq++;
 	}
 	if (level >= XTL_WARN)
 		log_warnx("libxl: %s", line);
@@ -58,18 +61,32 @@ void lx_logger_init(struct lx_logger *lg)
 	lg->vtable.destroy = lg_destroy;
 }
 
-const char *lx_why(struct lx *lx, int rc, char *buf, size_t len)
+unsigned long lx_why_mark(struct lx *lx)
 {
+	lx->why_mark = lx->logger.seq;
+	return lx->why_mark;
+}
+
+const char *lx_why_since(struct lx *lx, unsigned long mark, int rc, char *buf, size_t len)
+{
+	const struct lx_logger *lg = &lx->logger;
 	const char *name = libxl_error_to_string(rc);
 
 	if (name == NULL)
 		name = "libxl error";
-	if (lx->logger.first_error[0] != '\0')
-		snprintf(buf, len, "%s (%d): %s", name, rc, lx->logger.first_error);
+	/* lines older than the ring are gone: take the oldest one kept */
+	if (lg->seq - mark > LX_ERRLINES)
+		mark = lg->seq - LX_ERRLINES;
+	if (lg->seq > mark)
+		snprintf(buf, len, "%s (%d): %s", name, rc, lg->lines[mark % LX_ERRLINES]);
 	else
 		snprintf(buf, len, "%s (%d)", name, rc);
-	lx->logger.first_error[0] = '\0';
 	return buf;
+}
+
+const char *lx_why(struct lx *lx, int rc, char *buf, size_t len)
+{
+	return lx_why_since(lx, lx->why_mark, rc, buf, len);
 }
 
 /* ---- registrations ---- */

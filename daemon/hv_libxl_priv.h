@@ -23,9 +23,14 @@ struct lx;
  * since it was cleared, so that our error messages can say why libxl
  * failed: the first is the cause ("xc_dom_parse_hvm_kernel: ELF image is
  * not 32bit"), the last only libxl's summary ("cannot (re-)build domain"). */
+/* libxl's error lines, numbered, the last LX_ERRLINES kept: operations run
+ * concurrently, so each remembers the number at its start (lx_why_mark) and
+ * explains a failure with the first error logged since (lx_why_since). */
+#define LX_ERRLINES 32
 struct lx_logger {
 	xentoollog_logger vtable; /* first: libxl sees a xentoollog_logger * */
-	char first_error[512];
+	unsigned long seq;	  /* error lines logged so far */
+	char lines[LX_ERRLINES][512];
 };
 
 /* One libxl osevent registration (fd or timeout) mapped to a libevent event. */
@@ -81,6 +86,7 @@ struct lx {
 	struct xn_hv *hv;
 	libxl_ctx *ctx;
 	struct lx_logger logger;
+	unsigned long why_mark; /* for lx_why() of synchronous calls */
 	struct xs_handle *xs;
 	struct event *xs_ev;
 	struct event *sigchld_ev;
@@ -104,7 +110,12 @@ int lx_config_build(libxl_ctx *ctx, const struct xn_domain_config *cfg, libxl_do
 void lx_logger_init(struct lx_logger *lg);
 extern const libxl_osevent_hooks lx_osevent_hooks;
 void lx_regs_free_all(struct lx *lx);
-/* "ERROR_FAIL: <last libxl error line>" for error messages. */
+/* Where an operation starts in the error-line sequence. */
+unsigned long lx_why_mark(struct lx *lx);
+/* "ERROR_FAIL (-3): <first libxl error line logged since mark>". */
+const char *lx_why_since(struct lx *lx, unsigned long mark, int rc, char *buf, size_t len);
+/* The same for an operation that started at the last lx_why_mark() call
+ * (synchronous calls: nothing else runs in between). */
 const char *lx_why(struct lx *lx, int rc, char *buf, size_t len);
 
 /* hv_libxl_console.c */

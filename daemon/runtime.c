@@ -24,6 +24,9 @@ struct pod {
 	struct xn_pod_status st;
 	struct xn_crilog *log;
 	struct event *timer;  /* back-off restart */
+	struct event *drain;  /* bounds the wait for the console's last bytes */
+	bool console_eof;     /* the backend said the console closed */
+	bool draining;	      /* instance over, waiting for console_eof */
 	unsigned backoff_ms;  /* the last back-off applied; 0 = none yet */
 	uint64_t run_mono_ns; /* monotonic start of the running instance */
 	uint64_t create_ns;   /* create requested (metrics) */
@@ -203,22 +206,45 @@ static void unwatch_ready(struct pod *p)
 
 /* ---- console ---- */
 
+static void instance_ended_now(struct pod *p);
+
+static void drain_done(struct pod *p)
+{
+	p->draining = false;
+	evtimer_del(p->drain);
+	instance_ended_now(p);
+}
+
+static void drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct pod *p = arg;
+
+	log_debug("pod %s/%s: console of domain %u: no end-of-console; closing its log", p->spec.ns,
+		  p->spec.name, p->st.domid);
+	drain_done(p);
+}
+
 static void console_bytes(struct xn_hv *hv, uint32_t domid, const char *buf, size_t len, void *arg)
 {
 	struct pod *p = arg;
 
 	if (p->log == NULL)
 		return;
-	if (len == 0)
-		xn_crilog_flush(p->log);
-	else
+	if (len > 0) {
 		xn_crilog_write(p->log, buf, len);
+		return;
+	}
+	xn_crilog_flush(p->log);
+	p->console_eof = true;
+	if (p->draining)
+		drain_done(p);
 }
 
 static void open_console(struct pod *p)
 {
 	xn_err err = NULL;
 
+	p->console_eof = false;
 	xn_crilog_close(p->log);
 	p->log = xn_crilog_open(p->rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid,
 				p->spec.container, p->st.restart_count, &err);
@@ -457,19 +483,43 @@ static void forget(struct pod *p)
 		rt->cb(rt, XN_RT_REMOVED, p->spec.uid, &p->st, rt->arg);
 	if (p->timer)
 		event_free(p->timer);
+	if (p->drain)
+		event_free(p->drain);
 	xn_crilog_close(p->log);
 	xn_pod_spec_dispose(&p->spec);
 	free(p);
 }
 
 /* The domain of the current instance is gone (destroyed): decide what next. */
+/* The instance's domain is gone, but what the guest wrote just before may
+ * still be on its way through xenconsoled to the pty: wait (a little) for
+ * the backend's end-of-console before the log is closed and the pod moves
+ * on, so a guest's last words are in its log. */
+#define CONSOLE_DRAIN_MS 1000
+
 static void instance_ended(struct pod *p)
+{
+	struct timeval tv = {CONSOLE_DRAIN_MS / 1000, (CONSOLE_DRAIN_MS % 1000) * 1000};
+
+	if (p->draining)
+		return;
+	unwatch_ready(p);
+	if (p->log == NULL || p->console_eof || p->st.domid == XN_DOMID_INVALID) {
+		instance_ended_now(p);
+		return;
+	}
+	p->draining = true;
+	if (p->drain == NULL)
+		p->drain = evtimer_new(p->rt->base, drain_timeout, p);
+	evtimer_add(p->drain, &tv);
+}
+
+static void instance_ended_now(struct pod *p)
 {
 	struct xn_runtime *rt = p->rt;
 	xn_err err = NULL;
 	bool restart;
 
-	unwatch_ready(p);
 	close_console(p);
 	if (p->st.domid != XN_DOMID_INVALID &&
 	    xn_store_guest_cleanup(rt->store, p->st.domid, &err) < 0) {
@@ -615,6 +665,8 @@ void xn_runtime_free(struct xn_runtime *rt)
 		xn_crilog_close(p->log);
 		if (p->timer)
 			event_free(p->timer);
+		if (p->drain)
+			event_free(p->drain);
 		xn_pod_spec_dispose(&p->spec);
 		free(p);
 	}
