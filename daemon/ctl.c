@@ -220,6 +220,14 @@ static void op_create(struct conn *c, cJSON *req)
 		return;
 	}
 	s.guest_readiness = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "readiness"));
+	v = cJSON_GetObjectItemCaseSensitive(req, "bootTimeout");
+	if (v != NULL) {
+		if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 86400) {
+			reply_err(c, "create: bootTimeout: must be 1..86400 seconds");
+			return;
+		}
+		s.boot_timeout_s = (unsigned)v->valuedouble;
+	}
 	new_uid(uid);
 	s.uid = uid;
 	xn_runtime_domain_config(&s, name, &d);

@@ -88,6 +88,8 @@ char *xn_pod_spec_to_json(const struct xn_pod_spec *s)
 	cJSON_AddNumberToObject(o, "cpuRequestMilli", s->cpu_request_milli);
 	cJSON_AddStringToObject(o, "restartPolicy", xn_restart_policy_name(s->restart));
 	cJSON_AddNumberToObject(o, "graceSeconds", s->grace_s);
+	if (s->boot_timeout_s)
+		cJSON_AddNumberToObject(o, "bootTimeoutSeconds", s->boot_timeout_s);
 	cJSON_AddBoolToObject(o, "guestReadiness", s->guest_readiness);
 	cJSON_AddBoolToObject(o, "local", s->local);
 	out = cJSON_PrintUnformatted(o);
@@ -173,6 +175,10 @@ int xn_pod_spec_from_json(const char *json, struct xn_pod_spec *s, xn_err *err)
 	if (get_uint(o, "graceSeconds", 86400 * 365, &n, err) < 0)
 		goto out;
 	s->grace_s = (unsigned)n;
+	n = 0;
+	if (get_uint(o, "bootTimeoutSeconds", 86400, &n, err) < 0)
+		goto out;
+	s->boot_timeout_s = (unsigned)n;
 	v = cJSON_GetObjectItemCaseSensitive(o, "restartPolicy");
 	if (v && (!cJSON_IsString(v) || xn_restart_policy_parse(v->valuestring, &s->restart) < 0)) {
 		xn_error(err, EINVAL, "pod spec: restartPolicy must be Always, OnFailure or Never");

@@ -149,6 +149,27 @@ static int build_cmdline(const cJSON *c, char *buf, struct xn_pod_reject *rej)
 	return 0;
 }
 
+/* "30", "30s", "2m": 1 s .. 24 h. */
+static int parse_seconds(const char *s, unsigned *out)
+{
+	uint64_t n;
+	char num[16];
+	size_t len = strlen(s);
+	unsigned mul = 1;
+
+	if (len == 0 || len >= sizeof(num))
+		return -1;
+	memcpy(num, s, len + 1);
+	if (num[len - 1] == 's' || num[len - 1] == 'm') {
+		mul = num[len - 1] == 'm' ? 60 : 1;
+		num[len - 1] = '\0';
+	}
+	if (xn_parse_u64(num, 86400, &n) < 0 || n == 0 || n * mul > 86400)
+		return -1;
+	*out = (unsigned)(n * mul);
+	return 0;
+}
+
 static int has_dotdot(const char *p)
 {
 	for (const char *seg = p; seg; seg = strchr(seg + 1, '/'))
@@ -318,6 +339,15 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 	}
 	ann = str(anns, "xenlet.io/readiness", NULL);
 	out->guest_readiness = ann && strcmp(ann, "guest") == 0;
+	ann = str(anns, "xenlet.io/boot-timeout", NULL);
+	if (ann && parse_seconds(ann, &out->boot_timeout_s) < 0) {
+		xn_pod_spec_dispose(out);
+		return reject(
+		    rej, "UnsupportedPodSpec",
+		    "annotation xenlet.io/boot-timeout \"%s\": give seconds (30, 30s, 2m), "
+		    "1s..24h",
+		    ann);
+	}
 	collect_warnings(pod, c, warnings);
 	return 0;
 }

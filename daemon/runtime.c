@@ -27,6 +27,8 @@ struct pod {
 	struct event *drain;  /* bounds the wait for the console's last bytes */
 	bool console_eof;     /* the backend said the console closed */
 	bool draining;	      /* instance over, waiting for console_eof */
+	struct event *boot;   /* boot deadline (spec.boot_timeout_s) */
+	bool booted;	      /* first console byte, or ready with guest readiness */
 	unsigned backoff_ms;  /* the last back-off applied; 0 = none yet */
 	uint64_t run_mono_ns; /* monotonic start of the running instance */
 	uint64_t create_ns;   /* create requested (metrics) */
@@ -155,6 +157,57 @@ static void save_record(struct pod *p)
 	}
 }
 
+/* ---- boot deadline ---- */
+
+static void mark_booted(struct pod *p)
+{
+	p->booted = true;
+	if (p->boot)
+		evtimer_del(p->boot);
+}
+
+static void destroyed(struct xn_hv *hv, int rc, uint32_t domid, xn_err err, void *arg);
+static void record_exit(struct pod *p, enum xn_shutdown_reason reason, int code);
+static void instance_ended(struct pod *p);
+
+/* A guest that never boots (hangs in its first instructions, waits for
+ * something that never comes) would hold its memory for ever: past the
+ * deadline it is destroyed and counts as failed, exit code 124 as timeout(1)
+ * reports, and the restart policy decides. */
+static void boot_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct pod *p = arg;
+	xn_err err = NULL;
+
+	if (p->booted || p->killing || p->destroying || p->st.state != XN_INST_RUNNING)
+		return;
+	record_exit(p, XN_SHUTDOWN_DESTROYED, XN_EXIT_BOOT_TIMEOUT);
+	snprintf(p->st.last.reason, sizeof(p->st.last.reason), "BootTimeout");
+	snprintf(p->st.last.message, sizeof(p->st.last.message),
+		 "domain %u did not boot within %us (%s)", p->st.domid, p->spec.boot_timeout_s,
+		 p->spec.guest_readiness ? "its readiness flag was never set"
+					 : "it wrote nothing on its console");
+	note(p, "Warning", "BootTimeout", "%s; destroying it", p->st.last.message);
+	p->destroying = true;
+	if (p->rt->hv->ops->destroy(p->rt->hv, p->st.domid, destroyed, p, &err) < 0) {
+		log_warnx("pod %s/%s: destroy: %s", p->spec.ns, p->spec.name, xn_error_msg(err));
+		xn_error_free(&err);
+		instance_ended(p);
+	}
+}
+
+static void arm_boot_deadline(struct pod *p)
+{
+	struct timeval tv = {(time_t)p->spec.boot_timeout_s, 0};
+
+	p->booted = false;
+	if (p->spec.boot_timeout_s == 0)
+		return;
+	if (p->boot == NULL)
+		p->boot = evtimer_new(p->rt->base, boot_deadline, p);
+	evtimer_add(p->boot, &tv);
+}
+
 /* ---- readiness from the guest's data area ---- */
 
 static void ready_changed(struct xn_store *st, const char *path, void *arg)
@@ -173,6 +226,8 @@ static void ready_changed(struct xn_store *st, const char *path, void *arg)
 		     xn_error_msg(err));
 	xn_error_free(&err);
 	free(val);
+	if (ready && p->spec.guest_readiness)
+		mark_booted(p);
 	if (ready != p->st.ready) {
 		p->st.ready = ready;
 		notify(p);
@@ -232,6 +287,8 @@ static void console_bytes(struct xn_hv *hv, uint32_t domid, const char *buf, siz
 		return;
 	if (len > 0) {
 		xn_crilog_write(p->log, buf, len);
+		if (!p->booted && !p->spec.guest_readiness)
+			mark_booted(p);
 		return;
 	}
 	xn_crilog_flush(p->log);
@@ -386,6 +443,7 @@ static void created(struct xn_hv *hv, int rc, uint32_t domid, xn_err cerr, void 
 	p->st.reason[0] = p->st.message[0] = '\0';
 	p->st.started_at = xn_now_real_ns();
 	p->run_mono_ns = xn_now_mono_ns();
+	arm_boot_deadline(p);
 	watch_ready(p);
 	save_record(p);
 	note(p, "Normal", "Started", "Started domain %u", domid);
@@ -485,6 +543,8 @@ static void forget(struct pod *p)
 		event_free(p->timer);
 	if (p->drain)
 		event_free(p->drain);
+	if (p->boot)
+		event_free(p->boot);
 	xn_crilog_close(p->log);
 	xn_pod_spec_dispose(&p->spec);
 	free(p);
@@ -520,6 +580,8 @@ static void instance_ended_now(struct pod *p)
 	xn_err err = NULL;
 	bool restart;
 
+	if (p->boot)
+		evtimer_del(p->boot);
 	close_console(p);
 	if (p->st.domid != XN_DOMID_INVALID &&
 	    xn_store_guest_cleanup(rt->store, p->st.domid, &err) < 0) {
@@ -667,6 +729,8 @@ void xn_runtime_free(struct xn_runtime *rt)
 			event_free(p->timer);
 		if (p->drain)
 			event_free(p->drain);
+		if (p->boot)
+			event_free(p->boot);
 		xn_pod_spec_dispose(&p->spec);
 		free(p);
 	}

@@ -37,16 +37,21 @@ static char *join(int argc, char **argv)
 
 int main_create(int argc, char **argv)
 {
-	enum { OPT_READY = 256 };
+	enum { OPT_READY = 256, OPT_BOOT_TIMEOUT };
 	static const struct option longopts[] = {
-	    {"namespace", required_argument, NULL, 'n'}, {"memory", required_argument, NULL, 'm'},
-	    {"vcpus", required_argument, NULL, 'c'},	 {"type", required_argument, NULL, 't'},
-	    {"ramdisk", required_argument, NULL, 'r'},	 {"restart", required_argument, NULL, 'p'},
-	    {"ready", no_argument, NULL, OPT_READY},	 XLP_COMMON_LONG_OPTS};
+	    {"namespace", required_argument, NULL, 'n'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"vcpus", required_argument, NULL, 'c'},
+	    {"type", required_argument, NULL, 't'},
+	    {"ramdisk", required_argument, NULL, 'r'},
+	    {"restart", required_argument, NULL, 'p'},
+	    {"ready", no_argument, NULL, OPT_READY},
+	    {"boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT},
+	    XLP_COMMON_LONG_OPTS};
 	const char *ns = NULL, *type = NULL, *ramdisk = NULL, *policy = NULL, *mem = NULL;
 	char kernel[PATH_MAX], rd[PATH_MAX];
 	cJSON *req = NULL, *ans = NULL, *v;
-	uint64_t vcpus = 0;
+	uint64_t vcpus = 0, boot_timeout = 0;
 	bool ready = false;
 	int opt, rc = 1;
 
@@ -63,6 +68,11 @@ int main_create(int argc, char **argv)
 	case 'r': ramdisk = optarg; break;
 	case 'p': policy = optarg; break;
 	case OPT_READY: ready = true; break;
+	case OPT_BOOT_TIMEOUT:
+		if (xn_parse_u64(optarg, 86400, &boot_timeout) < 0 || boot_timeout == 0)
+			xlp_usage_fail("create", "--boot-timeout '%s': must be 1..86400 seconds",
+				       optarg);
+		break;
 	}
 	if (realpath(argv[optind + 1], kernel) == NULL)
 		return xlp_fail("create", "kernel %s: %s", argv[optind + 1], strerror(errno));
@@ -95,6 +105,8 @@ int main_create(int argc, char **argv)
 	if (policy)
 		cJSON_AddStringToObject(req, "restartPolicy", policy);
 	cJSON_AddBoolToObject(req, "readiness", ready);
+	if (boot_timeout)
+		cJSON_AddNumberToObject(req, "bootTimeout", (double)boot_timeout);
 	cJSON_AddBoolToObject(req, "dryRun", xlp_g.dry_run);
 	if (xlp_call("create", req, &ans))
 		return 1;

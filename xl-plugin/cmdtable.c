@@ -19,6 +19,8 @@ const struct cmd_spec xlp_cmd_table[] = {
      "-r, --ramdisk PATH      initial ramdisk\n"
      "-p, --restart POLICY    Always, OnFailure or Never (default Never)\n"
      "    --ready             Ready follows the guest's data/xenlet/ready key\n"
+     "    --boot-timeout SECS destroy the domain (exit 124) if it has not booted by then:\n"
+     "                        no console output (or, with --ready, not ready)\n"
      "\nWith the global -N, print the domain that would be built and create nothing."},
     {"destroy", main_destroy, false, "Stop a pod and forget it (waits until it is gone)",
      "[-n NS] [-g SECONDS] NAME",

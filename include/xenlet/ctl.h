@@ -12,7 +12,8 @@
  *                                               local,image}]}
  *   {"op":"create","name":N,"namespace":NS?,"kernel":PATH,"ramdisk":P?,
  *    "cmdline":C?,"type":"pv"|"pvh","memory":"64Mi","vcpus":1,
- *    "restartPolicy":"Never","readiness":false,"dryRun":false}
+ *    "restartPolicy":"Never","readiness":false,"bootTimeout":SECONDS?,
+ *    "dryRun":false}
  *                                           -> {"uid":U} (dryRun: {"domain":{...}})
  *   {"op":"destroy","name":N,"namespace":NS?,"grace":SECONDS?}
  *                                           -> {} once the pod is gone

@@ -101,10 +101,11 @@ const char *xn_shutdown_reason_name(enum xn_shutdown_reason r);
 /* Exit codes, documented in docs/architecture.md ("Exit codes").  A guest may
  * write its own code to data/xenlet/exit-code before powering off; that code
  * wins over these defaults when it is a valid 0..255 number. */
-#define XN_EXIT_POWEROFF  0
-#define XN_EXIT_CRASH	  134 /* as a process killed by SIGABRT */
-#define XN_EXIT_WATCHDOG  142 /* as SIGALRM */
-#define XN_EXIT_DESTROYED 137 /* as SIGKILL: what the kubelet reports */
+#define XN_EXIT_POWEROFF     0
+#define XN_EXIT_CRASH	     134 /* as a process killed by SIGABRT */
+#define XN_EXIT_WATCHDOG     142 /* as SIGALRM */
+#define XN_EXIT_DESTROYED    137 /* as SIGKILL: what the kubelet reports */
+#define XN_EXIT_BOOT_TIMEOUT 124 /* as timeout(1): destroyed for not booting in time */
 int xn_exit_code_for(enum xn_shutdown_reason r);
 
 struct xn_domain_info {

@@ -11,7 +11,9 @@
  *   cap from the CPU limit (percent of one CPU).
  * Annotations: xenlet.io/guest-type (pvh | pv, default pvh),
  *   xenlet.io/ramdisk (path), xenlet.io/readiness (guest: Ready follows the
- *   guest's data/xenlet/ready flag; default: Ready when running).
+ *   guest's data/xenlet/ready flag; default: Ready when running),
+ *   xenlet.io/boot-timeout (30, 30s, 2m: a guest that has not booted by then
+ *   is destroyed, exit 124, reason BootTimeout).
  */
 #ifndef XENLET_POD_TRANSLATE_H
 #define XENLET_POD_TRANSLATE_H

@@ -46,9 +46,13 @@ struct xn_pod_spec {
 	unsigned cpu_cap;
 	unsigned cpu_request_milli; /* for admission of later pods */
 	enum xn_restart_policy restart;
-	unsigned grace_s;     /* terminationGracePeriodSeconds */
-	bool guest_readiness; /* Ready follows data/xenlet/ready of the guest */
-	bool local;	      /* created through xl-pod, not the API server */
+	unsigned grace_s;	 /* terminationGracePeriodSeconds */
+	bool guest_readiness;	 /* Ready follows data/xenlet/ready of the guest */
+	unsigned boot_timeout_s; /* 0: none; else a guest that has not booted (first
+				  * console byte, or ready with guest_readiness)
+				  * this long after start is destroyed: exit 124,
+				  * reason BootTimeout */
+	bool local;		 /* created through xl-pod, not the API server */
 };
 void xn_pod_spec_dispose(struct xn_pod_spec *s);
 void xn_pod_spec_copy(struct xn_pod_spec *dst, const struct xn_pod_spec *src);

@@ -159,6 +159,20 @@ run_exit c1 pvh "crash" 134 Error
 run_exit p0 pv "exit=0 lines=2" 0 Completed
 run_exit pc pv "crash" 134 Error
 
+echo "== a guest that never boots"
+# --ready: booted means the readiness flag; a guest without the "ready" word
+# never sets it, so the boot deadline destroys it
+t0=$(up)
+if pod create --boot-timeout 5 --ready -t pvh bt /guests/xn-test-pvh hold >/dev/null 2>&1 &&
+	wait_state bt terminated 60; then
+	echo "TIMING bt: create to destroyed at the boot deadline $(dt $t0) s"
+	check "bt: exit code 124 at the boot deadline (got $(field bt exitCode))" [ "$(field bt exitCode)" = 124 ]
+	check "bt: reason BootTimeout (got $(field bt reason): $(field bt message))" [ "$(field bt reason)" = BootTimeout ]
+	check "bt: domain gone from xl list" sh -c "! xl list | grep -q '^default-bt-'"
+else
+	ko "bt: terminated at its boot deadline (state: $(field bt state) $(field bt message))"
+fi
+
 echo "== destroy with a grace period"
 # hold_destroy NAME TYPE CMDLINE GRACE LINE: destroy -g GRACE a holding
 # guest; LINE is what the guest must have printed on its way out, read

@@ -155,6 +155,13 @@ wait_for 30 bash -c "[ \"\$(kubectl get pod loop3 -o jsonpath='{.status.containe
 check "restarts back off: CrashLoopBackOff with lastState exit code 3" "$([ $? -eq 0 ] && [ "$(jp pod/loop3 '{.status.containerStatuses[0].lastState.terminated.exitCode}')" = 3 ]; echo $?)" "$(jp pod/loop3 '{.status.containerStatuses}')"
 check "BackOff Event" "$(event_seen loop3 BackOff; echo $?)"
 
+# ---- a guest that never boots ----
+pod_yaml silent silent.sim Never | sed 's/^metadata: {name: silent}$/metadata: {name: silent, annotations: {xenlet.io\/boot-timeout: "2s"}}/' |
+	kubectl apply -f - >/dev/null
+wait_for 40 pod_phase_is silent Failed
+check "a guest that never boots -> Failed at its boot deadline (BootTimeout, exit code 124)" "$([ "$(jp pod/silent '{.status.containerStatuses[0].state.terminated.reason}/{.status.containerStatuses[0].state.terminated.exitCode}')" = BootTimeout/124 ]; echo $?)" "$(jp pod/silent '{.status}')"
+check "  ... with a BootTimeout Event" "$(event_seen silent BootTimeout; echo $?)"
+
 # ---- graceful deletion ----
 apply_pod stub stubborn.sim Always
 wait_for 30 pod_phase_is stub Running

@@ -80,9 +80,17 @@ static void admission(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    GOLDEN("basic"),	       GOLDEN("defaults"),     GOLDEN("two-containers"),
-	    GOLDEN("container-image"), GOLDEN("bad-quantity"), GOLDEN("control-char"),
-	    GOLDEN("dotdot"),	       GOLDEN("sa-token"),     cmocka_unit_test(admission),
+	    GOLDEN("basic"),
+	    GOLDEN("defaults"),
+	    GOLDEN("two-containers"),
+	    GOLDEN("container-image"),
+	    GOLDEN("bad-quantity"),
+	    GOLDEN("control-char"),
+	    GOLDEN("dotdot"),
+	    GOLDEN("sa-token"),
+	    GOLDEN("boot-timeout"),
+	    GOLDEN("bad-boot-timeout"),
+	    cmocka_unit_test(admission),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -479,6 +479,39 @@ static void test_crash_exit_code(void **state)
 	assert_int_equal(t->recs[i].st.last.exit_code, 134);
 }
 
+/* A guest that never boots is destroyed at its boot deadline: exit 124,
+ * reason BootTimeout, and its memory is free again; one that writes its
+ * banner in time is left alone. */
+static void test_boot_timeout(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec a = spec("uid-silent", "silent", FIXTURES "silent.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec b = spec("uid-talks", "talks", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_domain_info *doms = NULL;
+	size_t n = 0;
+	xn_err err = NULL;
+	uint32_t domid;
+	int i;
+
+	a.boot_timeout_s = 1;
+	b.boot_timeout_s = 1;
+	run_pod(t, &a);
+	run_pod(t, &b);
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_TERMINATED, NULL, 0);
+	assert_int_equal(t->recs[i].st.last.exit_code, XN_EXIT_BOOT_TIMEOUT);
+	assert_string_equal(t->recs[i].st.reason, "BootTimeout");
+	assert_non_null(strstr(t->recs[i].st.message, "did not boot within 1s"));
+	assert_int_equal(t->hv->ops->list(t->hv, &doms, &n, &err), 0);
+	for (size_t k = 0; k < n; k++)
+		assert_int_not_equal(doms[k].domid, domid);
+	free(doms);
+	/* the talking guest outlives the deadline */
+	xn_test_run_for(t->base, 1500);
+	assert_int_equal(xn_runtime_status(t->rt, b.uid)->state, XN_INST_RUNNING);
+}
+
 static void test_kill_obeying(void **state)
 {
 	struct t *t = *state;
@@ -728,6 +761,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_on_failure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_always_backoff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_exit_code, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_boot_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill_obeying, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill_stubborn, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill_during_create, setup, teardown),
