@@ -46,6 +46,7 @@ if [[ -z "${GO:-}" ]]; then
     else die "no Go toolchain: put go on PATH or set GO=/path/to/go"
     fi
 fi
+command -v "$GO" >/dev/null 2>&1 || die "no Go toolchain at GO=$GO"
 
 mkdir -p "$dir" || die "cannot create cache dir $dir (set XN_CACHE to a writable place)"
 
@@ -70,11 +71,13 @@ trap 'rm -rf "$tmp"' EXIT
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 vp=k8s.io/client-go/pkg/version
 ldflags="-s -w -X $vp.gitVersion=$ms_ver -X $vp.gitTreeState=clean -X $vp.buildDate=1970-01-01T00:00:00Z"
-(
-    cd "$gomod"
-    "$GO" build -trimpath -ldflags="$ldflags" -o "$tmp/metrics-server" \
-        sigs.k8s.io/metrics-server/cmd/metrics-server
-) || die "go build failed (see messages above)"
+# The last line of go's output goes into the error: callers that skip a test
+# on a failed build print it as the reason.
+if ! out=$(cd "$gomod" && "$GO" build -trimpath -ldflags="$ldflags" -o "$tmp/metrics-server" \
+    sigs.k8s.io/metrics-server/cmd/metrics-server 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "go build failed: $(tail -n 1 <<<"$out")"
+fi
 
 [[ -x "$tmp/metrics-server" ]] || die "go build did not produce metrics-server"
 got=$("$tmp/metrics-server" --version 2>&1) || die "built metrics-server does not run: $got"
