@@ -8,6 +8,8 @@
 #   cluster.sh status [DIR]          "NAME PID" of each live component
 #   cluster.sh node-kubeconfig NAME OUT [SERVER] [DIR]
 #   cluster.sh apiserver-stop|apiserver-start [DIR]
+#   cluster.sh metrics-server-up IP [DIR]   metrics-server for kubectl top
+#   cluster.sh metrics-server-down [DIR]    (IP: a non-loopback host address)
 #
 # DIR defaults to $XN_CLUSTER_DIR.  Typical use by hand:
 #   env=$(test/cluster/cluster.sh up) && . "$env" && kubectl get ns
@@ -18,7 +20,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # Load the env of an existing cluster from DIR (or $XN_CLUSTER_DIR).
 load() {
@@ -55,5 +57,11 @@ node-kubeconfig)
     ;;
 apiserver-stop) load "${1:-}"; cluster_apiserver_stop ;;
 apiserver-start) load "${1:-}"; cluster_apiserver_start ;;
+metrics-server-up)
+    [[ $# -ge 1 ]] || usage
+    load "${2:-}"
+    cluster_metrics_server_up "$1"
+    ;;
+metrics-server-down) load "${1:-}"; cluster_metrics_server_down ;;
 *) usage ;;
 esac

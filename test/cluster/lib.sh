@@ -23,6 +23,9 @@
 #                              stop/restart only kube-apiserver, same port
 #   cluster_pids               print "NAME PID" of every live component
 #   cluster_logs_tail [N]      print the last N lines of each component log
+#   cluster_metrics_server_up IP / cluster_metrics_server_down
+#                              metrics-server on the host behind APIService
+#                              v1beta1.metrics.k8s.io (metrics-server.sh)
 #
 # Env file ($XN_CLUSTER_DIR/env, sourceable by sh) exports:
 #   XN_CLUSTER_DIR XN_CLUSTER_BIN XN_K8S_VERSION KUBECONFIG XN_ADMIN_KUBECONFIG
@@ -70,10 +73,11 @@ _cluster_free_port() {
 
 # --- certificates ----------------------------------------------------------
 
-# _cluster_sign NAME SUBJ EKU [SAN]: key + cert NAME.{key,crt} in $XN_CLUSTER_DIR/pki
-# signed by the cluster CA.  EC P-256 keys: fast to make and accepted everywhere.
+# _cluster_sign NAME SUBJ EKU [SAN] [CA]: key + cert NAME.{key,crt} in
+# $XN_CLUSTER_DIR/pki signed by CA.{crt,key} there (default: ca, the cluster
+# CA).  EC P-256 keys: fast to make and accepted everywhere.
 _cluster_sign() {
-    local name=$1 subj=$2 eku=$3 san=${4:-} pki="$XN_CLUSTER_DIR/pki"
+    local name=$1 subj=$2 eku=$3 san=${4:-} ca=${5:-ca} pki="$XN_CLUSTER_DIR/pki"
     local ext="$pki/$name.ext"
     {
         echo "basicConstraints=critical,CA:FALSE"
@@ -83,21 +87,33 @@ _cluster_sign() {
     } >"$ext"
     openssl ecparam -name prime256v1 -genkey -noout -out "$pki/$name.key" 2>/dev/null &&
         openssl req -new -key "$pki/$name.key" -subj "$subj" -out "$pki/$name.csr" 2>/dev/null &&
-        openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+        openssl x509 -req -in "$pki/$name.csr" -CA "$pki/$ca.crt" -CAkey "$pki/$ca.key" \
             -set_serial "0x$(openssl rand -hex 16)" -days 30 -sha256 \
             -extfile "$ext" -out "$pki/$name.crt" 2>/dev/null ||
         _cluster_err "openssl failed making certificate $name ($subj)"
 }
 
+# _cluster_make_ca NAME CN: self-signed CA NAME.{key,crt} in $XN_CLUSTER_DIR/pki.
+_cluster_make_ca() {
+    local pki="$XN_CLUSTER_DIR/pki"
+    openssl ecparam -name prime256v1 -genkey -noout -out "$pki/$1.key" 2>/dev/null &&
+        openssl req -x509 -new -key "$pki/$1.key" -subj "/CN=$2" -days 30 -sha256 \
+            -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+            -out "$pki/$1.crt" 2>/dev/null ||
+        _cluster_err "openssl failed making the CA $1 ($2)"
+}
+
 _cluster_make_pki() {
     local pki="$XN_CLUSTER_DIR/pki"
     mkdir -p "$pki" && chmod 700 "$pki" || return 1
-    openssl ecparam -name prime256v1 -genkey -noout -out "$pki/ca.key" 2>/dev/null &&
-        openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=xenlet-test-ca" -days 30 -sha256 \
-            -addext "basicConstraints=critical,CA:TRUE" \
-            -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-            -out "$pki/ca.crt" 2>/dev/null ||
-        { _cluster_err "openssl failed making the CA"; return 1; }
+    _cluster_make_ca ca xenlet-test-ca || return 1
+    # The aggregation layer: the API server proxies to extension API servers
+    # (metrics-server) with this client certificate and the user in
+    # X-Remote-* headers, which they trust only from the front-proxy CA.  A
+    # CA of its own, as kubeadm does: no other client cert can assert a user.
+    _cluster_make_ca front-proxy-ca xenlet-test-front-proxy-ca || return 1
+    _cluster_sign front-proxy-client "/CN=front-proxy-client" clientAuth "" front-proxy-ca || return 1
     _cluster_sign apiserver "/CN=kube-apiserver" serverAuth \
         "IP:127.0.0.1,IP:10.0.2.100,IP:$_cluster_service_ip,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" || return 1
     _cluster_sign admin "/O=system:masters/CN=xenlet-admin" clientAuth || return 1
@@ -215,11 +231,13 @@ _cluster_stop() {
 }
 
 _cluster_components=(etcd kube-apiserver kube-controller-manager kube-scheduler)
+# Started on request after cluster_up (metrics-server.sh); stopped first.
+_cluster_addons=(metrics-server)
 
 cluster_pids() {
     local c
     [[ -d "${XN_CLUSTER_DIR:-}/pids" ]] || return 0
-    for c in "${_cluster_components[@]}"; do
+    for c in "${_cluster_components[@]}" "${_cluster_addons[@]}"; do
         _cluster_alive "$c" && echo "$c $(_cluster_pid "$c")"
     done
     return 0
@@ -230,7 +248,7 @@ cluster_pids() {
 cluster_logs_tail() {
     local n=${1:-30} c log
     _cluster_tails_shown=1
-    for c in "${_cluster_components[@]}"; do
+    for c in "${_cluster_components[@]}" "${_cluster_addons[@]}"; do
         log="$XN_CLUSTER_DIR/$c.log"
         [[ -f "$log" ]] || continue
         echo "----- errors in $log (last 5) -----" >&2
@@ -289,6 +307,8 @@ cluster_apiserver_start() {
     # --shutdown-send-retry-after: on SIGTERM the server sends GOAWAY and gives
     # open watches 2 s; by default it waits up to 60 s for them, so every
     # cluster_apiserver_stop with a controller-manager attached took 20+ s.
+    # --enable-aggregator-routing: nothing here serves ClusterIPs (no
+    # kube-proxy), so aggregated APIs are reached at their EndpointSlice address.
     # shellcheck disable=SC2086 # extra args are meant to be split
     _cluster_start kube-apiserver "$XN_CLUSTER_BIN/kube-apiserver" \
         --bind-address=127.0.0.1 \
@@ -311,6 +331,14 @@ cluster_apiserver_start() {
         --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
         --kubelet-certificate-authority="$pki/ca.crt" \
         --kubelet-preferred-address-types=InternalIP,Hostname \
+        --requestheader-client-ca-file="$pki/front-proxy-ca.crt" \
+        --requestheader-allowed-names=front-proxy-client \
+        --requestheader-username-headers=X-Remote-User \
+        --requestheader-group-headers=X-Remote-Group \
+        --requestheader-extra-headers-prefix=X-Remote-Extra- \
+        --proxy-client-cert-file="$pki/front-proxy-client.crt" \
+        --proxy-client-key-file="$pki/front-proxy-client.key" \
+        --enable-aggregator-routing=true \
         --shutdown-send-retry-after=true \
         --profiling=false \
         --v="${XN_CLUSTER_V:-1}" \
@@ -471,6 +499,7 @@ cluster_down() {
     local c i
     [[ -n "${XN_CLUSTER_DIR:-}" && -d "$XN_CLUSTER_DIR" ]] || return 0
     # Clients first, etcd last, so nobody logs storms about a vanished store.
+    for c in "${_cluster_addons[@]}"; do _cluster_stop "$c"; done
     for ((i = ${#_cluster_components[@]} - 1; i >= 0; i--)); do
         _cluster_stop "${_cluster_components[i]}"
     done
@@ -501,3 +530,6 @@ cluster_install_trap() {
     trap '_cluster_on_exit 130; exit 130' INT
     trap '_cluster_on_exit 143; exit 143' TERM
 }
+
+# shellcheck source=metrics-server.sh
+. "$_cluster_here/metrics-server.sh"

@@ -19,6 +19,19 @@ if [ -z "${XN_CLUSTER_BIN:-}" ]; then
 		exit 1
 	fi
 fi
+# metrics-server (for kubectl top) likewise; a failed build skips only the
+# checks that need it, with the reason.
+if [ -z "${XN_METRICS_SERVER_BIN:-}" ] && [ -z "${XN_METRICS_SERVER_SKIP:-}" ]; then
+	mslog=$(mktemp)
+	if d=$("$top/test/cluster/build-metrics-server.sh" 2>"$mslog" | tail -n 1) && [ -x "$d/metrics-server" ]; then
+		export XN_METRICS_SERVER_BIN=$d/metrics-server
+	else
+		cat "$mslog" >&2
+		XN_METRICS_SERVER_SKIP="metrics-server build failed: $(sed -n 's/^build-metrics-server.sh: error: //p' "$mslog" | tail -n 1)"
+		export XN_METRICS_SERVER_SKIP
+	fi
+	rm -f "$mslog"
+fi
 
 for t in "$here"/test-*.sh; do
 	name=$(basename "$t" .sh)

@@ -54,6 +54,10 @@ stop_daemon() { # by PID, never by name
 }
 cleanup() {
 	stop_daemon
+	if [ "$fail" -ne 0 ] && [ -f "$XN_CLUSTER_DIR/metrics-server.log" ]; then
+		echo "# metrics-server log (errors, tail):"
+		grep -E '^[EF][0-9]{4} ' "$XN_CLUSTER_DIR/metrics-server.log" | tail -n 10 | sed 's/^/#   /'
+	fi
 	cluster_down >/dev/null 2>&1
 	if [ "$fail" -ne 0 ]; then
 		echo "# xenletd log (tail):"
@@ -236,7 +240,55 @@ out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-k
 check "unknown pod: 404" "$(echo "$out" | grep -q 'pod \\"nope\\" does not exist.* 404$'; echo $?)" "$out"
 out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/containerLogs/default/ticker/main?sinceSeconds=x" | tr -d '\n')
 check "malformed sinceSeconds: 400 naming it" "$(echo "$out" | grep -q 'sinceSeconds.* 400$'; echo $?)" "$out"
-skipped "kubectl top pod through metrics-server" "metrics-server is not built here yet"
+
+# ---- kubectl top through a real metrics-server (test/cluster/metrics-server.sh) ----
+ms_skip=${XN_METRICS_SERVER_SKIP:-}
+if [ -z "$ms_skip" ] && [ "$PROXY_OK" = 0 ]; then
+	ms_skip="no global IPv4 address on this host: the APIService's EndpointSlice cannot name loopback"
+fi
+if [ -z "$ms_skip" ] && [ -z "${XN_METRICS_SERVER_BIN:-}" ]; then
+	if d=$("$SRC/test/cluster/build-metrics-server.sh" 2>"$TMP/ms-build.log" | tail -n 1) && [ -x "$d/metrics-server" ]; then
+		export XN_METRICS_SERVER_BIN=$d/metrics-server
+	else
+		ms_skip="metrics-server build failed: $(sed -n 's/^build-metrics-server.sh: error: //p' "$TMP/ms-build.log" | tail -n 1)"
+	fi
+fi
+if [ -n "$ms_skip" ]; then
+	echo "skipped: $ms_skip"
+	skipped "kubectl top node and pod through metrics-server" "$ms_skip"
+else
+	cluster_metrics_server_up "$IP" >"$TMP/ms-up.log" 2>&1
+	check "metrics-server $("$XN_METRICS_SERVER_BIN" --version 2>&1) runs, APIService v1beta1.metrics.k8s.io is Available" $? "$(tail -n 20 "$TMP/ms-up.log")"
+	# What each scrape relies on: the kubelet's SubjectAccessReview lets
+	# system:metrics-server get nodes/metrics and nothing it was not granted.
+	mc=(--cert "$pki/metrics-server-client.crt" --key "$pki/metrics-server-client.key")
+	code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$XN_CA_CERT" "${mc[@]}" "$url/metrics/resource")
+	check "metrics-server's identity may read /metrics/resource on the node: 200" "$([ "$code" = 200 ]; echo $?)" "$code"
+	code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$XN_CA_CERT" "${mc[@]}" "$url/pods")
+	check "... and nothing else (/pods, nodes/proxy): 403" "$([ "$code" = 403 ]; echo $?)" "$code"
+	# A CPU rate needs two scrapes, one every 10 s: bounded wait.
+	t0=$SECONDS
+	wait_for 90 kubectl top node "$NODE" --no-headers
+	out=$(kubectl top node "$NODE" --no-headers 2>&1)
+	echo "# kubectl top node, after $((SECONDS - t0)) s: $out"
+	# NAME CPU(cores) CPU(%) MEMORY(bytes) MEMORY(%); memory within the sim's 2048 MiB
+	echo "$out" | awk -v n="$NODE" '$1 == n && $2 ~ /^[0-9]+m$/ && $3 ~ /^[0-9]+%$/ &&
+		$4 ~ /^[0-9]+Mi$/ && $4 + 0 > 0 && $4 + 0 <= 2048 && $5 ~ /^[0-9]+%$/ { ok = 1 } END { exit !ok }'
+	check "kubectl top node $NODE: CPU and memory of the xenlet node" $? "$out
+$(tail -n 5 "$XN_CLUSTER_DIR/metrics-server.log")"
+	wait_for 60 kubectl top pod ticker --no-headers
+	out=$(kubectl top pod ticker --no-headers 2>&1)
+	echo "# kubectl top pod: $out"
+	echo "$out" | awk '$1 == "ticker" && $2 ~ /^[0-9]+m$/ && $3 == "64Mi" { ok = 1 } END { exit !ok }'
+	check "kubectl top pod ticker: CPU, and memory 64Mi (the sim domain's)" $? "$out"
+	out=$(kubectl top pod ticker --containers --no-headers 2>&1)
+	echo "$out" | awk '$1 == "ticker" && $2 == "main" && $3 ~ /^[0-9]+m$/ && $4 == "64Mi" { ok = 1 } END { exit !ok }'
+	check "kubectl top pod --containers: container main" $? "$out"
+	mspid=$(_cluster_pid metrics-server)
+	cluster_metrics_server_down
+	check "cluster_metrics_server_down stops it (pid $mspid) and removes the APIService" \
+		"$(! readlink "/proc/$mspid/exe" >/dev/null 2>&1 && ! kubectl get apiservice v1beta1.metrics.k8s.io >/dev/null 2>&1; echo $?)"
+fi
 
 # ---- a guest that floods its console ----
 pod flood flood.sim Always
