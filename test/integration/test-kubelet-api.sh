@@ -304,6 +304,47 @@ bytes=$(du -sb "$fdir" | cut -f1)
 check "the flood is rotated: at most 3 files, $bytes bytes (<= 3 x 256 KiB)" "$([ "$files" -le 3 ] && [ "$bytes" -le $((3 * 256 * 1024 + 4096)) ]; echo $?)" "$(ls -l "$fdir")"
 rss=$(awk '/VmRSS/{print $2}' "/proc/$DPID/status")
 check "daemon memory stays bounded under the flood (RSS $rss KiB < 100 MiB)" "$([ "$rss" -lt 102400 ]; echo $?)"
+# 70 clients follow the flood and never read: the 65th and later are refused
+# with 503, memory stays bounded while they stall, and once they are gone
+# the API serves again
+out=$(python3 - "$IP" "$PORT" "$XN_CA_CERT" "$pki/apiserver-kubelet-client.crt" \
+	"$pki/apiserver-kubelet-client.key" "$DPID" <<'PYEOF' 2>&1
+import socket, ssl, sys, time
+ip, port, ca, crt, key, pid = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6], sys.argv[6]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+ctx.load_cert_chain(crt, key)
+def rss():
+    for l in open("/proc/%s/status" % pid):
+        if l.startswith("VmRSS:"):
+            return int(l.split()[1])
+base = rss()
+conns, codes = [], []
+for i in range(70):
+    raw = socket.create_connection((ip, port), timeout=10)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s = ctx.wrap_socket(raw)
+    s.sendall(b"GET /containerLogs/default/flood/main?follow=true HTTP/1.1\r\nHost: x\r\n\r\n")
+    conns.append(s)
+for s in conns:
+    head = s.recv(64)
+    codes.append(head.split(b" ")[1].decode() if head.startswith(b"HTTP/1.1 ") else "?")
+time.sleep(5)  # the 64 accepted readers stall while the guest floods
+grown = rss() - base
+for s in conns:
+    s.close()
+time.sleep(1)
+s = ctx.wrap_socket(socket.create_connection((ip, port), timeout=10))
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+after = s.recv(64).split(b" ")[1].decode()
+print("ok200=%d refused503=%d other=%d grown_kib=%d after=%s" % (codes.count("200"), codes.count("503"), len(codes) - codes.count("200") - codes.count("503"), grown, after))
+PYEOF
+)
+echo "# $out"
+case $out in *"ok200=64 refused503=6 other=0 "*) ok "64 connections served, the 65th to 70th get 503" ;; *) not_ok "64 connections served, the 65th to 70th get 503" "$out" ;; esac
+g=$(echo "$out" | sed -n 's/.*grown_kib=\([0-9-]*\).*/\1/p')
+check "64 stalled followers of a flooding guest: daemon memory grew ${g:-?} KiB (< 32 MiB)" "$([ -n "$g" ] && [ "$g" -lt 32768 ]; echo $?)" "$out"
+check "after the stalled clients are gone the API serves again (200)" "$(echo "$out" | grep -q 'after=200$'; echo $?)" "$out"
 kubectl delete pod flood --wait=false >/dev/null
 
 stop_daemon
