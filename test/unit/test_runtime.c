@@ -485,7 +485,8 @@ static void test_crash_exit_code(void **state)
 static void test_boot_timeout(void **state)
 {
 	struct t *t = *state;
-	struct xn_pod_spec a = spec("uid-silent", "silent", FIXTURES "silent.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec a =
+	    spec("uid-silent", "silent", FIXTURES "silent.sim", XN_RESTART_NEVER);
 	struct xn_pod_spec b = spec("uid-talks", "talks", FIXTURES "server.sim", XN_RESTART_NEVER);
 	struct xn_domain_info *doms = NULL;
 	size_t n = 0;
