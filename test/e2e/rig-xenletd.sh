@@ -231,7 +231,7 @@ for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
 done
 check "20 domains created, ran and destroyed in a row ($n20 ok)" [ $n20 = 20 ]
 pod destroy e0 >/dev/null; pod destroy e3 >/dev/null; pod destroy c1 >/dev/null
-pod destroy p0 >/dev/null; pod destroy pc >/dev/null
+pod destroy p0 >/dev/null; pod destroy pc >/dev/null; pod destroy bt >/dev/null
 check "afterwards: xl list shows only Dom0" [ "$(domains)" = 0 ]
 left=$(xenstore-list /xenlet/pods 2>/dev/null | wc -l)
 check "afterwards: no /xenlet/pods records ($left)" [ "$left" = 0 ]
