@@ -14,14 +14,13 @@ TMP=$(mktemp -d /tmp/test-daemon-cli.XXXXXX)
 PIDS=()
 # shellcheck source=test/lib/tap.sh
 . "$SRC/test/lib/tap.sh"
+# shellcheck source=test/integration/lib-xenletd.sh
+. "$SRC/test/integration/lib-xenletd.sh"
 unset XN_SIM_STATE_DIR XN_STORE_MEM_FILE XN_SIM_FAIL_CREATE
 
 cleanup() {
 	for p in "${PIDS[@]}"; do
-		if kill -0 "$p" 2>/dev/null; then
-			kill -TERM "$p"
-			wait "$p" 2>/dev/null
-		fi
+		xn_it_kill "$p"
 	done
 	rm -rf "$TMP"
 }

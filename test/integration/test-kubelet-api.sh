@@ -7,115 +7,32 @@
 set -u
 B=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-FIX=$SRC/test/fixtures/sim
-pass=0 fail=0 skip=0
 NODE=xen-api-1
-DPID=
+TAP_DETAIL_LINES=30
 
-finish() {
-	echo "kubelet-api: $pass passed, $fail failed, $skip skipped"
-	[ "$fail" -eq 0 ]
-}
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-not_ok() {
-	echo "not ok - $1"
-	[ $# -gt 1 ] && [ -n "$2" ] && printf '%s\n' "$2" | head -n 30 | sed 's/^/#   /'
-	fail=$((fail + 1))
-}
-skipped() { echo "ok - $1 # skip $2"; skip=$((skip + 1)); }
-check() { if [ "$2" -eq 0 ]; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
-wait_for() { # bounded waits for the system under test, never a measurement
-	local n=$(($1 * 5))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
+# shellcheck source=test/lib/tap.sh
+. "$SRC/test/lib/tap.sh"
+# shellcheck source=test/integration/lib-xenletd.sh
+. "$SRC/test/integration/lib-xenletd.sh"
 
 if ! command -v kubectl >/dev/null || ! command -v curl >/dev/null; then
-	echo "skipped: kubectl or curl not installed"
-	skip=1
-	finish
+	skip "kubelet API checks" "kubectl or curl not installed"
+	summary kubelet-api
 	exit
 fi
-. "$SRC/test/cluster/lib.sh"
-TMP=$(mktemp -d /tmp/test-kubelet-api.XXXXXX)
-export XN_CLUSTER_DIR=$TMP/cluster
-
-stop_daemon() { # by PID, never by name
-	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"
-		wait "$DPID" 2>/dev/null
-	fi
-	DPID=
-}
-cleanup() {
-	stop_daemon
-	if [ "$fail" -ne 0 ] && [ -f "$XN_CLUSTER_DIR/metrics-server.log" ]; then
-		echo "# metrics-server log (errors, tail):"
-		grep -E '^[EF][0-9]{4} ' "$XN_CLUSTER_DIR/metrics-server.log" | tail -n 10 | sed 's/^/#   /'
-	fi
-	cluster_down >/dev/null 2>&1
-	if [ "$fail" -ne 0 ]; then
-		echo "# xenletd log (tail):"
-		tail -n 40 "$TMP/xenletd.log" 2>/dev/null | sed 's/^/#   /'
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if ! cluster_up >"$TMP/cluster-up.log" 2>&1; then
-	not_ok "control plane starts" "$(tail -n 20 "$TMP/cluster-up.log")"
-	finish
-	exit
-fi
-cluster_node_kubeconfig "$NODE" "$TMP/node.kubeconfig" >/dev/null
+xn_it_cluster_up test-kubelet-api || { summary kubelet-api; exit; }
 # The API server's node proxy (nodes/NODE/proxy/...) refuses loopback and
 # link-local node addresses, so the node advertises a global address of this
 # host when it has one; kubectl logs alone would work with 127.0.0.1.
-IP=$(ip -4 -o addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+IP=$(xn_it_global_ip)
 PROXY_OK=1
 if [ -z "$IP" ]; then
 	IP=127.0.0.1 PROXY_OK=0
 fi
-cluster_node_serving_cert "$NODE" "$TMP/serving.crt" "$TMP/serving.key" "$IP" 127.0.0.1 >/dev/null
-kubectl apply -f "$SRC/k8s/runtimeclass.yaml" >/dev/null
-PORT=$(_cluster_free_port)
+xn_it_start_kubelet_api "$IP" --container-log-max-size 256Ki --container-log-max-files 3
 
-XN_SIM_MEMORY_MB=2048 XN_SIM_CPUS=4 XN_BACKOFF_BASE_MS=1000 \
-	"$B/xenletd" --backend=sim -d -vv --kubeconfig "$TMP/node.kubeconfig" \
-	--node-name "$NODE" --node-ip "$IP" --root-dir "$TMP/root" \
-	--pod-log-dir "$TMP/logs" --ctl-socket "$TMP/ctl.sock" \
-	--address "$IP" --port "$PORT" \
-	--tls-cert-file "$TMP/serving.crt" --tls-private-key-file "$TMP/serving.key" \
-	--client-ca-file "$XN_CA_CERT" --container-log-max-size 256Ki --container-log-max-files 3 \
-	>>"$TMP/xenletd.log" 2>&1 &
-DPID=$!
-wait_for 30 kubectl wait --for=condition=Ready "node/$NODE" --timeout=1s
-check "node registers with the kubelet API on port $PORT" $? "$(tail -n 5 "$TMP/xenletd.log")"
-port=$(kubectl get node "$NODE" -o jsonpath='{.status.daemonEndpoints.kubeletEndpoint.Port}')
-check "daemonEndpoints advertises port $PORT" "$([ "$port" = "$PORT" ]; echo $?)" "$port"
-
-pod() { # pod NAME SCRIPT POLICY
-	kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: $1}
-spec:
-  runtimeClassName: xen-unikernel
-  restartPolicy: $3
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: main
-    image: $FIX/$2
-    resources: {limits: {memory: 64Mi, cpu: 250m}}
-YAML
-}
-pod ticker ticker.sim Always
-pod crasher shortlived.sim Always
+xn_it_pod ticker ticker.sim Always
+xn_it_pod crasher shortlived.sim Always
 wait_for 40 kubectl wait --for=condition=Ready pod/ticker --timeout=1s
 check "the ticker pod runs" $? "$(kubectl get pod ticker -o wide 2>&1)"
 sleep 3 # the log must span more than a second for --since=1s below
@@ -254,8 +171,7 @@ if [ -z "$ms_skip" ] && [ -z "${XN_METRICS_SERVER_BIN:-}" ]; then
 	fi
 fi
 if [ -n "$ms_skip" ]; then
-	echo "skipped: $ms_skip"
-	skipped "kubectl top node and pod through metrics-server" "$ms_skip"
+	skip "kubectl top node and pod through metrics-server" "$ms_skip"
 else
 	cluster_metrics_server_up "$IP" >"$TMP/ms-up.log" 2>&1
 	check "metrics-server $("$XN_METRICS_SERVER_BIN" --version 2>&1) runs, APIService v1beta1.metrics.k8s.io is Available" $? "$(tail -n 20 "$TMP/ms-up.log")"
@@ -291,7 +207,7 @@ $(tail -n 5 "$XN_CLUSTER_DIR/metrics-server.log")"
 fi
 
 # ---- a guest that floods its console ----
-pod flood flood.sim Always
+xn_it_pod flood flood.sim Always
 wait_for 40 kubectl wait --for=condition=Ready pod/flood --timeout=1s
 timeout 4 kubectl logs -f flood >"$TMP/flood.out" 2>/dev/null
 n=$(grep -c '^flood ' "$TMP/flood.out")
@@ -347,7 +263,7 @@ check "64 stalled followers of a flooding guest: daemon memory grew ${g:-?} KiB 
 check "after the stalled clients are gone the API serves again (200)" "$(echo "$out" | grep -q 'after=200$'; echo $?)" "$out"
 kubectl delete pod flood --wait=false >/dev/null
 
-stop_daemon
+xn_it_stop_xenletd
 grep -q "kubelet API on https://$IP:$PORT" "$TMP/xenletd.log"
 check "the daemon logged its kubelet API endpoint" $?
-finish
+summary kubelet-api

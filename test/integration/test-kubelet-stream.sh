@@ -7,111 +7,32 @@
 set -u
 B=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-FIX=$SRC/test/fixtures/sim
-pass=0 fail=0 skip=0
 NODE=xen-stream-1
-DPID=
+TAP_DETAIL_LINES=30
 
-finish() {
-	echo "kubelet-stream: $pass passed, $fail failed, $skip skipped"
-	[ "$fail" -eq 0 ]
-}
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-not_ok() {
-	echo "not ok - $1"
-	[ $# -gt 1 ] && [ -n "$2" ] && printf '%s\n' "$2" | head -n 30 | sed 's/^/#   /'
-	fail=$((fail + 1))
-}
-skipped() { echo "ok - $1 # skip $2"; skip=$((skip + 1)); }
-check() { if [ "$2" -eq 0 ]; then ok "$1"; else not_ok "$1" "${3:-}"; fi; }
-wait_for() { # bounded waits for the system under test, never a measurement
-	local n=$(($1 * 5))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
+# shellcheck source=test/lib/tap.sh
+. "$SRC/test/lib/tap.sh"
+# shellcheck source=test/integration/lib-xenletd.sh
+. "$SRC/test/integration/lib-xenletd.sh"
 
 if ! command -v kubectl >/dev/null || ! command -v curl >/dev/null; then
-	echo "skipped: kubectl or curl not installed"
-	skip=1
-	finish
+	skip "kubelet stream checks" "kubectl or curl not installed"
+	summary kubelet-stream
 	exit
 fi
-. "$SRC/test/cluster/lib.sh"
-TMP=$(mktemp -d /tmp/test-kubelet-stream.XXXXXX)
-export XN_CLUSTER_DIR=$TMP/cluster
-
-stop_daemon() { # by PID, never by name
-	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"
-		wait "$DPID" 2>/dev/null
-	fi
-	DPID=
-}
-cleanup() {
-	stop_daemon
-	cluster_down >/dev/null 2>&1
-	if [ "$fail" -ne 0 ]; then
-		echo "# xenletd log (tail):"
-		tail -n 40 "$TMP/xenletd.log" 2>/dev/null | sed 's/^/#   /'
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if ! cluster_up >"$TMP/cluster-up.log" 2>&1; then
-	not_ok "control plane starts" "$(tail -n 20 "$TMP/cluster-up.log")"
-	finish
-	exit
-fi
-cluster_node_kubeconfig "$NODE" "$TMP/node.kubeconfig" >/dev/null
 # The API server refuses to dial loopback node addresses for exec and attach
 # (as for its node proxy), so the node advertises a global address of this
 # host; without one the test is skipped.
-IP=$(ip -4 -o addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+IP=$(xn_it_global_ip)
 if [ -z "$IP" ]; then
-	echo "skipped: this host has no global IPv4 address for the node"
-	skip=1
-	finish
+	skip "kubelet stream checks" "this host has no global IPv4 address for the node"
+	summary kubelet-stream
 	exit
 fi
-cluster_node_serving_cert "$NODE" "$TMP/serving.crt" "$TMP/serving.key" "$IP" 127.0.0.1 >/dev/null
-kubectl apply -f "$SRC/k8s/runtimeclass.yaml" >/dev/null
-PORT=$(_cluster_free_port)
+xn_it_cluster_up test-kubelet-stream || { summary kubelet-stream; exit; }
+xn_it_start_kubelet_api "$IP"
 
-XN_SIM_MEMORY_MB=2048 XN_SIM_CPUS=4 XN_BACKOFF_BASE_MS=1000 \
-	"$B/xenletd" --backend=sim -d -vv --kubeconfig "$TMP/node.kubeconfig" \
-	--node-name "$NODE" --node-ip "$IP" --root-dir "$TMP/root" \
-	--pod-log-dir "$TMP/logs" --ctl-socket "$TMP/ctl.sock" \
-	--address "$IP" --port "$PORT" \
-	--tls-cert-file "$TMP/serving.crt" --tls-private-key-file "$TMP/serving.key" \
-	--client-ca-file "$XN_CA_CERT" >>"$TMP/xenletd.log" 2>&1 &
-DPID=$!
-wait_for 30 kubectl wait --for=condition=Ready "node/$NODE" --timeout=1s
-check "node registers with the kubelet API on port $PORT" $? "$(tail -n 5 "$TMP/xenletd.log")"
-port=$(kubectl get node "$NODE" -o jsonpath='{.status.daemonEndpoints.kubeletEndpoint.Port}')
-check "daemonEndpoints advertises port $PORT" "$([ "$port" = "$PORT" ]; echo $?)" "$port"
-
-pod() { # pod NAME SCRIPT POLICY
-	kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: $1}
-spec:
-  runtimeClassName: xen-unikernel
-  restartPolicy: $3
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: main
-    image: $FIX/$2
-    resources: {limits: {memory: 64Mi, cpu: 250m}}
-YAML
-}
-pod ticker ticker.sim Always
+xn_it_pod ticker ticker.sim Always
 wait_for 40 kubectl wait --for=condition=Ready pod/ticker --timeout=1s
 check "the ticker pod runs" $? "$(kubectl get pod ticker -o wide 2>&1)"
 sleep 1 # a few ticks in the console
@@ -166,7 +87,7 @@ rc=$?
 check "attach -i with stdin: still streams" "$([ $rc -eq 124 ] && echo "$out" | grep -q '^tick$'; echo $?)" "rc=$rc $out"
 
 # ---- a session that ends when the instance does ----
-pod crasher shortlived.sim Never
+xn_it_pod crasher shortlived.sim Never
 wait_for 20 bash -c "kubectl get pod crasher -o jsonpath='{.status.phase}' | grep -q Running"
 out=$(timeout 20 kubectl attach crasher 2>&1)
 rc=$?
@@ -219,5 +140,5 @@ check "bad SPDY after the upgrade: GOAWAY PROTOCOL_ERROR" "$([ "$out" = "goaway 
 out=$(kubectl exec ticker -- console-dump 2>&1 | grep -c 'stdout F')
 check "... and the daemon goes on serving" "$([ "$out" -gt 0 ]; echo $?)" "$out"
 
-stop_daemon
-finish
+xn_it_stop_xenletd
+summary kubelet-stream

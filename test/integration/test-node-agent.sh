@@ -10,46 +10,19 @@ B=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 FIX=$SRC/test/fixtures/sim
 NODE=xen-it-1
-DPID=
 
 # shellcheck source=test/lib/tap.sh
 . "$SRC/test/lib/tap.sh"
+# shellcheck source=test/integration/lib-xenletd.sh
+. "$SRC/test/integration/lib-xenletd.sh"
 
 if ! command -v kubectl >/dev/null; then
 	skip "node agent checks" "kubectl not installed"
 	summary node-agent
 	exit
 fi
-. "$SRC/test/cluster/lib.sh"
-TMP=$(mktemp -d /tmp/test-node-agent.XXXXXX)
-export XN_CLUSTER_DIR=$TMP/cluster
 
-stop_daemon() { # by PID, never by name
-	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-		kill -"${1:-TERM}" "$DPID"
-		wait "$DPID" 2>/dev/null
-	fi
-	DPID=
-}
-cleanup() {
-	stop_daemon TERM
-	cluster_down >/dev/null 2>&1
-	if [ "$fail" -ne 0 ]; then
-		echo "# xenletd log (tail):"
-		tail -n 40 "$TMP/xenletd.log" 2>/dev/null | sed 's/^/#   /'
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-start_daemon() {
-	XN_SIM_MEMORY_MB=2048 XN_SIM_CPUS=4 XN_BACKOFF_BASE_MS=1000 \
-		"$B/xenletd" --backend=sim -d -v --kubeconfig "$TMP/node.kubeconfig" \
-		--node-name "$NODE" --node-ip 127.0.0.1 --root-dir "$TMP/root" \
-		--pod-log-dir "$TMP/logs" --ctl-socket "$TMP/ctl.sock" \
-		>>"$TMP/xenletd.log" 2>&1 &
-	DPID=$!
-}
+start_daemon() { xn_it_start_xenletd -v --node-ip 127.0.0.1; }
 xlpod() { "$B/xl-pod" -s "$TMP/ctl.sock" "$@"; }
 jp() { kubectl get "$1" -o jsonpath="$2" 2>/dev/null; }
 domid_of() { xlpod list -l | python3 -c "import json,sys
@@ -61,13 +34,7 @@ event_seen() { # event_seen POD REASON
 	kubectl get events --field-selector "involvedObject.name=$1,reason=$2" -o name | grep -q .
 }
 
-if ! cluster_up >"$TMP/cluster-up.log" 2>&1; then
-	not_ok "control plane starts" "$(tail -n 20 "$TMP/cluster-up.log")"
-	summary node-agent
-	exit
-fi
-cluster_node_kubeconfig "$NODE" "$TMP/node.kubeconfig" >/dev/null
-kubectl apply -f "$SRC/k8s/runtimeclass.yaml" >/dev/null
+xn_it_cluster_up test-node-agent || { summary node-agent; exit; }
 
 pod_yaml() { # pod_yaml NAME SCRIPT POLICY [extra container yaml] [runtimeclass]
 	cat <<EOF
@@ -177,7 +144,7 @@ before=$(domid_of srv)
 apply_pod gone server.sim Always
 wait_for 30 pod_phase_is gone Running
 gid=$(domid_of gone)
-stop_daemon KILL
+xn_it_stop_xenletd KILL
 kubectl delete pod gone --wait=false >/dev/null
 start_daemon
 wait_for 30 bash -c "[ -z \"\$(kubectl get pod gone -o name 2>/dev/null)\" ]"

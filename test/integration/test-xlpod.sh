@@ -10,15 +10,13 @@ FIX=$SRC/test/fixtures/sim
 TMP=$(mktemp -d /tmp/test-xlpod.XXXXXX)
 SOCK=$TMP/ctl.sock
 XLPOD=("$B/xl-pod" -s "$SOCK")
-DPID=
 # shellcheck source=test/lib/tap.sh
 . "$SRC/test/lib/tap.sh"
+# shellcheck source=test/integration/lib-xenletd.sh
+. "$SRC/test/integration/lib-xenletd.sh"
 
 cleanup() {
-	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"
-		wait "$DPID" 2>/dev/null
-	fi
+	xn_it_stop_xenletd
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -29,11 +27,6 @@ start_daemon() {
 		--ctl-socket="$SOCK" >>"$TMP/xenletd.log" 2>&1 &
 	DPID=$!
 	wait_for 10 xlpod version
-}
-stop_daemon() {
-	kill -TERM "$DPID"
-	wait "$DPID" 2>/dev/null
-	DPID=
 }
 pod_field() { # pod_field NS/NAME FIELD: one field of `list -l` (python3 reads the JSON)
 	xlpod list -l | python3 -c '
@@ -148,7 +141,7 @@ state=$(pod_field test/server state)
 if [ -z "$domid" ] || [ "$state" != running ]; then
 	not_ok "the server pod runs before the restart" "$(xlpod list 2>&1)"
 else
-	stop_daemon
+	xn_it_stop_xenletd
 	if ! start_daemon; then
 		not_ok "xenletd starts again" "$(tail -20 "$TMP/xenletd.log")"
 	else

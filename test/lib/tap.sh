@@ -14,11 +14,12 @@ ok() {
 	pass=$((pass + 1))
 }
 
-# not_ok NAME [DETAILS]: DETAILS (any number of lines) follow as "#   " lines
+# not_ok NAME [DETAILS]: DETAILS follow as "#   " lines, the first
+# TAP_DETAIL_LINES of them if the caller set that
 not_ok() {
 	echo "not ok - $1"
 	if [ $# -gt 1 ] && [ -n "$2" ]; then
-		printf '%s\n' "$2" | sed 's/^/#   /'
+		printf '%s\n' "$2" | head -n "${TAP_DETAIL_LINES:-2147483647}" | sed 's/^/#   /'
 	fi
 	fail=$((fail + 1))
 }
