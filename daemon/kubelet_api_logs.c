@@ -317,15 +317,21 @@ bool xn_log_writer_feed(struct xn_log_writer *w, struct evbuffer *carry, const c
 
 int xn_log_tail_offset(int fd, uint64_t n, off_t *off, xn_err *err)
 {
-	char buf[8192];
 	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return xn_error_errno(err, errno, "stat");
+	return xn_log_tail_offset_at(fd, st.st_size, n, off, err);
+}
+
+int xn_log_tail_offset_at(int fd, off_t size, uint64_t n, off_t *off, xn_err *err)
+{
+	char buf[8192];
 	off_t pos;
 	uint64_t seen = 0;
 	bool first = true;
 
-	if (fstat(fd, &st) < 0)
-		return xn_error_errno(err, errno, "stat");
-	pos = st.st_size;
+	pos = size;
 	*off = 0;
 	if (n == 0) {
 		*off = pos;
@@ -341,7 +347,7 @@ int xn_log_tail_offset(int fd, uint64_t n, off_t *off, xn_err *err)
 		for (ssize_t i = got - 1; i >= 0; i--) {
 			if (buf[i] != '\n')
 				continue;
-			if (first && pos + i == st.st_size - 1) {
+			if (first && pos + i == size - 1) {
 				first = false; /* the newline that ends the last line */
 				continue;
 			}
@@ -364,6 +370,7 @@ struct logstream {
 	struct xn_log_writer w;
 	int fd;
 	off_t off;
+	off_t end; /* without follow: the file's size at the request, -1 with */
 	struct evbuffer *carry;
 	struct evbuffer *out;
 	struct event *timer;
@@ -481,8 +488,15 @@ static void ls_pump(struct logstream *ls)
 	char buf[XN_KAPI_CHUNK];
 	bool live = ls->follow && instance_live(ls);
 	struct timeval tv = {0, XN_KAPI_FOLLOW_MS * 1000};
-	ssize_t n = pread(ls->fd, buf, sizeof(buf), ls->off);
+	size_t want = sizeof(buf);
+	ssize_t n;
 	bool done;
+
+	/* without follow, the answer is the log as it was when asked: lines
+	 * written meanwhile would make tailLines=1 answer two */
+	if (ls->end >= 0 && (off_t)want > ls->end - ls->off)
+		want = ls->end > ls->off ? (size_t)(ls->end - ls->off) : 0;
+	n = want ? pread(ls->fd, buf, want, ls->off) : 0;
 
 	if (n < 0) {
 		log_warnx("kubelet api: %s: read: %s", ls->r->path, strerror(errno));
@@ -555,7 +569,7 @@ void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const 
 	struct xn_log_opts o;
 	unsigned inst = 0;
 	xn_err err = NULL;
-	off_t start = 0;
+	off_t start = 0, size = 0;
 	int rc;
 
 	if (xn_log_opts_parse(r->query, xn_now_real_ns(), &o, &err) < 0) {
@@ -590,8 +604,12 @@ void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const 
 		return kreq_error(r, 400, "container \"%s\" in pod \"%s\" is waiting to start: %s",
 				  container, pod, "no log yet");
 	}
+	{
+		struct stat sb;
+		size = fstat(ls->fd, &sb) == 0 ? sb.st_size : 0;
+	}
 	if (o.tail_lines >= 0 &&
-	    xn_log_tail_offset(ls->fd, (uint64_t)o.tail_lines, &start, &err) < 0) {
+	    xn_log_tail_offset_at(ls->fd, size, (uint64_t)o.tail_lines, &start, &err) < 0) {
 		close(ls->fd);
 		free(ls);
 		kreq_error(r, 500, "log %s: %s", path, xn_error_msg(err));
@@ -602,6 +620,7 @@ void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const 
 	ls->o = o;
 	xn_log_writer_init(&ls->w, &ls->o);
 	ls->off = start;
+	ls->end = o.follow ? -1 : size;
 	ls->carry = evbuffer_new();
 	ls->out = evbuffer_new();
 	ls->uid = xn_xstrdup(uid);

@@ -123,6 +123,8 @@ bool xn_log_writer_feed(struct xn_log_writer *w, struct evbuffer *carry, const c
 			size_t len, struct evbuffer *out);
 /* Offset where the last n lines of the file start (0 if it has fewer). */
 int xn_log_tail_offset(int fd, uint64_t n, off_t *off, xn_err *err);
+/* The same for the first `size` bytes of the file (a snapshot of its size). */
+int xn_log_tail_offset_at(int fd, off_t size, uint64_t n, off_t *off, xn_err *err);
 
 /* What /stats/summary and /metrics/resource are made of. */
 struct xn_stats_pod {
