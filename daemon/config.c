@@ -184,6 +184,21 @@ static int want_scalar(struct yctx *y, yaml_node_t *v, const char *key, const ch
 	return 0;
 }
 
+static int want_bool(struct yctx *y, yaml_node_t *v, const char *key, bool *out)
+{
+	const char *s;
+
+	if (want_scalar(y, v, key, &s) < 0)
+		return -1;
+	if (strcmp(s, "true") == 0)
+		*out = true;
+	else if (strcmp(s, "false") == 0)
+		*out = false;
+	else
+		return yerr(y, v, "%s: must be true or false", key);
+	return 0;
+}
+
 static int want_uint(struct yctx *y, yaml_node_t *v, const char *key, uint64_t min, uint64_t max,
 		     unsigned *out)
 {
@@ -346,6 +361,8 @@ static int load_key(struct yctx *y, struct xn_config *c, const char *key, yaml_n
 		set_str(sp, is_null(v) ? NULL : s);
 		return 0;
 	}
+	if (strcmp(key, "serverTLSBootstrap") == 0)
+		return want_bool(y, v, key, &c->server_tls_bootstrap);
 	if (strcmp(key, "port") == 0)
 		return want_uint(y, v, key, 1, 65535, &c->kubelet_port);
 	if (strcmp(key, "maxPods") == 0)
@@ -479,6 +496,7 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_CLIENT_CA,
+	OPT_SERVER_TLS_BOOTSTRAP,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -502,6 +520,7 @@ static const struct option long_opts[] = {
     {"tls-cert-file", required_argument, NULL, OPT_TLS_CERT},
     {"tls-private-key-file", required_argument, NULL, OPT_TLS_KEY},
     {"client-ca-file", required_argument, NULL, OPT_CLIENT_CA},
+    {"server-tls-bootstrap", no_argument, NULL, OPT_SERVER_TLS_BOOTSTRAP},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -516,7 +535,7 @@ void xn_config_usage(FILE *out)
 	    "               [--root-dir DIR] [--pod-log-dir DIR] [--ctl-socket PATH]\n"
 	    "               [--port N] [--bridge NAME] [--register-with-taints K=V:EFFECT,...]\n"
 	    "               [--address ADDR] [--tls-cert-file F --tls-private-key-file F]\n"
-	    "               [--client-ca-file F]\n"
+	    "               [--client-ca-file F] [--server-tls-bootstrap]\n"
 	    "               [--container-log-max-size Q] [--container-log-max-files N]\n"
 	    "  -d  stay in the foreground (log to stderr)\n"
 	    "  -n  check the configuration, print the effective settings, exit\n"
@@ -613,6 +632,7 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 		case OPT_TLS_CERT: set_str(&c->tls_cert_file, optarg); break;
 		case OPT_TLS_KEY: set_str(&c->tls_key_file, optarg); break;
 		case OPT_CLIENT_CA: set_str(&c->client_ca_file, optarg); break;
+		case OPT_SERVER_TLS_BOOTSTRAP: c->server_tls_bootstrap = true; break;
 		case OPT_PORT:
 			if (xn_parse_u64(optarg, 65535, &n) < 0 || n == 0)
 				return xn_error(err, EINVAL,
@@ -675,6 +695,10 @@ int xn_config_check(struct xn_config *c, xn_err *err)
 		return xn_error(err, EINVAL, "%s is set but %s is not: give both or neither",
 				c->tls_cert_file ? "tlsCertFile" : "tlsPrivateKeyFile",
 				c->tls_cert_file ? "tlsPrivateKeyFile" : "tlsCertFile");
+	if (c->server_tls_bootstrap && c->tls_cert_file)
+		return xn_error(err, EINVAL,
+				"serverTLSBootstrap and tlsCertFile exclude each other: the "
+				"serving certificate comes from a CSR or from the files");
 	if (c->node_name == NULL) {
 		char host[256] = "";
 
@@ -760,6 +784,7 @@ void xn_config_print(const struct xn_config *c, FILE *out)
 		yaml_str(out, "tlsPrivateKeyFile", c->tls_key_file);
 	if (c->client_ca_file)
 		yaml_str(out, "clientCAFile", c->client_ca_file);
+	fprintf(out, "serverTLSBootstrap: %s\n", c->server_tls_bootstrap ? "true" : "false");
 	fprintf(out, "systemReserved:\n  memory: \"%s\"\n  cpu: \"%s\"\n", mem, cpu);
 	fprintf(out, "defaultPodMemory: \"%s\"\nmemoryPressureThreshold: \"%s\"\n", dmem, pmem);
 	xn_quantity_format_bytes(c->container_log_max_size, lmax, sizeof(lmax));

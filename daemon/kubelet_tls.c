@@ -8,6 +8,7 @@
 #include <event2/http.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -138,6 +139,42 @@ SSL_CTX *kapi_tls_ctx(const struct xn_kapi_opts *o, xn_err *err)
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+int xn_kapi_use_cert(struct xn_kapi *k, const char *cert_pem, const char *key_pem, xn_err *err)
+{
+	BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+	X509 *leaf = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	X509 *x;
+	int rc = -1;
+
+	if (leaf == NULL || key == NULL || chain == NULL) {
+		xn_error(err, EINVAL, "serving certificate: %s", ssl_errstr());
+		goto out;
+	}
+	if (X509_check_private_key(leaf, key) != 1) {
+		xn_error(err, EINVAL, "serving certificate: the key does not match");
+		goto out;
+	}
+	while ((x = PEM_read_bio_X509(cb, NULL, NULL, NULL)) != NULL)
+		sk_X509_push(chain, x);
+	ERR_clear_error(); /* the end of the PEM */
+	/* One thread: no handshake sees the certificate without its key. */
+	if (SSL_CTX_use_certificate(k->ssl, leaf) != 1 ||
+	    SSL_CTX_use_PrivateKey(k->ssl, key) != 1 || SSL_CTX_set1_chain(k->ssl, chain) != 1) {
+		xn_error(err, EINVAL, "serving certificate: %s", ssl_errstr());
+		goto out;
+	}
+	rc = 0;
+out:
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+	X509_free(leaf);
+	BIO_free(kb);
+	BIO_free(cb);
+	return rc;
 }
 
 static char *name_entry(X509_NAME *n, int nid, int *pos)

@@ -22,6 +22,7 @@
 #include "xenlet/kube_events.h"
 #include "xenlet/kubeconfig.h"
 #include "xenlet/kubelet_api.h"
+#include "xenlet/kubelet_csr.h"
 #include "xenlet/log.h"
 #include "xenlet/node.h"
 #include "xenlet/pod_sync.h"
@@ -41,6 +42,7 @@ struct daemon {
 	struct xn_pod_sync *ps;
 	struct xn_node *node;
 	struct xn_kapi *kapi;
+	struct xn_kcsr *kcsr;
 	int lock_fd;
 };
 
@@ -156,6 +158,11 @@ static void sim_state_defaults(struct daemon *d)
 		setenv("XN_STORE_MEM_FILE", store, 0);
 }
 
+static int kcsr_apply(const char *cert_pem, const char *key_pem, void *arg, xn_err *err)
+{
+	return xn_kapi_use_cert(arg, cert_pem, key_pem, err);
+}
+
 /* The kubelet API: logs, stats and metrics for the API server. */
 static int start_kapi(struct daemon *d, xn_err *err)
 {
@@ -179,6 +186,22 @@ static int start_kapi(struct daemon *d, xn_err *err)
 	}
 	if (d->kapi == NULL)
 		return xn_error_wrap(err, "kubelet API");
+	if (d->cfg.server_tls_bootstrap) {
+		struct xn_kcsr_opts co = {
+		    .node_name = d->cfg.node_name,
+		    .node_ip = d->node ? xn_node_ip(d->node) : d->cfg.node_ip,
+		    .root_dir = d->cfg.root_dir,
+		};
+
+		if (d->kube == NULL) {
+			log_warnx("serverTLSBootstrap needs a kubeconfig: serving the self-signed "
+				  "certificate");
+			return 0;
+		}
+		d->kcsr = xn_kcsr_new(d->base, d->kube, &co, kcsr_apply, d->kapi, err);
+		if (d->kcsr == NULL)
+			return xn_error_wrap(err, "serverTLSBootstrap");
+	}
 	return 0;
 }
 
@@ -228,6 +251,8 @@ static int start(struct daemon *d, xn_err *err)
 static void stop(struct daemon *d)
 {
 	xn_ctl_close(d->ctl);
+	xn_kcsr_free(d->kcsr);
+	d->kcsr = NULL;
 	xn_kapi_free(d->kapi);
 	d->kapi = NULL;
 	xn_pod_sync_free(d->ps);

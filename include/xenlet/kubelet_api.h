@@ -74,6 +74,10 @@ struct xn_kapi *xn_kapi_new(struct event_base *base, const struct xn_kapi_opts *
 			    xn_err *err);
 void xn_kapi_free(struct xn_kapi *k);
 unsigned xn_kapi_port(const struct xn_kapi *k);
+/* Serve cert_pem (leaf, then any chain) with the private key in key_pem
+ * from now on: connections accepted later use it, open ones keep theirs.
+ * On error the current certificate stays. */
+int xn_kapi_use_cert(struct xn_kapi *k, const char *cert_pem, const char *key_pem, xn_err *err);
 
 /* ---- pure pieces, exported for unit tests ---- */
 

@@ -65,6 +65,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.log_dir, "/var/log/pods");
 	assert_int_equal(c.kubelet_port, 10250);
 	assert_int_equal(c.max_pods, 110);
+	assert_false(c.server_tls_bootstrap);
 	assert_int_equal(c.node_status_update_s, 60);
 	assert_int_equal(c.lease_duration_s, 40);
 	assert_int_equal(c.default_pod_memory, 64LL << 20);
@@ -106,6 +107,7 @@ static void test_full_file(void **state)
 	assert_string_equal(c.bridge, "br-pods");
 	assert_int_equal(c.kubelet_port, 10260);
 	assert_int_equal(c.max_pods, 42);
+	assert_true(c.server_tls_bootstrap);
 	assert_int_equal(c.verbose, 2);
 	assert_int_equal(c.lease_duration_s, 30);
 	assert_int_equal(c.node_status_update_s, 90);
@@ -201,6 +203,11 @@ static void test_flags_override_file(void **state)
 	assert_int_equal(from_args(&c, &err, "--register-with-taints", "", NULL), 0);
 	assert_int_equal(c.ntaints, 0);
 	xn_config_dispose(&c);
+
+	xn_config_init(&c);
+	assert_int_equal(from_args(&c, &err, "--server-tls-bootstrap", NULL), 0);
+	assert_true(c.server_tls_bootstrap);
+	xn_config_dispose(&c);
 }
 
 static void assert_one_line(const char *msg)
@@ -224,6 +231,7 @@ static void test_bad_files(void **state)
 	    {"bad-duration.yaml", 1, "nodeStatusUpdateFrequency"},
 	    {"bad-port.yaml", 3, "port"},
 	    {"bad-maxpods.yaml", 1, "maxPods"},
+	    {"bad-bool.yaml", 2, "serverTLSBootstrap: must be true or false"},
 	};
 
 	for (size_t i = 0; i < XN_ARRAY_SIZE(cases); i++) {
@@ -374,6 +382,14 @@ static void test_check(void **state)
 	c.node_name = xn_xstrdup("n1");
 	c.store = xn_xstrdup("disk");
 	check_fails(&c, "store 'disk'");
+	xn_config_dispose(&c);
+
+	xn_config_init(&c);
+	c.node_name = xn_xstrdup("n1");
+	c.server_tls_bootstrap = true;
+	c.tls_cert_file = xn_xstrdup("/c.pem");
+	c.tls_key_file = xn_xstrdup("/k.pem");
+	check_fails(&c, "serverTLSBootstrap and tlsCertFile exclude each other");
 	xn_config_dispose(&c);
 }
 
