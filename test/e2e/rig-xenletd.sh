@@ -152,6 +152,17 @@ check "node: CPUs $pc = xl info's $nc" [ -n "$pc" -a "$pc" = "$nc" ]
 check "node: free memory $pf MiB ~ xl info's $xf MiB" \
 	awk -v a="$pf" -v b="$xf" 'BEGIN { d = a - b; exit !(a > 0 && d < 8 && d > -8) }'
 
+echo "== the store's unit tests against the real xenstored"
+if command -v test_store >/dev/null 2>&1; then
+	CMOCKA_MESSAGE_OUTPUT=TAP test_store >/tmp/test_store.out 2>&1
+	sed -n 's/^\(not \)\{0,1\}ok /  test_store: &/p' /tmp/test_store.out
+	check "store: every unit test passes in Dom0" sh -c "! grep -q '^not ok' /tmp/test_store.out"
+	check "store: the xenstore backend (xs) case ran here, not skipped" \
+		grep -q '^ok [0-9]* - xs_backend$' /tmp/test_store.out
+else
+	skip "store unit tests: test_store was not copied into Dom0"
+fi
+
 echo "== guests that end by themselves"
 run_exit e0 pvh "exit=0 ready lines=3" 0 Completed
 run_exit e3 pvh "exit=3" 3 Error
