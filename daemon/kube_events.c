@@ -92,9 +92,7 @@ void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj,
 	if (s != NULL) { /* a repeat: bump the count of the existing Event */
 		s->count++;
 		s->last_ns = now;
-		xn_rfc3339nano(now, last);
-		last[19] = 'Z';
-		last[20] = '\0';
+		xn_rfc3339(now, last);
 		body = cJSON_CreateObject();
 		cJSON_AddNumberToObject(body, "count", s->count);
 		cJSON_AddStringToObject(body, "lastTimestamp", last);
@@ -125,9 +123,7 @@ void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj,
 		ev->nseen--;
 	}
 
-	xn_rfc3339nano(now, first);
-	first[19] = 'Z'; /* Event timestamps are second precision (metav1.Time) */
-	first[20] = '\0';
+	xn_rfc3339(now, first); /* Event timestamps are metav1.Time: seconds */
 	snprintf(last, sizeof(last), "%s", first);
 	body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "apiVersion", "v1");

@@ -24,21 +24,12 @@
 
 /* ---- pure pieces ---- */
 
-static void fmt_time(uint64_t ns, char buf[40])
-{
-	time_t t = (time_t)(ns / 1000000000u);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, 40, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static cJSON *cpu_json(uint64_t now, uint64_t cpu_ns, int64_t nano_cores)
 {
 	cJSON *c = cJSON_CreateObject();
 	char t[40];
 
-	fmt_time(now, t);
+	xn_rfc3339(now, t);
 	cJSON_AddStringToObject(c, "time", t);
 	if (nano_cores >= 0)
 		cJSON_AddNumberToObject(c, "usageNanoCores", (double)nano_cores);
@@ -51,7 +42,7 @@ static cJSON *mem_json(uint64_t now, uint64_t used, int64_t available)
 	cJSON *m = cJSON_CreateObject();
 	char t[40];
 
-	fmt_time(now, t);
+	xn_rfc3339(now, t);
 	cJSON_AddStringToObject(m, "time", t);
 	if (available >= 0)
 		cJSON_AddNumberToObject(m, "availableBytes", (double)available);
@@ -73,7 +64,7 @@ cJSON *xn_stats_summary_json(const struct xn_stats_node *n, const struct xn_stat
 	node = cJSON_AddObjectToObject(root, "node");
 	cJSON_AddStringToObject(node, "nodeName", n->name);
 	cJSON_AddArrayToObject(node, "systemContainers");
-	fmt_time(n->start_ns, t);
+	xn_rfc3339(n->start_ns, t);
 	cJSON_AddStringToObject(node, "startTime", t);
 	cJSON_AddItemToObject(node, "cpu", cpu_json(n->now_ns, n->cpu_ns, n->nano_cores));
 	cJSON_AddItemToObject(node, "memory", mem_json(n->now_ns, used, (int64_t)n->free_bytes));
@@ -86,7 +77,7 @@ cJSON *xn_stats_summary_json(const struct xn_stats_node *n, const struct xn_stat
 		cJSON_AddStringToObject(ref, "name", p->name);
 		cJSON_AddStringToObject(ref, "namespace", p->ns);
 		cJSON_AddStringToObject(ref, "uid", p->uid);
-		fmt_time(p->start_ns, t);
+		xn_rfc3339(p->start_ns, t);
 		cJSON_AddStringToObject(o, "startTime", t);
 		c = cJSON_CreateObject();
 		cJSON_AddStringToObject(c, "name", p->container);

@@ -10,6 +10,7 @@
 
 #include "xenlet/node.h"
 #include "xenlet/quantity.h"
+#include "xenlet/util.h"
 
 #define MIB (1LL << 20)
 
@@ -142,10 +143,10 @@ void xn_node_conditions_adopt(struct xn_node_condition conds[XN_NODE_NCOND], con
 
 void xn_node_format_time(time_t t, char *buf, size_t len)
 {
-	struct tm tm;
+	char b[24];
 
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	xn_rfc3339((uint64_t)t * 1000000000ull, b);
+	snprintf(buf, len, "%s", b);
 }
 
 void xn_node_format_microtime(uint64_t unix_ns, char *buf, size_t len)

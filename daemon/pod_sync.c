@@ -50,16 +50,6 @@ static void schedule_flush(struct xn_pod_sync *ps);
 
 /* ---- small helpers ---- */
 
-static void rfc3339(uint64_t ns, char out[24])
-{
-	char buf[40];
-
-	xn_rfc3339nano(ns, buf);
-	memcpy(out, buf, 19); /* metav1.Time has second precision */
-	out[19] = 'Z';
-	out[20] = '\0';
-}
-
 static const cJSON *jget(const cJSON *o, const char *a, const char *b)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
@@ -167,12 +157,12 @@ static cJSON *terminated_json(const struct xn_termination *t, const char *contai
 	if (t->message[0])
 		cJSON_AddStringToObject(o, "message", t->message);
 	if (t->started_at) {
-		rfc3339(t->started_at, ts);
+		xn_rfc3339(t->started_at, ts);
 		cJSON_AddStringToObject(o, "startedAt", ts);
 	} else {
 		cJSON_AddNullToObject(o, "startedAt");
 	}
-	rfc3339(t->finished_at, ts);
+	xn_rfc3339(t->finished_at, ts);
 	cJSON_AddStringToObject(o, "finishedAt", ts);
 	if (container_id)
 		cJSON_AddStringToObject(o, "containerID", container_id);
@@ -195,7 +185,7 @@ cJSON *xn_pod_status_json(const struct xn_pod_spec *spec, const struct xn_pod_st
 	char now[24], ts[24], cid[96];
 	bool running = st->state == XN_INST_RUNNING;
 
-	rfc3339(xn_now_real_ns(), now);
+	xn_rfc3339(xn_now_real_ns(), now);
 	cJSON_AddStringToObject(s, "phase", phase_of(st));
 	conds = cJSON_AddArrayToObject(s, "conditions");
 	add_condition(conds, pod, "PodReadyToStartContainers", true, NULL, now);
@@ -235,7 +225,7 @@ cJSON *xn_pod_status_json(const struct xn_pod_spec *spec, const struct xn_pod_st
 	state = cJSON_AddObjectToObject(cs, "state");
 	if (running) {
 		cJSON *r = cJSON_AddObjectToObject(state, "running");
-		rfc3339(st->started_at ? st->started_at : xn_now_real_ns(), ts);
+		xn_rfc3339(st->started_at ? st->started_at : xn_now_real_ns(), ts);
 		cJSON_AddStringToObject(r, "startedAt", ts);
 	} else if (st->finished) {
 		cJSON_AddItemToObject(state, "terminated", terminated_json(&st->last, cid));
@@ -435,7 +425,7 @@ static void reject_pod(struct xn_pod_sync *ps, const cJSON *pod, const char *rea
 	cJSON *s = cJSON_CreateObject();
 	char now[24];
 
-	rfc3339(xn_now_real_ns(), now);
+	xn_rfc3339(xn_now_real_ns(), now);
 	cJSON_AddStringToObject(s, "phase", "Failed");
 	cJSON_AddStringToObject(s, "reason", reason);
 	cJSON_AddStringToObject(s, "message", message);
@@ -512,7 +502,7 @@ static void admit(struct xn_pod_sync *ps, const cJSON *pod)
 	if (start)
 		snprintf(t->start_time, sizeof(t->start_time), "%s", start);
 	else
-		rfc3339(xn_now_real_ns(), t->start_time);
+		xn_rfc3339(xn_now_real_ns(), t->start_time);
 	if (xn_runtime_run(ps->rt, &spec, &err) < 0) {
 		reject_pod(ps, pod, "CreateContainerConfigError", xn_error_msg(err),
 			   spec.container);

@@ -55,6 +55,7 @@ struct xn_runtime {
 
 static void start_instance(struct pod *p);
 static void instance_ended(struct pod *p);
+static void domain_name(const struct xn_pod_spec *s, char out[XN_NAME_MAX]);
 
 static struct pod *find_uid(struct xn_runtime *rt, const char *uid)
 {
@@ -149,7 +150,7 @@ static void save_record(struct pod *p)
 	char domain[XN_NAME_MAX];
 	xn_err err = NULL;
 
-	snprintf(domain, sizeof(domain), "%s", p->spec.name);
+	domain_name(&p->spec, domain);
 	r.domain = domain;
 	if (xn_store_pod_put(p->rt->store, &r, &err) < 0) {
 		log_warnx("pod %s/%s: %s", p->spec.ns, p->spec.name, xn_error_msg(err));

@@ -121,6 +121,15 @@ uint64_t xn_now_real_ns(void)
 	return clock_ns(CLOCK_REALTIME);
 }
 
+void xn_rfc3339(uint64_t unix_ns, char buf[24])
+{
+	time_t t = (time_t)(unix_ns / 1000000000ull);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 int xn_mkdir_p(const char *path, unsigned mode)
 {
 	char buf[PATH_MAX];

@@ -42,6 +42,10 @@ uint64_t xn_now_real_ns(void);
  * Returns 0, or -1 with errno set (EIO if write() wrote nothing). */
 int xn_write_all(int fd, const void *buf, size_t len);
 
+/* unix ns as RFC 3339 in UTC with second precision, "2006-01-02T15:04:05Z":
+ * the metav1.Time of Kubernetes objects (20 bytes + NUL). */
+void xn_rfc3339(uint64_t unix_ns, char buf[24]);
+
 /* mkdir -p with mode. */
 int xn_mkdir_p(const char *path, unsigned mode);
 
