@@ -664,25 +664,6 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 	return 0;
 }
 
-/* RFC 1123 subdomain, as Kubernetes requires of node names. */
-static int check_dns_subdomain(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > 253)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-
-		if (!alnum && ch != '-' && ch != '.')
-			return -1;
-		if ((i == 0 || i == len - 1) && !alnum)
-			return -1;
-	}
-	return 0;
-}
-
 int xn_config_check(struct xn_config *c, xn_err *err)
 {
 	if (strcmp(c->backend, "libxl") != 0 && strcmp(c->backend, "sim") != 0)
@@ -709,7 +690,7 @@ int xn_config_check(struct xn_config *c, xn_err *err)
 			*p = (char)tolower((unsigned char)*p);
 		c->node_name = xn_xstrdup(host);
 	}
-	if (check_dns_subdomain(c->node_name) < 0)
+	if (!xn_dns_subdomain(c->node_name))
 		return xn_error(
 		    err, EINVAL,
 		    "node name '%s': must be a DNS subdomain (lowercase letters, digits, "

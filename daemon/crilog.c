@@ -134,14 +134,20 @@ static void rotate(struct xn_crilog *l)
 		if (access(to, F_OK) < 0)
 			break;
 	}
-	if (rename(l->path, to) == 0) {
-		fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		if (fd >= 0) {
-			close(l->fd);
-			l->fd = fd;
-			l->size = 0;
-		}
+	if (rename(l->path, to) < 0) {
+		/* cannot rotate (disk, permissions): stop trying on every line and
+		 * keep appending; the file outgrows the limit rather than losing output */
+		l->max_bytes = 0;
+		free(to);
+		return;
 	}
+	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd >= 0) {
+		close(l->fd);
+		l->fd = fd;
+	}
+	/* with no new file, the renamed one takes the lines: counted afresh */
+	l->size = 0;
 	free(to);
 	prune(l);
 }

@@ -186,6 +186,21 @@ static void op_create(struct conn *c, cJSON *req)
 		reply_err(c, "create: name and kernel are required");
 		return;
 	}
+	/* local pods share the node with the API server's: the same names */
+	if (!xn_dns_subdomain(s.name)) {
+		reply_err(c,
+			  "create: name '%s': must be lowercase letters, digits, '-' and '.', "
+			  "alphanumeric at both ends (a Kubernetes pod name)",
+			  s.name);
+		return;
+	}
+	if (!xn_dns_label(s.ns)) {
+		reply_err(c,
+			  "create: namespace '%s': must be a DNS label (lowercase letters, digits, "
+			  "'-')",
+			  s.ns);
+		return;
+	}
 	if (s.kernel[0] != '/' || access(s.kernel, R_OK) < 0) {
 		reply_err(c, "create: kernel %s: %s", s.kernel,
 			  s.kernel[0] != '/' ? "must be an absolute path" : strerror(errno));

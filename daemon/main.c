@@ -140,7 +140,7 @@ static int take_lock(struct daemon *d, xn_err *err)
 		return xn_error(err, EBUSY, "another xenletd runs with root dir %s (lock %s)",
 				d->cfg.root_dir, path);
 	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(d->lock_fd, 0) < 0 || write(d->lock_fd, pid, strlen(pid)) < 0)
+	if (ftruncate(d->lock_fd, 0) < 0 || xn_write_all(d->lock_fd, pid, strlen(pid)) < 0)
 		return xn_error_errno(err, errno, "lock file %s", path);
 	return 0;
 }

@@ -535,11 +535,13 @@ static void on_pod(const cJSON *pod, struct xn_pod_sync *ps)
 
 		t = track(ps, uid, ns, name);
 		if (st != NULL) {
+			/* set first: the kill may forget the pod at once (no domain),
+			 * and the REMOVED callback sends the DELETE when it sees this */
+			t->deleting = true;
 			if (!st->stopping && xn_runtime_kill(ps->rt, uid, grace, &err) < 0) {
 				log_warnx("pod %s/%s: %s", ns, name, xn_error_msg(err));
 				xn_error_free(&err);
 			}
-			t->deleting = true; /* the DELETE goes out once the runtime forgot it */
 			return;
 		}
 		if (!t->deleting) {
@@ -579,7 +581,7 @@ static void inf_del(const cJSON *obj, void *arg)
 {
 	struct xn_pod_sync *ps = arg;
 	const char *uid = xn_kube_meta(obj, "uid");
-	struct tracked *t = uid ? find(ps, uid) : NULL;
+	struct tracked *t;
 	xn_err err = NULL;
 
 	if (uid && xn_runtime_status(ps->rt, uid) != NULL) {
@@ -590,6 +592,8 @@ static void inf_del(const cJSON *obj, void *arg)
 			xn_error_free(&err);
 		}
 	}
+	/* looked up only now: the kill may already have dropped it */
+	t = uid ? find(ps, uid) : NULL;
 	if (t) {
 		t->deleting = false; /* nothing left to delete */
 		untrack(t);

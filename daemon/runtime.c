@@ -169,7 +169,6 @@ static void mark_booted(struct pod *p)
 
 static void destroyed(struct xn_hv *hv, int rc, uint32_t domid, xn_err err, void *arg);
 static void record_exit(struct pod *p, enum xn_shutdown_reason reason, int code);
-static void instance_ended(struct pod *p);
 
 /* A guest that never boots (hangs in its first instructions, waits for
  * something that never comes) would hold its memory for ever: past the
@@ -388,7 +387,6 @@ static void start_instance(struct pod *p)
 }
 
 static void schedule_restart(struct pod *p, const char *why);
-static void destroyed(struct xn_hv *hv, int rc, uint32_t domid, xn_err err, void *arg);
 
 static const double create_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 
@@ -816,8 +814,8 @@ int xn_runtime_kill(struct xn_runtime *rt, const char *uid, unsigned grace_s, xn
 		forget(p);
 		return 0;
 	}
-	if (p->destroying)
-		return 0; /* destroyed() -> instance_ended() -> forget() */
+	if (p->destroying || p->draining)
+		return 0; /* destroyed()/drain -> instance_ended_now() -> forget() */
 	note(p, "Normal", "Killing", "Stopping domain %u (grace period %us)", p->st.domid, grace_s);
 	if (rt->hv->ops->shutdown(rt->hv, p->st.domid, grace_s * 1000, killed, p, err) < 0) {
 		xn_error_wrap(err, "pod %s/%s: shutdown", p->spec.ns, p->spec.name);

@@ -130,6 +130,34 @@ void xn_rfc3339(uint64_t unix_ns, char buf[24])
 	strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static bool dns_name(const char *s, size_t max, bool dots)
+{
+	size_t len = s ? strlen(s) : 0;
+
+	if (len == 0 || len > max)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+
+		if (!alnum && ch != '-' && !(dots && ch == '.'))
+			return false;
+		if ((i == 0 || i == len - 1) && !alnum)
+			return false;
+	}
+	return true;
+}
+
+bool xn_dns_subdomain(const char *s)
+{
+	return dns_name(s, 253, true);
+}
+
+bool xn_dns_label(const char *s)
+{
+	return dns_name(s, 63, false);
+}
+
 int xn_mkdir_p(const char *path, unsigned mode)
 {
 	char buf[PATH_MAX];

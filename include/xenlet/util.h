@@ -2,6 +2,7 @@
 #ifndef XENLET_UTIL_H
 #define XENLET_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +46,12 @@ int xn_write_all(int fd, const void *buf, size_t len);
 /* unix ns as RFC 3339 in UTC with second precision, "2006-01-02T15:04:05Z":
  * the metav1.Time of Kubernetes objects (20 bytes + NUL). */
 void xn_rfc3339(uint64_t unix_ns, char buf[24]);
+
+/* Kubernetes object names: an RFC 1123 subdomain (lowercase letters,
+ * digits, '-' and '.', alphanumeric at both ends, at most 253) and an RFC
+ * 1123 label (the same without '.', at most 63: namespaces). */
+bool xn_dns_subdomain(const char *s);
+bool xn_dns_label(const char *s);
 
 /* mkdir -p with mode. */
 int xn_mkdir_p(const char *path, unsigned mode);

@@ -76,6 +76,12 @@ for _ in $(seq 1 600); do
 	[ "$(awk '$1=="running"{print $2}' "$TMP/times" | sort -u | wc -l)" -ge "$N" ] && break
 	sleep 0.2
 done
+running=$(awk '$1=="running"{print $2}' "$TMP/times" | sort -u | wc -l)
+if [ "$running" -lt "$N" ]; then
+	echo "bench-pods: only $running of $N pods reached Running within 120 s: no figures"
+	tail -n 20 "$TMP/xenletd.log"
+	exit 1
+fi
 cpu1=$(awk '{print $14 + $15}' "/proc/$DPID/stat")
 hwm=$(awk '/VmHWM/{print $2}' "/proc/$DPID/status")
 rss=$(awk '/VmRSS/{print $2}' "/proc/$DPID/status")

@@ -214,7 +214,7 @@ if command -v python3 >/dev/null; then
 	mapfile -t a <<<"$ans"
 	if [[ ${a[0]:-} == *'must be an absolute path'* ]] && [[ ${a[2]:-} == *'memory'* ]] &&
 		[[ ${a[3]:-} == *'pod default/nope: not on this node'* ]] &&
-		[[ ${a[1]:-} == *'"ok":'* ]]; then
+		[[ ${a[1]:-} == *'"ok":false'*"name 'Bad_Name'"* ]]; then
 		ok "ctl: bad create/destroy requests get errors naming the field"
 	else
 		not_ok "ctl: bad create/destroy requests get errors naming the field" "$ans"

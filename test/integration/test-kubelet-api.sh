@@ -121,9 +121,8 @@ fam={}
 for l in sys.stdin.read().splitlines():
     if l.startswith('# TYPE'): fam[l.split()[2]]=l.split()[3]; continue
     if l.startswith('#') or not l: continue
-    assert re.match(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_]+=\"[^\"]*\",?)*\})? [-+0-9.eE]+|NaN|[+-]Inf$', l), l
+    assert re.match(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_]+=\"[^\"]*\",?)*\})? (?:[-+0-9.eE]+|NaN|[+-]Inf)( [0-9]+)?$', l), l
 assert fam.get('xenlet_pods')=='gauge' and fam.get('xenlet_domain_create_duration_seconds')=='histogram', fam
-t=sys.stdin
 " 2>&1 && echo "$out" | grep -qE '^xenlet_pods\{phase="Running"\} [1-9]'
 check "/metrics: the daemon's own, Prometheus text" $? "$(echo "$out" | head -n 20)"
 out=$(kubectl exec ticker -- sh 2>&1)
@@ -174,7 +173,8 @@ if [ -n "$ms_skip" ]; then
 	skip "kubectl top node and pod through metrics-server" "$ms_skip"
 else
 	cluster_metrics_server_up "$IP" >"$TMP/ms-up.log" 2>&1
-	check "metrics-server $("$XN_METRICS_SERVER_BIN" --version 2>&1) runs, APIService v1beta1.metrics.k8s.io is Available" $? "$(tail -n 20 "$TMP/ms-up.log")"
+	rc=$?
+	check "metrics-server $("$XN_METRICS_SERVER_BIN" --version 2>&1) runs, APIService v1beta1.metrics.k8s.io is Available" $rc "$(tail -n 20 "$TMP/ms-up.log")"
 	# What each scrape relies on: the kubelet's SubjectAccessReview lets
 	# system:metrics-server get nodes/metrics and nothing it was not granted.
 	mc=(--cert "$pki/metrics-server-client.crt" --key "$pki/metrics-server-client.key")
