@@ -393,22 +393,20 @@ static void ls_free(struct logstream *ls)
 	free(ls);
 }
 
-/* The CRI log was rotated (renamed, a new file started at its path): once
- * the old file is read to its end, go on with the new one from its start. */
-static bool ls_reopen_rotated(struct logstream *ls)
+bool kapi_reopen_rotated(int *fd, const char *path, off_t *off)
 {
 	struct stat now, cur;
-	int fd;
+	int nfd;
 
-	if (ls->path == NULL || fstat(ls->fd, &cur) < 0 || stat(ls->path, &now) < 0 ||
+	if (path == NULL || fstat(*fd, &cur) < 0 || stat(path, &now) < 0 ||
 	    (now.st_ino == cur.st_ino && now.st_dev == cur.st_dev))
 		return false;
-	fd = open(ls->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	nfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nfd < 0)
 		return false;
-	close(ls->fd);
-	ls->fd = fd;
-	ls->off = 0;
+	close(*fd);
+	*fd = nfd;
+	*off = 0;
 	return true;
 }
 
@@ -443,12 +441,11 @@ static void ls_gone(struct kreq *r)
 	ls_finish(r->stream);
 }
 
-/* The instance still runs, so more lines may come. */
-static bool instance_live(struct logstream *ls)
+bool kapi_instance_live(struct xn_kapi *k, const char *uid, unsigned instance)
 {
-	const struct xn_pod_status *st = xn_runtime_status(ls->r->k->rt, ls->uid);
+	const struct xn_pod_status *st = xn_runtime_status(k->rt, uid);
 
-	return st && st->state == XN_INST_RUNNING && st->restart_count == ls->instance;
+	return st && st->state == XN_INST_RUNNING && st->restart_count == instance;
 }
 
 /* The client hung up while we wait for lines: libevent does not read the
@@ -486,7 +483,7 @@ static void ls_tick(evutil_socket_t fd, short what, void *arg)
 static void ls_pump(struct logstream *ls)
 {
 	char buf[XN_KAPI_CHUNK];
-	bool live = ls->follow && instance_live(ls);
+	bool live = ls->follow && kapi_instance_live(ls->r->k, ls->uid, ls->instance);
 	struct timeval tv = {0, XN_KAPI_FOLLOW_MS * 1000};
 	size_t want = sizeof(buf);
 	ssize_t n;
@@ -503,7 +500,7 @@ static void ls_pump(struct logstream *ls)
 		return ls_finish(ls);
 	}
 	if (n == 0) {
-		if (ls->follow && ls_reopen_rotated(ls))
+		if (ls->follow && kapi_reopen_rotated(&ls->fd, ls->path, &ls->off))
 			tv.tv_usec = 0;
 		else if (!live)
 			return ls_finish(ls);

@@ -138,4 +138,11 @@ void kapi_metrics(struct kreq *r);
 void kapi_stats_start(struct xn_kapi *k);
 void kapi_stats_stop(struct xn_kapi *k);
 
+/* Following a CRI log (logs -f, attach): the pod's instance still runs, so
+ * more lines may come. */
+bool kapi_instance_live(struct xn_kapi *k, const char *uid, unsigned instance);
+/* The log at path was rotated (renamed, a new file started): switch *fd to
+ * the new file at offset 0.  Call once the old file is read to its end. */
+bool kapi_reopen_rotated(int *fd, const char *path, off_t *off);
+
 #endif

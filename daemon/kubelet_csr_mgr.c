@@ -281,15 +281,21 @@ static bool load_stored(struct xn_kcsr *c)
 
 	if (pem == NULL)
 		return false;
-	if (xn_kcsr_cert_times(pem, pem, &nb, &na, &err) < 0 ||
-	    c->apply(pem, pem, c->arg, &err) < 0) {
+	if (xn_kcsr_cert_times(pem, pem, &nb, &na, &err) < 0) {
 		log_warnx("serving certificate %s: %s; requesting a new one", c->path,
 			  xn_error_msg(err));
 		xn_error_free(&err);
 		return false;
 	}
+	/* checked before it is installed: an expired one is never served */
 	if (na <= now) {
 		log_warnx("serving certificate %s expired; requesting a new one", c->path);
+		return false;
+	}
+	if (c->apply(pem, pem, c->arg, &err) < 0) {
+		log_warnx("serving certificate %s: %s; requesting a new one", c->path,
+			  xn_error_msg(err));
+		xn_error_free(&err);
 		return false;
 	}
 	log_info("serving certificate: using %s", c->path);

@@ -58,6 +58,7 @@ struct kstream {
 	/* attach */
 	unsigned instance;
 	int log_fd;
+	char *log_path; /* followed across rotations */
 	off_t off;
 	struct xn_log_opts lo;
 	struct xn_log_writer w;
@@ -83,6 +84,7 @@ static void ks_free(struct kstream *ks)
 		event_free(ks->ev_pty);
 	if (ks->log_fd >= 0)
 		close(ks->log_fd);
+	free(ks->log_path);
 	if (ks->pty_fd >= 0)
 		close(ks->pty_fd);
 	if (ks->carry)
@@ -178,13 +180,6 @@ static void run_exec(struct kstream *ks)
 
 /* ---- attach: the console from now on ---- */
 
-static bool instance_live(struct kstream *ks)
-{
-	const struct xn_pod_status *st = xn_runtime_status(ks->r->k->rt, ks->uid);
-
-	return st && st->state == XN_INST_RUNNING && st->restart_count == ks->instance;
-}
-
 static void attach_end(struct kstream *ks, const char *why)
 {
 	if (why)
@@ -198,7 +193,7 @@ static void attach_pump(struct kstream *ks)
 {
 	struct timeval tv = {0, XN_KAPI_FOLLOW_MS * 1000};
 	char buf[XN_KAPI_CHUNK];
-	bool live = instance_live(ks);
+	bool live = kapi_instance_live(ks->r->k, ks->uid, ks->instance);
 	ssize_t n;
 
 	if (xn_spdy_pending(ks->s) > OUT_HIGH)
@@ -207,6 +202,11 @@ static void attach_pump(struct kstream *ks)
 	if (n < 0)
 		return attach_end(ks, strerror(errno));
 	if (n == 0) {
+		if (kapi_reopen_rotated(&ks->log_fd, ks->log_path, &ks->off)) {
+			tv.tv_usec = 0;
+			evtimer_add(ks->ev_tick, &tv);
+			return;
+		}
 		if (!live)
 			return attach_end(ks, NULL); /* the instance ended: so does attach */
 		evtimer_add(ks->ev_tick, &tv);
@@ -272,6 +272,8 @@ static int start_attach(struct kstream *ks)
 	ks->instance = st->restart_count;
 	path = xn_runtime_log_path(k->rt, ks->uid, ks->instance);
 	ks->log_fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	free(ks->log_path);
+	ks->log_path = path ? xn_xstrdup(path) : NULL;
 	if (ks->log_fd < 0)
 		return -1;
 	/* from the end: attach shows what comes, logs show what was */
