@@ -87,30 +87,16 @@ int sim_state_save(struct sim *s, xn_err *err)
 /* *out stays NULL when the file does not exist. */
 static int read_all(const char *path, char **out, xn_err *err)
 {
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *buf;
-	size_t len = 0;
-	ssize_t r;
+	xn_err rerr = NULL;
+	bool absent;
 
-	*out = NULL;
-	if (fd < 0)
-		return errno == ENOENT ? 0 : xn_error_errno(err, errno, "%s", path);
-	if (fstat(fd, &st) < 0 || st.st_size > STATE_FILE_MAX)
-		return xn_error(err, EFBIG, "%s: unreadable or larger than %d bytes", path,
-				STATE_FILE_MAX);
-	buf = xn_xmalloc((size_t)st.st_size + 1);
-	while (len < (size_t)st.st_size) {
-		r = read(fd, buf + len, (size_t)st.st_size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
+	if (xn_read_file(path, STATE_FILE_MAX, out, NULL, &rerr) == 0)
+		return 0;
+	absent = rerr && rerr->status == ENOENT;
+	if (!absent)
+		xn_error(err, rerr ? rerr->status : EIO, "%s", xn_error_msg(rerr));
+	xn_error_free(&rerr);
+	return absent ? 0 : -1;
 }
 
 struct jctx {

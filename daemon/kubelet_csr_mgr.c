@@ -254,21 +254,11 @@ static void request(evutil_socket_t fd, short what, void *arg)
 
 static char *read_text(const char *path)
 {
-	FILE *f = fopen(path, "re");
 	char *buf = NULL;
-	size_t len = 0, n;
+	xn_err err = NULL;
 
-	if (f == NULL)
-		return NULL;
-	for (;;) {
-		buf = xn_xrealloc(buf, len + 4097);
-		n = fread(buf + len, 1, 4096, f);
-		len += n;
-		if (n == 0 || len > (1u << 20))
-			break;
-	}
-	fclose(f);
-	buf[len] = '\0';
+	if (xn_read_file(path, 1u << 20, &buf, NULL, &err) < 0)
+		xn_error_free(&err);
 	return buf;
 }
 

@@ -915,30 +915,15 @@ static int load_specs(struct xn_runtime *rt, xn_err *err)
 		cleanup_free char *path = NULL, *json = NULL;
 		struct xn_pod_spec spec;
 		xn_err perr = NULL;
-		FILE *f;
-		long size;
 
 		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
 		path = xn_xasprintf("%s/%s", rt->spec_dir, de->d_name);
-		f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		fseek(f, 0, SEEK_END);
-		size = ftell(f);
-		rewind(f);
-		if (size < 0 || size > (1 << 20)) {
-			fclose(f);
-			log_warnx("pod spec %s: unreadable or too large, ignored", path);
+		if (xn_read_file(path, 1 << 20, &json, NULL, &perr) < 0) {
+			log_warnx("pod spec: %s; ignored", xn_error_msg(perr));
+			xn_error_free(&perr);
 			continue;
 		}
-		json = xn_xcalloc(1, (size_t)size + 1);
-		if (fread(json, 1, (size_t)size, f) != (size_t)size) {
-			fclose(f);
-			log_warnx("pod spec %s: short read, ignored", path);
-			continue;
-		}
-		fclose(f);
 		if (xn_pod_spec_from_json(json, &spec, &perr) < 0) {
 			log_warnx("pod spec %s: %s; ignored", path, xn_error_msg(perr));
 			xn_error_free(&perr);

@@ -307,29 +307,19 @@ static int load(struct xn_store *st, xn_err *err)
 	const char *end = NULL;
 	cJSON *root = NULL, *nodes, *o;
 	size_t i = 0, len = 0;
-	FILE *f;
+	xn_err rerr = NULL;
 	int rc = -1;
 
-	f = fopen(m->file, "re");
-	if (f == NULL) {
-		if (errno == ENOENT)
-			return 0; /* first start */
-		return xn_error_errno(err, errno, "XN_STORE_MEM_FILE: open %s", m->file);
-	}
-	for (;;) {
-		text = xn_xrealloc(text, len + 65536 + 1);
-		size_t r = fread(text + len, 1, 65536, f);
+	/* the store's file, bounded: a Dom0's records are small */
+	if (xn_read_file(m->file, 64u << 20, &text, &len, &rerr) < 0) {
+		bool absent = rerr && rerr->status == ENOENT;
 
-		len += r;
-		if (r == 0)
-			break;
+		if (!absent)
+			xn_error(err, rerr ? rerr->status : EIO, "XN_STORE_MEM_FILE: %s",
+				 xn_error_msg(rerr));
+		xn_error_free(&rerr);
+		return absent ? 0 : -1; /* absent: the first start */
 	}
-	text[len] = '\0';
-	if (ferror(f)) {
-		fclose(f);
-		return xn_error_errno(err, EIO, "XN_STORE_MEM_FILE: read %s", m->file);
-	}
-	fclose(f);
 	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (root == NULL) {
 		xn_error(err, EINVAL, "XN_STORE_MEM_FILE %s: not valid JSON (near byte %td)",

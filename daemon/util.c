@@ -1,5 +1,6 @@
 /* util.c - allocation, strict number parsing, clocks, mkdir -p. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "xenlet/err.h"
 #include "xenlet/log.h"
 #include "xenlet/util.h"
 
@@ -156,6 +158,48 @@ bool xn_dns_subdomain(const char *s)
 bool xn_dns_label(const char *s)
 {
 	return dns_name(s, 63, false);
+}
+
+int xn_read_file(const char *path, size_t max, char **out, size_t *lenp, xn_err *err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0, cap = 4096;
+	char *buf;
+
+	*out = NULL;
+	if (fd < 0)
+		return xn_error_errno(err, errno, "%s", path);
+	buf = xn_xmalloc(cap);
+	for (;;) {
+		ssize_t r;
+
+		if (len == cap - 1) {
+			if (len > max)
+				break;
+			cap *= 2;
+			buf = xn_xrealloc(buf, cap);
+		}
+		r = read(fd, buf + len, cap - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			return xn_error_errno(err, e, "%s: read", path);
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > max) {
+		free(buf);
+		return xn_error(err, EFBIG, "%s: larger than %zu bytes", path, max);
+	}
+	buf[len] = '\0';
+	*out = buf;
+	if (lenp)
+		*lenp = len;
+	return 0;
 }
 
 int xn_mkdir_p(const char *path, unsigned mode)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "xenlet/err.h"
+
 /* Scope-bound cleanup for locals (gnu11), as crun's utils.h does. */
 static inline void xn_freep(void *p)
 {
@@ -52,6 +54,11 @@ void xn_rfc3339(uint64_t unix_ns, char buf[24]);
  * 1123 label (the same without '.', at most 63: namespaces). */
 bool xn_dns_subdomain(const char *s);
 bool xn_dns_label(const char *s);
+
+/* The whole file, NUL-terminated (*out malloc'd, *len without the NUL; len
+ * may be NULL).  A file larger than max is an error (EFBIG); a missing one
+ * fails with status ENOENT, so callers can treat "absent" apart. */
+int xn_read_file(const char *path, size_t max, char **out, size_t *len, xn_err *err);
 
 /* mkdir -p with mode. */
 int xn_mkdir_p(const char *path, unsigned mode);
