@@ -217,6 +217,67 @@ hold_destroy h3 pvh "hold noshutdown" 3 "XN-TEST-SHUTDOWN-IGNORED poweroff"
 check "h3: destroyed at the deadline, not before ($el s >= 3)" \
 	awk -v t="$el" 'BEGIN { exit !(t >= 2.9) }'
 
+echo "== a guest that never acknowledges a shutdown request"
+# "deaf": no shutdown driver, as a Unikraft helloworld built for Xen.  libxl
+# waits up to 60 s for the acknowledgement of control/shutdown; the daemon
+# must go on answering meanwhile and destroy the domain when the grace
+# period ends.  Each `xl-pod list` is bounded by timeout(1) so a frozen
+# daemon shows as a slow answer instead of hanging the test.  (/proc/uptime:
+# busybox's date has no %N; its 10 ms steps are plenty for a 1 s bound.)
+list_ms() { # list_ms: milliseconds one `xl-pod list` takes (5000: no answer)
+	local a b
+	a=$(up)
+	timeout 5 xl-pod -s $SOCK list >/dev/null 2>&1 || { echo 5000; return; }
+	b=$(up)
+	echo "$a $b" | awk '{ printf "%d", ($2 - $1) * 1000 }'
+}
+id=
+pod create -t pv d1 /guests/xn-test-pv deaf >/dev/null
+if wait_state d1 running 60 && wait_console d1 XN-TEST-TICK 30; then
+	id=$(field d1 domid)
+	exec 3<"$(crilog d1)"
+	t0=$(up)
+	pod destroy -g 3 d1 >/tmp/d1.destroy 2>&1 &
+	DP=$!
+	i=0 # the grace period has begun once the daemon says so
+	while [ $i -lt 40 ] && ! grep -q "pod default/d1: Killing" $DLOG; do
+		sleep 0.1; i=$((i + 1))
+	done
+	worst=0 samples=""
+	while kill -0 $DP 2>/dev/null && [ "$(dt $t0 | cut -d. -f1)" -lt 3 ]; do
+		ms=$(list_ms)
+		samples="$samples $ms"
+		[ "$ms" -gt "$worst" ] && worst=$ms
+		sleep 0.2
+	done
+	echo "TIMING d1: xl-pod list during the grace period (ms):$samples"
+	check "d1: xl-pod list answers within 1 s while the grace period runs (worst $worst ms)" \
+		[ -n "$samples" -a "$worst" -lt 1000 ]
+	i=0 # the destroy returns once the pod is forgotten
+	while [ $i -lt 120 ] && kill -0 $DP 2>/dev/null; do sleep 0.25; i=$((i + 1)); done
+	el=$(dt $t0)
+	kill -0 $DP 2>/dev/null && { kill $DP; ko "d1: destroy -g 3 returned within 30 s"; }
+	wait $DP
+	rc=$?
+	cat <&3 >/tmp/d1.console
+	exec 3<&-
+	echo "TIMING d1: destroy -g 3 (deaf) $el s"
+	check "d1: destroy -g 3 succeeds (rc $rc: $(cat /tmp/d1.destroy))" [ $rc = 0 ]
+	check "d1: the guest ran on into the grace period (ticks in its log)" \
+		grep -q "XN-TEST-TICK" /tmp/d1.console
+	check "d1: destroyed at the deadline, not before ($el s >= 3)" \
+		awk -v t="$el" 'BEGIN { exit !(t >= 2.9) }'
+	check "d1: domain $id gone (xl list, xenstore)" no_domain "$id"
+	check "d1: pod forgotten" [ -z "$(obj d1)" ]
+	# the kill's outcome as the daemon reports it (its pod events)
+	check "d1: exit code 137 (destroyed) recorded in the daemon's pod events" \
+		grep -q "pod default/d1: .*exit code 137" $DLOG
+else
+	ko "d1: running and ticking (state: $(field d1 state) $(field d1 message))"
+fi
+# a domain left behind would fail the checks below a second time
+[ -z "$id" ] || no_domain "$id" || xl destroy "$id"
+
 echo "== pause / unpause"
 # xl list's state column: the third flag is 'p' while paused
 xl_paused() { xl list "$1" 2>/dev/null | awk 'NR == 2 { exit !(substr($5, 3, 1) == "p") }'; }

@@ -82,6 +82,21 @@ static void hold(void)
 	}
 }
 
+/* A guest with no shutdown driver, as a Unikraft helloworld built for Xen
+ * (PV: libxl still treats it as PV-aware and writes control/shutdown): it
+ * never reads control/shutdown, so a request is never acknowledged.  Only
+ * a destroy ends it.  A tick a second shows it still runs. */
+static void deaf(void)
+{
+	unsigned long s = 0;
+
+	cons_puts("XN-TEST-DEAF");
+	for (;;) {
+		sleep_ms(1000);
+		say_num("XN-TEST-TICK ", ++s);
+	}
+}
+
 void guest_main(void)
 {
 	char buf[128];
@@ -117,6 +132,8 @@ void guest_main(void)
 		cons_puts("XN-TEST-CRASHING");
 		shutdown(SHUTDOWN_crash);
 	}
+	if (arg_flag("deaf"))
+		deaf();
 	if (arg_flag("hold"))
 		hold();
 	/* "exit=N" (default 0): like Solo5, any exit status powers off; the
