@@ -1,9 +1,29 @@
 /* hv_libxl.c - the real Xen backend: libxl 4.17 driven by our libevent loop.
  *
  * libxl's fds and timeouts live on hv->base (hv_libxl_osevent.c); domain
- * events arrive through libxl_event_register_callbacks, long operations
- * (create, destroy) are asynchronous with ao_how callbacks.  Nothing here
- * waits for a guest: no thread per domain, no polling, no libxl_event_wait.
+ * events arrive through libxl_event_register_callbacks.  Nothing here
+ * waits for a guest, a device model or a timeout: no thread per domain, no
+ * polling, no libxl_event_wait, and no libxl call with a NULL ao_how that
+ * could wait (libxl would then run its own loop inside ours, or sleep, and
+ * ours would stand still: no API, no lease renewal).
+ *
+ * Asynchronous (libxl_asyncop_how callback):
+ *   create      builds the domain, runs hotplug scripts;
+ *   destroy     tears down devices, runs hotplug scripts;
+ *   shutdown    writes control/shutdown, then waits up to 60 s for the guest
+ *               to acknowledge: a guest without a shutdown driver never
+ *               does.  The grace period is ours, enforced by a destroy at
+ *               its end whatever libxl or the guest do;
+ *   pause, unpause   a hypercall, plus for HVM (not used) a QMP exchange
+ *               with the device model on unpause; they complete inside the
+ *               call for PV and PVH, so the caller still gets the result.
+ * Synchronous, because they never wait for anyone: libxl_domain_info,
+ * libxl_list_domain, libxl_get_free_memory, libxl_get_physinfo and
+ * libxl_get_version_info (hypercalls); libxl_domid_to_name,
+ * libxl_evenable_domain_death, libxl_console_get_tty and our own xs_read
+ * (one xenstored round trip each); libxl_userdata_store/retrieve (a file,
+ * under a per-domain flock that libxl holds only within one step, never
+ * across the loop).
  *
  * libxl may complete an operation, or deliver an event, inside any libxl
  * call, including the one that started it.  So the owner is never called
@@ -35,6 +55,7 @@ struct lx_destroy {
 	struct lx_dom *dom;	  /* NULL when the domain is not tracked */
 	struct lx_create *create; /* cleaning up a failed create */
 	struct lx_waiter *waiters;
+	unsigned long why_mark; /* libxl error lines before this destroy */
 };
 
 struct lx_create {
@@ -185,7 +206,7 @@ static void dom_unlink_free(struct lx *lx, struct lx_dom *dom)
 /* A dead domain's record goes once nothing refers to it any more. */
 static void dom_maybe_free(struct lx *lx, struct lx_dom *dom)
 {
-	if (dom->dead && dom->destroy == NULL && dom->sd_waiters == NULL)
+	if (dom->dead && dom->destroy == NULL && dom->sd_waiters == NULL && dom->sdop == NULL)
 		dom_unlink_free(lx, dom);
 }
 
@@ -279,14 +300,15 @@ static int start_destroy(struct lx *lx, struct lx_dom *dom, uint32_t domid,
 		dom->destroy = d;
 	}
 	lx->busy++;
-	clear_why(lx);
+	d->why_mark = lx_why_mark(lx);
 	rc = libxl_domain_destroy(lx->ctx, domid, &how);
 	if (rc == 0)
 		return 0; /* d may already be gone: it completed inside the call */
 	lx->busy--;
 	if (dom)
 		dom->destroy = NULL;
-	xn_error(err, EIO, "libxl: destroy domain %u: %s", domid, lx_why(lx, rc, why, sizeof(why)));
+	xn_error(err, EIO, "libxl: destroy domain %u: %s", domid,
+		 lx_why_since(lx, d->why_mark, rc, why, sizeof(why)));
 	free(d);
 	return -1;
 }
@@ -301,9 +323,15 @@ static void destroy_done(libxl_ctx *ctx, int rc, void *for_callback)
 	char why[700];
 
 	lx->busy--;
+	if (rc == ERROR_DOMAIN_NOTFOUND) {
+		/* gone before libxl got to it (died, or destroyed by someone
+		 * else): what a destroy is for */
+		log_debug("domain %u: already gone when destroyed", d->domid);
+		rc = 0;
+	}
 	if (rc != 0)
 		xn_error(&err, EIO, "libxl: destroy domain %u: %s", d->domid,
-			 lx_why(lx, rc, why, sizeof(why)));
+			 lx_why_since(lx, d->why_mark, rc, why, sizeof(why)));
 	if (lx->closing) {
 		waiters_fail(lx, d->waiters, d->domid, err); /* dropped with the queue */
 		if (d->create)
@@ -479,6 +507,73 @@ static void xs_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- shutdown ---- */
 
+/* libxl_domain_shutdown has ended: the guest acknowledged (or its
+ * control node went with the domain), or libxl gave up waiting (60 s), or
+ * close() aborted it.  Only a failure matters, and only while the request
+ * still waits: the destroy the grace period ends with comes now. */
+static void sdop_done(libxl_ctx *ctx, int rc, void *for_callback)
+{
+	struct lx_sdop *op = for_callback;
+	struct lx *lx = op->lx;
+	struct lx_dom *dom = op->dom;
+	char why[700];
+
+	lx->busy--;
+	dom->sdop = NULL;
+	if (lx->closing) { /* close() frees the domains */
+		free(op);
+		return;
+	}
+	if (rc == 0) {
+		log_debug("domain %u: shutdown request acknowledged", dom->domid);
+	} else if (dom->sd_waiters && dom->destroy == NULL && !dom->dead) {
+		log_warnx("domain %u: shutdown request failed (%s): destroying", dom->domid,
+			  lx_why_since(lx, op->why_mark, rc, why, sizeof(why)));
+		shutdown_now(lx, dom);
+	}
+	free(op);
+	dom_maybe_free(lx, dom);
+}
+
+/* Write control/shutdown = poweroff through libxl, asynchronously.  If the
+ * request cannot even start (no PV control in an HVM guest, xenstore
+ * refuses), the domain is destroyed at once.  dom must not be used after
+ * this returns: the operation may have completed, and freed it, inside. */
+static void request_poweroff(struct lx *lx, struct lx_dom *dom)
+{
+	struct lx_sdop *op = xn_xcalloc(1, sizeof(*op));
+	uint32_t domid = dom->domid;
+	char why[700];
+	int rc;
+
+	op->lx = lx;
+	op->dom = dom;
+	op->how = (libxl_asyncop_how){.callback = sdop_done, .u.for_callback = op};
+	op->why_mark = lx_why_mark(lx);
+	dom->sdop = op; /* keeps dom alive until sdop_done */
+	lx->busy++;
+	rc = libxl_domain_shutdown(lx->ctx, domid, &op->how);
+	if (rc == 0)
+		return;
+	/* not started: no callback will come */
+	lx->busy--;
+	dom->sdop = NULL;
+	if (rc == ERROR_NOPARAVIRT) /* no PV control driver: nobody would listen */
+		log_debug("domain %u: no PV shutdown support: destroying", domid);
+	else
+		log_warnx("domain %u: cannot ask it to shut down (%s): destroying", domid,
+			  lx_why_since(lx, op->why_mark, rc, why, sizeof(why)));
+	free(op);
+	if (dom->sd_waiters && dom->destroy == NULL && !dom->dead)
+		shutdown_now(lx, dom);
+	else /* an event inside the call may have settled it */
+		dom_maybe_free(lx, dom);
+}
+
+/* Ask the guest to power off; destroy it when it has shut down, when the
+ * request fails, or at the deadline, whichever comes first.  The waiters
+ * are answered once the domain is gone (or the destroy failed), never
+ * before and never dropped. */
 static int lx_shutdown(struct xn_hv *hv, uint32_t domid, unsigned deadline_ms, xn_hv_done_cb cb,
 		       void *arg, xn_err *err)
 {
@@ -486,8 +581,6 @@ static int lx_shutdown(struct xn_hv *hv, uint32_t domid, unsigned deadline_ms, x
 	struct lx_dom *dom;
 	struct lx_waiter *w;
 	struct timeval tv;
-	char why[700];
-	int rc;
 
 	/* events are how we learn that the guest has gone down */
 	if (dom_track(lx, domid, &dom, err) < 0)
@@ -510,27 +603,15 @@ static int lx_shutdown(struct xn_hv *hv, uint32_t domid, unsigned deadline_ms, x
 		shutdown_now(lx, dom);
 		return 0;
 	}
-	clear_why(lx);
-	/* Synchronous is fine: for a PV-aware guest this is a xenstore write
-	 * of control/shutdown = poweroff. */
-	rc = libxl_domain_shutdown(lx->ctx, domid, NULL);
-	if (rc == ERROR_NOPARAVIRT) {
-		/* no PV control driver in the guest: nobody would listen */
-		log_debug("domain %u: no PV shutdown support: destroying", domid);
-		shutdown_now(lx, dom);
-		return 0;
-	}
-	if (rc != 0) {
-		dom->sd_waiters = NULL;
-		free(w);
-		return xn_error(err, EIO, "libxl: shutdown domain %u: %s", domid,
-				lx_why(lx, rc, why, sizeof(why)));
-	}
+	/* The deadline first: libxl's wait for the acknowledgement (60 s) is
+	 * not the grace period, and dom may be gone once the request is out. */
 	if (dom->deadline == NULL)
 		dom->deadline = evtimer_new(hv->base, deadline_cb, dom);
 	tv.tv_sec = deadline_ms / 1000;
 	tv.tv_usec = (deadline_ms % 1000) * 1000;
 	evtimer_add(dom->deadline, &tv);
+	if (dom->sdop == NULL) /* one request in flight is enough */
+		request_poweroff(lx, dom);
 	return 0;
 }
 
@@ -669,36 +750,78 @@ static int lx_create(struct xn_hv *hv, const struct xn_domain_config *cfg, xn_hv
 	return 0;
 }
 
-/* ---- small synchronous calls ---- */
+/* ---- pause, unpause ---- */
 
-static int lx_pause(struct xn_hv *hv, uint32_t domid, xn_err *err)
+/* A short libxl operation whose result the caller wants at once: started
+ * with a callback so that it never waits inside libxl, and for PV and PVH
+ * domains done inside the call (pause is a hypercall; unpause is one too,
+ * after, for HVM only, a QMP exchange with the device model).  One that
+ * does not finish in the call is reported as started and its outcome
+ * logged. */
+struct lx_quick {
+	struct lx *lx;
+	uint32_t domid;
+	const char *what;
+	bool done;     /* completed (rc valid) */
+	bool detached; /* the caller has returned: log the outcome, free */
+	int rc;
+	unsigned long why_mark;
+};
+
+static void quick_done(libxl_ctx *ctx, int rc, void *for_callback)
 {
-	struct lx *lx = LX(hv);
+	struct lx_quick *q = for_callback;
+	char why[700];
+
+	q->lx->busy--;
+	if (!q->detached) {
+		q->done = true;
+		q->rc = rc;
+		return;
+	}
+	if (rc != 0)
+		log_warnx("libxl: %s domain %u: %s", q->what, q->domid,
+			  lx_why_since(q->lx, q->why_mark, rc, why, sizeof(why)));
+	free(q);
+}
+
+static int quick_op(struct lx *lx, uint32_t domid, bool pause, xn_err *err)
+{
+	struct lx_quick *q = xn_xcalloc(1, sizeof(*q));
+	libxl_asyncop_how how = {.callback = quick_done, .u.for_callback = q};
 	char why[700];
 	int rc;
 
-	clear_why(lx);
-	rc = libxl_domain_pause(lx->ctx, domid, NULL);
+	q->lx = lx;
+	q->domid = domid;
+	q->what = pause ? "pause" : "unpause";
+	q->why_mark = lx_why_mark(lx);
+	lx->busy++;
+	rc = pause ? libxl_domain_pause(lx->ctx, domid, &how)
+		   : libxl_domain_unpause(lx->ctx, domid, &how);
+	if (rc == 0 && !q->done) { /* still running: quick_done logs and frees */
+		q->detached = true;
+		return 0;
+	}
 	if (rc != 0)
-		return xn_error(err, rc == ERROR_DOMAIN_NOTFOUND ? ESRCH : EIO,
-				"libxl: pause domain %u: %s", domid,
-				lx_why(lx, rc, why, sizeof(why)));
-	return 0;
+		lx->busy--; /* not started: no callback */
+	else
+		rc = q->rc;
+	if (rc != 0)
+		xn_error(err, rc == ERROR_DOMAIN_NOTFOUND ? ESRCH : EIO, "libxl: %s domain %u: %s",
+			 q->what, domid, lx_why_since(lx, q->why_mark, rc, why, sizeof(why)));
+	free(q);
+	return rc != 0 ? -1 : 0;
+}
+
+static int lx_pause(struct xn_hv *hv, uint32_t domid, xn_err *err)
+{
+	return quick_op(LX(hv), domid, true, err);
 }
 
 static int lx_unpause(struct xn_hv *hv, uint32_t domid, xn_err *err)
 {
-	struct lx *lx = LX(hv);
-	char why[700];
-	int rc;
-
-	clear_why(lx);
-	rc = libxl_domain_unpause(lx->ctx, domid, NULL);
-	if (rc != 0)
-		return xn_error(err, rc == ERROR_DOMAIN_NOTFOUND ? ESRCH : EIO,
-				"libxl: unpause domain %u: %s", domid,
-				lx_why(lx, rc, why, sizeof(why)));
-	return 0;
+	return quick_op(LX(hv), domid, false, err);
 }
 
 static int lx_adopt(struct xn_hv *hv, uint32_t domid, xn_err *err)
@@ -925,6 +1048,12 @@ static void lx_close(struct xn_hv *hv)
 	if (lx == NULL)
 		return;
 	lx->closing = true;
+	/* A shutdown request may wait 60 s for a guest that never answers:
+	 * the domain keeps running (and its grace period ends with the
+	 * daemon), so stop waiting.  The callback may run inside the call. */
+	for (struct lx_dom *d = lx->doms; d; d = d->next)
+		if (d->sdop)
+			libxl_ao_abort(lx->ctx, &d->sdop->how);
 	/* libxl_ctx_free asserts that no operation is in flight: let them end.
 	 * Not possible from inside the loop (libevent refuses to recurse). */
 	end = xn_now_mono_ns() + (uint64_t)CLOSE_DRAIN_SECONDS * 1000000000ull;

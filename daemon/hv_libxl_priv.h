@@ -53,6 +53,18 @@ struct lx_waiter {
 
 struct lx_destroy;
 struct lx_console;
+struct lx_dom;
+
+/* A libxl_domain_shutdown in flight.  libxl writes control/shutdown, then
+ * waits (up to 60 s, on our loop) for the guest to acknowledge by clearing
+ * it; the grace period does not wait for it (see lx_shutdown).  It keeps
+ * its lx_dom alive; how is kept for libxl_ao_abort. */
+struct lx_sdop {
+	struct lx *lx;
+	struct lx_dom *dom;
+	libxl_asyncop_how how;
+	unsigned long why_mark;
+};
 
 /* A domain we deliver events for (created or adopted). */
 struct lx_dom {
@@ -62,9 +74,11 @@ struct lx_dom {
 	libxl_evgen_domain_death *deathw;
 	bool shutdown_seen; /* SHUTDOWN delivered (real or synthetic) */
 	bool dead;
-	/* pending shutdown(): destroy on SHUTDOWN or at the deadline */
+	/* pending shutdown(): destroy on SHUTDOWN, at the deadline, or as
+	 * soon as the request fails or goes unacknowledged */
 	struct event *deadline;
 	struct lx_waiter *sd_waiters;
+	struct lx_sdop *sdop;	    /* libxl_domain_shutdown in flight */
 	struct lx_destroy *destroy; /* destroy in flight */
 };
 
