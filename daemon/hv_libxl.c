@@ -525,7 +525,8 @@ static void sdop_done(libxl_ctx *ctx, int rc, void *for_callback)
 		return;
 	}
 	if (rc == 0) {
-		log_debug("domain %u: shutdown request acknowledged", dom->domid);
+		log_debug("domain %u: shutdown request settled (acknowledged, or the domain went)",
+			  dom->domid);
 	} else if (dom->sd_waiters && dom->destroy == NULL && !dom->dead) {
 		log_warnx("domain %u: shutdown request failed (%s): destroying", dom->domid,
 			  lx_why_since(lx, op->why_mark, rc, why, sizeof(why)));
@@ -1039,6 +1040,29 @@ fail:
 	return -1;
 }
 
+static void drain_wake(evutil_socket_t fd, short what, void *arg) {}
+
+/* Run the loop until libxl's operations have ended or until end: one
+ * EVLOOP_ONCE round blocks until some event, and libxl's next timeout may
+ * be far away, so a timer of ours bounds each round. */
+static void drain(struct event_base *base, struct lx *lx, uint64_t end)
+{
+	struct event *wake = evtimer_new(base, drain_wake, NULL);
+	uint64_t now;
+
+	while (lx->busy > 0 && (now = xn_now_mono_ns()) < end) {
+		struct timeval tv = {.tv_sec = (time_t)((end - now) / 1000000000ull),
+				     .tv_usec = (suseconds_t)((end - now) % 1000000000ull / 1000)};
+
+		if (wake)
+			evtimer_add(wake, &tv);
+		if (event_base_loop(base, EVLOOP_ONCE) < 0)
+			break;
+	}
+	if (wake)
+		event_free(wake);
+}
+
 /* Domains keep running: a daemon restart must not kill pods. */
 static void lx_close(struct xn_hv *hv)
 {
@@ -1057,9 +1081,8 @@ static void lx_close(struct xn_hv *hv)
 	/* libxl_ctx_free asserts that no operation is in flight: let them end.
 	 * Not possible from inside the loop (libevent refuses to recurse). */
 	end = xn_now_mono_ns() + (uint64_t)CLOSE_DRAIN_SECONDS * 1000000000ull;
-	while (lx->busy > 0 && xn_now_mono_ns() < end)
-		if (event_base_loop(hv->base, EVLOOP_ONCE) < 0)
-			break;
+	if (lx->busy > 0)
+		drain(hv->base, lx, end);
 	lx_console_free_all(lx);
 	while (lx->doms)
 		dom_unlink_free(lx, lx->doms);

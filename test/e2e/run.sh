@@ -57,7 +57,7 @@ tally() {
 	# Xen's version, the Dom0 markers, the guests' own lines (Xen prints
 	# what a PVH guest writes to port 0xe9 as "(dN) ..."), the verdicts.
 	grep -E 'Xen version|RIG-|XN-TEST-|PASS |FAIL |SKIP |TIMING |\[rig ' "$OUT/$name.log" |
-		grep -v 'XN-TEST-LINE \|XN-TEST-HEARTBEAT'
+		grep -v 'XN-TEST-LINE \|XN-TEST-HEARTBEAT\|XN-TEST-TICK'
 	line=$(grep -Eo '[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$OUT/$name.log" | tail -1)
 	echo "e2e $name: the rig took $secs s (full log: $OUT/$name.log)"
 	if [ -z "$line" ]; then
