@@ -9,8 +9,15 @@
  *     SIGCHLD with a libevent signal event and lets libxl reap only its own
  *     children.  Other modules must also use libevent for SIGCHLD and
  *     waitpid() only their own pids.
- *   - close() leaves domains running (a daemon restart must not kill pods)
- *     and drops callbacks that have not run yet.
+ *   - No call waits for a guest: shutdown() returns once control/shutdown
+ *     is being written.  At the deadline the domain is destroyed whatever
+ *     the guest does; a request libxl cannot send, or that the guest does
+ *     not acknowledge (libxl gives up after 60 s), is followed by a destroy
+ *     at once.  Its callback runs when the domain is gone (rc 0) or the
+ *     destroy failed (rc -1), never before, and every waiter gets one.
+ *   - close() leaves domains running (a daemon restart must not kill pods),
+ *     aborts libxl's wait for shutdown acknowledgements, and drops
+ *     callbacks that have not run yet.
  */
 #ifndef XENLET_HV_LIBXL_H
 #define XENLET_HV_LIBXL_H
