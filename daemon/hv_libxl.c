@@ -509,8 +509,9 @@ static void xs_cb(evutil_socket_t fd, short what, void *arg)
 
 /* libxl_domain_shutdown has ended: the guest acknowledged (or its
  * control node went with the domain), or libxl gave up waiting (60 s), or
- * close() aborted it.  Only a failure matters, and only while the request
- * still waits: the destroy the grace period ends with comes now. */
+ * close() aborted it.  Only a failure other than that timeout matters, and
+ * only while the request still waits: the destroy the grace period ends
+ * with comes now. */
 static void sdop_done(libxl_ctx *ctx, int rc, void *for_callback)
 {
 	struct lx_sdop *op = for_callback;
@@ -526,6 +527,12 @@ static void sdop_done(libxl_ctx *ctx, int rc, void *for_callback)
 	}
 	if (rc == 0) {
 		log_debug("domain %u: shutdown request settled (acknowledged, or the domain went)",
+			  dom->domid);
+	} else if (rc == ERROR_TIMEDOUT) {
+		/* Not acknowledged in libxl's 60 s: the request stays in the
+		 * guest's xenstore area and the guest may still obey, so a
+		 * longer grace period runs to its end; its deadline destroys. */
+		log_debug("domain %u: shutdown request not acknowledged; waiting for the deadline",
 			  dom->domid);
 	} else if (dom->sd_waiters && dom->destroy == NULL && !dom->dead) {
 		log_warnx("domain %u: shutdown request failed (%s): destroying", dom->domid,

@@ -11,10 +11,12 @@
  *     waitpid() only their own pids.
  *   - No call waits for a guest: shutdown() returns once control/shutdown
  *     is being written.  At the deadline the domain is destroyed whatever
- *     the guest does; a request libxl cannot send, or that the guest does
- *     not acknowledge (libxl gives up after 60 s), is followed by a destroy
- *     at once.  Its callback runs when the domain is gone (rc 0) or the
- *     destroy failed (rc -1), never before, and every waiter gets one.
+ *     the guest does; a request libxl cannot send, or that fails, is
+ *     followed by a destroy at once.  One the guest does not acknowledge
+ *     (libxl gives up after 60 s) waits for the deadline: a grace period
+ *     longer than libxl's wait is kept whole.  Its callback runs when the
+ *     domain is gone (rc 0) or the destroy failed (rc -1), never before,
+ *     and every waiter gets one.
  *   - close() leaves domains running (a daemon restart must not kill pods),
  *     aborts libxl's wait for shutdown acknowledgements, and drops
  *     callbacks that have not run yet.
