@@ -245,8 +245,7 @@ int sim_state_load(struct sim *s, xn_err *err)
 		goto out;
 	}
 	c.index = 0;
-	cJSON_ArrayForEach(o, arr)
-	{
+	cJSON_ArrayForEach(o, arr) {
 		d = sim_dom_new(s);
 		if (dom_from_json(s, &c, o, d) < 0) {
 			sim_dom_free(d);

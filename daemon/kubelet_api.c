@@ -267,8 +267,7 @@ static void exec_verb(struct kreq *r, const char *ns, const char *name, const ch
 				  name);
 	TAILQ_INIT(&q);
 	evhttp_parse_query_str(r->query, &q);
-	TAILQ_FOREACH(kv, &q, next)
-	{
+	TAILQ_FOREACH(kv, &q, next) {
 		if (strcmp(kv->key, "command") == 0) {
 			verb = verb ? verb : kv->value;
 			n++;

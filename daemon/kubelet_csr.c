@@ -162,8 +162,7 @@ enum xn_kcsr_state xn_kcsr_status(const cJSON *csr, char **cert_pem, const char 
 
 	*cert_pem = NULL;
 	*why = NULL;
-	cJSON_ArrayForEach(c, conds)
-	{
+	cJSON_ArrayForEach(c, conds) {
 		const char *type =
 		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
 		const char *msg =

@@ -421,8 +421,7 @@ static bool offers_v4(struct evkeyvalq *h, char *offered, size_t len)
 	size_t used = 0;
 
 	offered[0] = '\0';
-	TAILQ_FOREACH(kv, h, next)
-	{
+	TAILQ_FOREACH(kv, h, next) {
 		if (strcasecmp(kv->key, "X-Stream-Protocol-Version") != 0)
 			continue;
 		v4 = v4 || has_token(kv->value, PROTO_V4);
@@ -477,8 +476,7 @@ void kapi_stream(struct kreq *r, bool exec, const char *ns, const char *pod, con
 	ks->uid = xn_xstrdup(uid);
 	TAILQ_INIT(&q);
 	evhttp_parse_query_str(r->query, &q);
-	TAILQ_FOREACH(kv, &q, next)
-	{
+	TAILQ_FOREACH(kv, &q, next) {
 		bool on = strcmp(kv->value, "1") == 0;
 
 		if (strcmp(kv->key, "input") == 0)

@@ -326,10 +326,9 @@ static void adopt_got(struct xn_kube_response *r, void *arg)
 		const struct xn_taint *t = &n->cfg->taints[i];
 		bool found = false;
 
-		cJSON_ArrayForEach(it,
-				   cJSON_GetObjectItemCaseSensitive(
-				       cJSON_GetObjectItemCaseSensitive(r->json, "spec"), "taints"))
-		{
+		cJSON_ArrayForEach(
+		    it, cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(r->json, "spec"), "taints")) {
 			const char *k =
 			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "key"));
 			const char *e =
@@ -347,8 +346,7 @@ static void adopt_got(struct xn_kube_response *r, void *arg)
 	meta = cJSON_GetObjectItemCaseSensitive(r->json, "metadata");
 	have = cJSON_GetObjectItemCaseSensitive(meta, "labels");
 	want = xn_node_labels_json(&n->info, n->sample.host.arch, n->cfg);
-	cJSON_ArrayForEach(it, want)
-	{
+	cJSON_ArrayForEach(it, want) {
 		const char *v =
 		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(have, it->string));
 

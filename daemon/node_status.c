@@ -120,8 +120,7 @@ void xn_node_conditions_adopt(struct xn_node_condition conds[XN_NODE_NCOND], con
 	    cJSON_GetObjectItemCaseSensitive(node, "status"), "conditions");
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, list)
-	{
+	cJSON_ArrayForEach(it, list) {
 		const char *type =
 		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "type"));
 		const char *st =

@@ -218,8 +218,7 @@ static void status_json(void **state)
 		"Port")
 		->valueint,
 	    10251);
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "conditions"))
-	{
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "conditions")) {
 		assert_string_equal(str_at(it, "lastHeartbeatTime", NULL), "2006-01-02T15:05:00Z");
 		assert_string_equal(str_at(it, "lastTransitionTime", NULL), "2006-01-02T15:04:05Z");
 		n++;
