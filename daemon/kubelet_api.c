@@ -48,8 +48,8 @@ void kuser_copy(struct kuser *dst, const struct kuser *src)
 {
 	size_t n = 0;
 
-	dst->name = src->name ? xn_xstrdup(src->name) : NULL;
-	dst->uid = src->uid ? xn_xstrdup(src->uid) : NULL;
+	dst->name = xn_dup_or_null(src->name);
+	dst->uid = xn_dup_or_null(src->uid);
 	while (src->groups && src->groups[n])
 		n++;
 	dst->groups = xn_xcalloc(n + 1, sizeof(char *));
@@ -162,7 +162,7 @@ static int add_pod(const struct xn_pod_spec *s, const struct xn_pod_status *st, 
 	cJSON_AddStringToObject(c, "image", s->image ? s->image : "");
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(spec, "containers"), c);
 	if (st->started_at)
-		xn_rfc3339nano_go(st->started_at - st->started_at % 1000000000u, start);
+		xn_rfc3339_fmt(st->started_at, 0, start);
 	status = xn_pod_status_json(s, st, pod, NULL, start[0] ? start : NULL);
 	if (status)
 		cJSON_AddItemToObject(pod, "status", status);

@@ -273,7 +273,7 @@ static int start_attach(struct kstream *ks)
 	path = xn_runtime_log_path(k->rt, ks->uid, ks->instance);
 	ks->log_fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	free(ks->log_path);
-	ks->log_path = path ? xn_xstrdup(path) : NULL;
+	ks->log_path = xn_dup_or_null(path);
 	if (ks->log_fd < 0)
 		return -1;
 	/* from the end: attach shows what comes, logs show what was */
