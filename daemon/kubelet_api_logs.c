@@ -487,8 +487,9 @@ static int pick_instance(struct xn_runtime *rt, const char *uid, const struct xn
 	return 0;
 }
 
-void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const char *container)
+void kapi_container_logs(struct kreq *r)
 {
+	const char *ns = r->seg[0], *pod = r->seg[1], *container = r->seg[2];
 	struct xn_runtime *rt = r->k->rt;
 	const char *uid = xn_runtime_find(rt, ns, pod);
 	const struct xn_pod_spec *s;
@@ -560,8 +561,7 @@ void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const 
 	r->stream = ls;
 	r->gone = ls_gone;
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type", "text/plain");
-	xn_metric_count("xenlet_kubelet_api_requests_total",
-			"Requests to the kubelet API by HTTP status code.", "code", "200", 1);
+	kreq_count(200);
 	evhttp_send_reply_start(r->req, 200, "OK");
 	if (o.follow)
 		follow_timeouts(r, true);

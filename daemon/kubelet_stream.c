@@ -432,7 +432,8 @@ static bool offers_v4(struct evkeyvalq *h, char *offered, size_t len)
 	return v4;
 }
 
-void kapi_stream(struct kreq *r, bool exec, const char *ns, const char *pod, const char *container)
+static void stream(struct kreq *r, bool exec, const char *ns, const char *pod,
+		   const char *container)
 {
 	struct xn_kapi *k = r->k;
 	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
@@ -504,8 +505,7 @@ void kapi_stream(struct kreq *r, bool exec, const char *ns, const char *pod, con
 	evhttp_add_header(hout, "Connection", "Upgrade");
 	evhttp_add_header(hout, "Upgrade", "SPDY/3.1");
 	evhttp_add_header(hout, "X-Stream-Protocol-Version", PROTO_V4);
-	xn_metric_count("xenlet_kubelet_api_requests_total",
-			"Requests to the kubelet API by HTTP status code.", "code", "101", 1);
+	kreq_count(101);
 	/* no body for a 1xx: evhttp writes the head as is, and the rest of the
 	 * connection is ours */
 	evhttp_send_reply_start(r->req, 101, "Switching Protocols");
@@ -530,4 +530,14 @@ void kapi_stream(struct kreq *r, bool exec, const char *ns, const char *pod, con
 		xn_error_free(&err);
 		ks_finish(ks);
 	}
+}
+
+void kapi_exec_stream(struct kreq *r)
+{
+	stream(r, true, r->seg[0], r->seg[1], r->seg[2]);
+}
+
+void kapi_attach_stream(struct kreq *r)
+{
+	stream(r, false, r->seg[0], r->seg[1], r->seg[2]);
 }
