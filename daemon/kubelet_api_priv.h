@@ -170,6 +170,15 @@ int kapi_exec_verb(struct xn_kapi *k, const char *who, const char *uid, const ch
 /* kubelet_stream.c: exec and attach over SPDY/3.1 (r carries Upgrade:). */
 void kapi_exec_stream(struct kreq *r);
 void kapi_attach_stream(struct kreq *r);
+/* The session apart from HTTP (unit tests drive it over a socketpair):
+ * kstream_new reads the channels and the command from r->query (NULL when
+ * none of stdin, stdout, stderr is asked for); kstream_run speaks
+ * remotecommand v4 over SPDY on bev from then on and frees r at the end
+ * (and r->c's connection, if any).  bev stays the caller's. */
+struct kstream;
+struct bufferevent;
+struct kstream *kstream_new(struct kreq *r, bool exec, const char *uid);
+void kstream_run(struct kstream *ks, struct bufferevent *bev);
 
 /* kubelet_api_stats.c: the handlers, and the sampler the server starts */
 void kapi_stats_summary(struct kreq *r);

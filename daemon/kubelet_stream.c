@@ -432,45 +432,12 @@ static bool offers_v4(struct evkeyvalq *h, char *offered, size_t len)
 	return v4;
 }
 
-static void stream(struct kreq *r, bool exec, const char *ns, const char *pod,
-		   const char *container)
+struct kstream *kstream_new(struct kreq *r, bool exec, const char *uid)
 {
-	struct xn_kapi *k = r->k;
-	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
-	struct evkeyvalq *hout = evhttp_request_get_output_headers(r->req);
-	const char *uid = xn_runtime_find(k->rt, ns, pod);
-	const char *up = evhttp_find_header(in, "Upgrade");
-	const struct xn_pod_status *st;
-	struct kstream *ks;
+	struct kstream *ks = xn_xcalloc(1, sizeof(*ks));
 	struct evkeyvalq q;
 	struct evkeyval *kv;
-	char offered[256];
-	xn_err err = NULL;
 
-	if (uid == NULL)
-		return kreq_error(r, 404, "pod \"%s\" does not exist", pod);
-	if (strcmp(xn_runtime_spec(k->rt, uid)->container, container) != 0)
-		return kreq_error(r, 404, "container \"%s\" not found in pod \"%s\"", container,
-				  pod);
-	if (strcasecmp(up, "SPDY/3.1") != 0 ||
-	    !has_token(evhttp_find_header(in, "Connection"), "upgrade"))
-		return kreq_error(r, 400,
-				  "unable to upgrade: only \"Connection: Upgrade\" with "
-				  "\"Upgrade: SPDY/3.1\" is spoken here (got Upgrade: %s)",
-				  up);
-	if (!offers_v4(in, offered, sizeof(offered))) {
-		evhttp_add_header(hout, "X-Accepted-Stream-Protocol-Versions", PROTO_V4);
-		return kreq_error(r, 403,
-				  "unable to upgrade: unable to negotiate protocol: client "
-				  "supports [%s], server supports [" PROTO_V4 "]",
-				  offered);
-	}
-	st = xn_runtime_status(k->rt, uid);
-	if (!exec && (st == NULL || st->state != XN_INST_RUNNING))
-		return kreq_error(r, 409, "container \"%s\" in pod \"%s\" is not running",
-				  container, pod);
-
-	ks = xn_xcalloc(1, sizeof(*ks));
 	ks->r = r;
 	ks->exec = exec;
 	ks->log_fd = ks->pty_fd = -1;
@@ -496,11 +463,75 @@ static void stream(struct kreq *r, bool exec, const char *ns, const char *pod,
 		ks->want[CH_STDERR] = false; /* a tty has no separate stderr */
 	if (!ks->want[CH_STDIN] && !ks->want[CH_STDOUT] && !ks->want[CH_STDERR]) {
 		ks_free(ks);
-		return kreq_error(r, 400, "you must specify at least 1 of stdin, stdout, stderr");
+		return NULL;
 	}
 	ks->expected = 1;
 	for (int c = 1; c < NCH; c++)
 		ks->expected += ks->want[c];
+	return ks;
+}
+
+void kstream_run(struct kstream *ks, struct bufferevent *bev)
+{
+	struct kreq *r = ks->r;
+	struct xn_kapi *k = r->k;
+	struct timeval wt = {(time_t)k->timeout_s, 0}, ct = {CREATE_TIMEOUT_S, 0};
+	xn_err err = NULL;
+
+	ks->bev = bev;
+	r->stream = ks;
+	r->gone = ks_gone;
+	ks->ev_start = event_new(k->base, -1, 0, start, ks);
+	ks->ev_create = evtimer_new(k->base, create_timeout, ks);
+	/* a quiet session is fine (attach waits for the guest); a peer that
+	 * stops reading is not */
+	bufferevent_set_timeouts(ks->bev, NULL, &wt);
+	evtimer_add(ks->ev_create, &ct);
+	ks->s = xn_spdy_sess_new(ks->bev, &cbs, ks, &err);
+	if (ks->s == NULL) {
+		log_warnx("kubelet api: %s: %s", r->path, xn_error_msg(err));
+		xn_error_free(&err);
+		ks_finish(ks);
+	}
+}
+
+static void stream(struct kreq *r, bool exec, const char *ns, const char *pod,
+		   const char *container)
+{
+	struct xn_kapi *k = r->k;
+	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+	struct evkeyvalq *hout = evhttp_request_get_output_headers(r->req);
+	const char *uid = xn_runtime_find(k->rt, ns, pod);
+	const char *up = evhttp_find_header(in, "Upgrade");
+	const struct xn_pod_status *st;
+	struct kstream *ks;
+	char offered[256];
+
+	if (uid == NULL)
+		return kreq_error(r, 404, "pod \"%s\" does not exist", pod);
+	if (strcmp(xn_runtime_spec(k->rt, uid)->container, container) != 0)
+		return kreq_error(r, 404, "container \"%s\" not found in pod \"%s\"", container,
+				  pod);
+	if (strcasecmp(up, "SPDY/3.1") != 0 ||
+	    !has_token(evhttp_find_header(in, "Connection"), "upgrade"))
+		return kreq_error(r, 400,
+				  "unable to upgrade: only \"Connection: Upgrade\" with "
+				  "\"Upgrade: SPDY/3.1\" is spoken here (got Upgrade: %s)",
+				  up);
+	if (!offers_v4(in, offered, sizeof(offered))) {
+		evhttp_add_header(hout, "X-Accepted-Stream-Protocol-Versions", PROTO_V4);
+		return kreq_error(r, 403,
+				  "unable to upgrade: unable to negotiate protocol: client "
+				  "supports [%s], server supports [" PROTO_V4 "]",
+				  offered);
+	}
+	st = xn_runtime_status(k->rt, uid);
+	if (!exec && (st == NULL || st->state != XN_INST_RUNNING))
+		return kreq_error(r, 409, "container \"%s\" in pod \"%s\" is not running",
+				  container, pod);
+	ks = kstream_new(r, exec, uid);
+	if (ks == NULL)
+		return kreq_error(r, 400, "you must specify at least 1 of stdin, stdout, stderr");
 
 	evhttp_add_header(hout, "Connection", "Upgrade");
 	evhttp_add_header(hout, "Upgrade", "SPDY/3.1");
@@ -509,27 +540,9 @@ static void stream(struct kreq *r, bool exec, const char *ns, const char *pod,
 	/* no body for a 1xx: evhttp writes the head as is, and the rest of the
 	 * connection is ours */
 	evhttp_send_reply_start(r->req, 101, "Switching Protocols");
-	ks->bev = evhttp_connection_get_bufferevent(r->c->evcon);
-	r->stream = ks;
-	r->gone = ks_gone;
-	ks->ev_start = event_new(k->base, -1, 0, start, ks);
-	ks->ev_create = evtimer_new(k->base, create_timeout, ks);
-	{
-		struct timeval wt = {(time_t)k->timeout_s, 0}, ct = {CREATE_TIMEOUT_S, 0};
-
-		/* a quiet session is fine (attach waits for the guest); a peer
-		 * that stops reading is not */
-		bufferevent_set_timeouts(ks->bev, NULL, &wt);
-		evtimer_add(ks->ev_create, &ct);
-	}
 	log_info("kubelet api: %s: %s %s/%s (%s)", r->user.name ? r->user.name : "?",
 		 exec ? "exec" : "attach", ns, pod, exec && ks->verb ? ks->verb : "streams");
-	ks->s = xn_spdy_sess_new(ks->bev, &cbs, ks, &err);
-	if (ks->s == NULL) {
-		log_warnx("kubelet api: %s: %s", r->path, xn_error_msg(err));
-		xn_error_free(&err);
-		ks_finish(ks);
-	}
+	kstream_run(ks, evhttp_connection_get_bufferevent(r->c->evcon));
 }
 
 void kapi_exec_stream(struct kreq *r)
