@@ -52,8 +52,17 @@ struct server {
 	/* what came */
 	char uris[MAX_REQ][256];
 	int nreq, list_calls, watch_calls;
-	struct evhttp_request *open_watch; /* a watch left open */
+	struct evhttp_request *open_watch;    /* the last watch left open */
+	struct evhttp_request *open[MAX_REQ]; /* every response not ended */
+	int nopen;
 };
+
+static void keep_open(struct server *s, struct evhttp_request *req)
+{
+	assert_true(s->nopen < MAX_REQ);
+	s->open[s->nopen++] = req;
+	s->open_watch = req;
+}
 
 static void serve(struct evhttp_request *req, void *arg)
 {
@@ -76,7 +85,7 @@ static void serve(struct evhttp_request *req, void *arg)
 			  "application/json");
 	if (a == NULL) { /* beyond the script: a watch that stays quiet */
 		evhttp_send_reply_start(req, 200, "OK");
-		s->open_watch = req;
+		keep_open(s, req);
 	} else if (watch && a->status == 200) {
 		evhttp_send_reply_start(req, 200, "OK");
 		evbuffer_add(b, a->body, strlen(a->body));
@@ -84,7 +93,7 @@ static void serve(struct evhttp_request *req, void *arg)
 		if (a->end)
 			evhttp_send_reply_end(req);
 		else
-			s->open_watch = req;
+			keep_open(s, req);
 	} else {
 		evbuffer_add(b, a->body, strlen(a->body));
 		evhttp_send_reply(req, a->status, NULL, b);
@@ -168,6 +177,9 @@ static void end_open_watch(struct server *s)
 {
 	assert_non_null(s->open_watch);
 	evhttp_send_reply_end(s->open_watch);
+	for (int i = 0; i < s->nopen; i++)
+		if (s->open[i] == s->open_watch)
+			s->open[i] = NULL;
 	s->open_watch = NULL;
 }
 
@@ -232,6 +244,12 @@ static int teardown(void **state)
 
 	xn_informer_free(t->inf);
 	xn_kube_free(t->kube);
+	/* end what the server still streams (evhttp does not read during a
+	 * response, so it would not see the client go) */
+	for (int i = 0; i < t->srv.nopen; i++)
+		if (t->srv.open[i])
+			evhttp_send_reply_end(t->srv.open[i]);
+	xn_test_run_for(t->base, 50);
 	server_stop(&t->srv);
 	event_base_free(t->base);
 	free(t);
