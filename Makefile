@@ -24,12 +24,25 @@ PKGS    = libevent libevent_openssl libcurl libcjson yaml-0.1 openssl zlib
 XENPKGS = xenlight xenstore xentoollog
 CPPFLAGS += -Iinclude -D_GNU_SOURCE -DXN_VERSION='"$(VERSION)"'
 CFLAGS  ?= -O2 -g
+
+# pkg-config OPTION PACKAGES, run once when first needed (so `make clean` and
+# `make deps` work without the packages); a missing package stops the build
+# with its name and pkg-config's own message, never an empty flag list.
+pkg_missing = $(strip $(foreach p,$(1),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
+pkg = $(if $(call pkg_missing,$(2)),$(error pkg-config cannot find: $(call pkg_missing,$(2)) \
+      ($(shell pkg-config --print-errors --exists $(2) 2>&1 | head -n 1)); \
+      `make deps` installs what the build needs),$(shell pkg-config $(1) $(2)))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkg,--cflags,$(PKGS) $(XENPKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $$(call pkg,--libs,$(PKGS) $(XENPKGS)))$(PKG_LIBS)
+TEST_LDLIBS = $(eval TEST_LDLIBS := $$(call pkg,--libs,cmocka))$(TEST_LDLIBS)
+
+# -MMD -MP: each object (and each test binary, which may #include a .c file)
+# gets a .d file listing the headers and sources it was built from.
+DEPFLAGS = -MMD -MP
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
-           -Wmissing-prototypes -Wstrict-prototypes -fPIC $(SANFLAGS) \
-           $(shell pkg-config --cflags $(PKGS) $(XENPKGS) 2>/dev/null)
+           -Wmissing-prototypes -Wstrict-prototypes -fPIC $(SANFLAGS) $(PKG_CFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) $(XENPKGS) 2>/dev/null) -lutil -lm
-TEST_LDLIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+LDLIBS  += $(PKG_LIBS) -lutil -lm
 
 LIB_SRCS   := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(B)/%.o)
@@ -43,14 +56,14 @@ UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(B)/%.o)
 .SECONDARY: $(UNIT_HELPER_OBJS)
 GUESTS     := $(B)/guests/xn-test-pvh $(B)/guests/xn-test-pv
 
-.PHONY: all deps unit integration e2e check demo demo-sim bench install clean format-check guests fuzz
+.PHONY: all deps unit integration e2e check demo demo-sim bench install clean format-check guests
 
 all: $(B)/xenletd $(B)/xl-pod
 
-$(B)/%.o: %.c $(wildcard include/xenlet/*.h daemon/*.h xl-plugin/*.h test/unit/*.h)
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(B)/libxenlet.a: $(LIB_OBJS)
 	@rm -f $@
@@ -62,11 +75,15 @@ $(B)/xenletd: $(B)/daemon/main.o $(B)/libxenlet.a
 $(B)/xl-pod: $(XLPOD_OBJS) $(B)/libxenlet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/test/unit/test_%: test/unit/test_%.c $(UNIT_HELPER_OBJS) $(B)/libxenlet.a $(wildcard include/xenlet/*.h test/unit/*.h)
+$(B)/test/unit/test_%: test/unit/test_%.c $(UNIT_HELPER_OBJS) $(B)/libxenlet.a
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	@$(CC) $(CPPFLAGS) -Itest/unit $(CFLAGS) -DXN_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $< \
+	@$(CC) $(CPPFLAGS) -Itest/unit $(CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ \
+	  -DXN_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $< \
 	  $(UNIT_HELPER_OBJS) $(B)/libxenlet.a $(LDLIBS) $(TEST_LDLIBS)
+
+-include $(LIB_OBJS:.o=.d) $(B)/daemon/main.d $(XLPOD_OBJS:.o=.d) $(UNIT_HELPER_OBJS:.o=.d) \
+	 $(UNIT_BINS:=.d)
 
 # Test unikernels: freestanding, no libc (see test/guests/README.md).
 guests:

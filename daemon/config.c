@@ -19,14 +19,14 @@
 static void set_str(char **dst, const char *v)
 {
 	free(*dst);
-	*dst = v ? xn_xstrdup(v) : NULL;
+	*dst = xn_dup_or_null(v);
 }
 
 static void add_taint(struct xn_config *c, const char *k, const char *v, const char *e)
 {
 	c->taints = xn_xrealloc(c->taints, (c->ntaints + 1) * sizeof(*c->taints));
 	c->taints[c->ntaints].key = xn_xstrdup(k);
-	c->taints[c->ntaints].value = v ? xn_xstrdup(v) : NULL;
+	c->taints[c->ntaints].value = xn_dup_or_null(v);
 	c->taints[c->ntaints].effect = xn_xstrdup(e);
 	c->ntaints++;
 }

@@ -21,17 +21,6 @@ struct xn_crilog {
 	char line[XN_CRILOG_LINE_MAX];
 };
 
-void xn_rfc3339nano(uint64_t ts, char buf[40])
-{
-	time_t sec = (time_t)(ts / 1000000000ull);
-	struct tm tm;
-	char date[24];
-
-	gmtime_r(&sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, 40, "%s.%09lluZ", date, (unsigned long long)(ts % 1000000000ull));
-}
-
 char *xn_crilog_pod_dir(const char *log_dir, const char *ns, const char *name, const char *uid)
 {
 	return xn_xasprintf("%s/%s_%s_%s", log_dir, ns, name, uid);
@@ -158,7 +147,7 @@ static void emit(struct xn_crilog *l, const char *tag, const char *text, size_t 
 	struct iovec iov[3];
 	ssize_t r;
 
-	xn_rfc3339nano(xn_now_real_ns(), ts);
+	xn_rfc3339_fmt(xn_now_real_ns(), 9, ts);
 	snprintf(head, sizeof(head), "%s stdout %s ", ts, tag);
 	iov[0].iov_base = head;
 	iov[0].iov_len = strlen(head);

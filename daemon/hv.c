@@ -118,32 +118,27 @@ int xn_domain_config_check(const struct xn_domain_config *c, xn_err *err)
 	return 0;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? xn_xstrdup(s) : NULL;
-}
-
 void xn_domain_config_copy(struct xn_domain_config *d, const struct xn_domain_config *s)
 {
 	*d = *s;
-	d->name = dup_or_null(s->name);
-	d->tag = dup_or_null(s->tag);
-	d->kernel = dup_or_null(s->kernel);
-	d->ramdisk = dup_or_null(s->ramdisk);
-	d->cmdline = dup_or_null(s->cmdline);
+	d->name = xn_dup_or_null(s->name);
+	d->tag = xn_dup_or_null(s->tag);
+	d->kernel = xn_dup_or_null(s->kernel);
+	d->ramdisk = xn_dup_or_null(s->ramdisk);
+	d->cmdline = xn_dup_or_null(s->cmdline);
 	d->vifs = s->nvifs ? xn_xcalloc(s->nvifs, sizeof(*d->vifs)) : NULL;
 	for (size_t i = 0; i < s->nvifs; i++) {
 		d->vifs[i] = s->vifs[i];
-		d->vifs[i].bridge = dup_or_null(s->vifs[i].bridge);
-		d->vifs[i].ip = dup_or_null(s->vifs[i].ip);
-		d->vifs[i].script = dup_or_null(s->vifs[i].script);
+		d->vifs[i].bridge = xn_dup_or_null(s->vifs[i].bridge);
+		d->vifs[i].ip = xn_dup_or_null(s->vifs[i].ip);
+		d->vifs[i].script = xn_dup_or_null(s->vifs[i].script);
 	}
 	d->disks = s->ndisks ? xn_xcalloc(s->ndisks, sizeof(*d->disks)) : NULL;
 	for (size_t i = 0; i < s->ndisks; i++) {
 		d->disks[i] = s->disks[i];
-		d->disks[i].path = dup_or_null(s->disks[i].path);
-		d->disks[i].vdev = dup_or_null(s->disks[i].vdev);
-		d->disks[i].format = dup_or_null(s->disks[i].format);
+		d->disks[i].path = xn_dup_or_null(s->disks[i].path);
+		d->disks[i].vdev = xn_dup_or_null(s->disks[i].vdev);
+		d->disks[i].format = xn_dup_or_null(s->disks[i].format);
 	}
 }
 

@@ -742,7 +742,7 @@ static int lx_create(struct xn_hv *hv, const struct xn_domain_config *cfg, xn_hv
 		return -1;
 	}
 	c->name = xn_xstrdup(cfg->name);
-	c->tag = cfg->tag ? xn_xstrdup(cfg->tag) : NULL;
+	c->tag = xn_dup_or_null(cfg->tag);
 	lx->busy++;
 	c->why_mark = lx_why_mark(lx);
 	/* libxl leaves the domain paused; the owner unpauses it once the

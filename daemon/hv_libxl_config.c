@@ -9,11 +9,6 @@
 #include "xenlet/hv_libxl.h"
 #include "xenlet/util.h"
 
-static char *dup_or_null(const char *s)
-{
-	return s ? xn_xstrdup(s) : NULL;
-}
-
 /* hv.c's check has already validated the syntax. */
 static void parse_mac(const char *s, libxl_mac mac)
 {
@@ -65,8 +60,8 @@ int lx_config_build(libxl_ctx *ctx, const struct xn_domain_config *cfg, libxl_do
 	libxl_domain_build_info_init_type(b, type);
 	/* b_info.kernel & co., not the deprecated u.pv.kernel (libxl >= 4.9) */
 	b->kernel = xn_xstrdup(cfg->kernel);
-	b->ramdisk = dup_or_null(cfg->ramdisk);
-	b->cmdline = dup_or_null(cfg->cmdline);
+	b->ramdisk = xn_dup_or_null(cfg->ramdisk);
+	b->cmdline = xn_dup_or_null(cfg->cmdline);
 	b->max_memkb = b->target_memkb = cfg->memory_kb;
 	b->max_vcpus = (int)cfg->vcpus;
 	/* What libxl_bitmap_alloc does, without its ctx: that one needs a ctx
@@ -107,9 +102,9 @@ int lx_config_build(libxl_ctx *ctx, const struct xn_domain_config *cfg, libxl_do
 			nic->nictype = LIBXL_NIC_TYPE_VIF;
 			if (v->mac[0] != '\0')
 				parse_mac(v->mac, nic->mac);
-			nic->bridge = dup_or_null(v->bridge);
-			nic->ip = dup_or_null(v->ip);
-			nic->script = dup_or_null(v->script);
+			nic->bridge = xn_dup_or_null(v->bridge);
+			nic->ip = xn_dup_or_null(v->ip);
+			nic->script = xn_dup_or_null(v->script);
 		}
 	}
 	if (cfg->ndisks > 0) {

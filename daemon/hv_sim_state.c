@@ -187,7 +187,7 @@ static int dom_from_json(struct sim *s, struct jctx *c, const cJSON *o, struct s
 	d->cfg.tag = xn_xstrdup(tag);
 	d->cfg.type = strcmp(type, "pv") == 0 ? XN_GUEST_PV : XN_GUEST_PVH;
 	d->cfg.kernel = xn_xstrdup(kernel);
-	d->cfg.cmdline = cmdline ? xn_xstrdup(cmdline) : NULL;
+	d->cfg.cmdline = xn_dup_or_null(cmdline);
 	d->cfg.memory_kb = mem;
 	d->cfg.vcpus = (unsigned)vcpus;
 	d->cfg.cpu_weight = (unsigned)weight;
@@ -245,8 +245,7 @@ int sim_state_load(struct sim *s, xn_err *err)
 		goto out;
 	}
 	c.index = 0;
-	cJSON_ArrayForEach(o, arr)
-	{
+	cJSON_ArrayForEach(o, arr) {
 		d = sim_dom_new(s);
 		if (dom_from_json(s, &c, o, d) < 0) {
 			sim_dom_free(d);

@@ -307,9 +307,9 @@ int xn_kube_new(struct event_base *base, const struct xn_kubeconfig *kc, const c
 	k->user_agent = user_agent ? xn_xstrdup(user_agent) : xn_xstrdup("xenletd/" XN_VERSION);
 	if (kc->token != NULL)
 		k->auth_header = xn_xasprintf("Authorization: Bearer %s", kc->token);
-	k->ca_file = kc->ca_file ? xn_xstrdup(kc->ca_file) : NULL;
-	k->cert_file = kc->cert_file ? xn_xstrdup(kc->cert_file) : NULL;
-	k->key_file = kc->key_file ? xn_xstrdup(kc->key_file) : NULL;
+	k->ca_file = xn_dup_or_null(kc->ca_file);
+	k->cert_file = xn_dup_or_null(kc->cert_file);
+	k->key_file = xn_dup_or_null(kc->key_file);
 	blob_copy(&k->ca, &kc->ca_data);
 	blob_copy(&k->cert, &kc->cert_data);
 	blob_copy(&k->key, &kc->key_data);

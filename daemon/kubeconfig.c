@@ -5,7 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <yaml.h>
 
 #include "xenlet/kubeconfig.h"
@@ -130,42 +129,6 @@ static char *resolve_path(struct kc_parse *p, const char *file)
 	return xn_xasprintf("%s/%s", p->dir, file);
 }
 
-int xn_base64_decode(const char *in, struct xn_blob *out)
-{
-	EVP_ENCODE_CTX *ctx = NULL;
-	size_t inlen = strlen(in);
-	unsigned char *buf = NULL;
-	int n = 0, fin = 0, rc = -1;
-
-	out->data = NULL;
-	out->len = 0;
-	if (inlen > INT_MAX / 2)
-		goto out;
-	ctx = EVP_ENCODE_CTX_new();
-	if (ctx == NULL)
-		goto out;
-	buf = xn_xmalloc(inlen / 4 * 3 + 4);
-	EVP_DecodeInit(ctx);
-	/* EVP_DecodeUpdate skips whitespace and line breaks, fails on other junk;
-	 * EVP_DecodeFinal fails when the input stops mid-quantum. */
-	if (EVP_DecodeUpdate(ctx, buf, &n, (const unsigned char *)in, (int)inlen) < 0)
-		goto out;
-	if (EVP_DecodeFinal(ctx, buf + n, &fin) < 0 || EVP_ENCODE_CTX_num(ctx) != 0)
-		goto out;
-	if (n + fin == 0 && inlen > 0)
-		goto out; /* only whitespace */
-	out->data = buf;
-	out->len = (size_t)(n + fin);
-	buf = NULL;
-	rc = 0;
-out:
-	free(buf);
-	EVP_ENCODE_CTX_free(ctx);
-	if (rc < 0)
-		errno = EINVAL;
-	return rc;
-}
-
 /* One file-or-data pair: "certificate-authority" / "certificate-authority-data". */
 static int get_pair(struct kc_parse *p, yaml_node_t *map, const char *key, char **file,
 		    struct xn_blob *blob, xn_err *err)
@@ -178,7 +141,7 @@ static int get_pair(struct kc_parse *p, yaml_node_t *map, const char *key, char 
 	if (f != NULL && d != NULL)
 		return xn_error(err, EINVAL, "both %s and %s given; use one", key, data_key);
 	if (d != NULL) {
-		if (xn_base64_decode(d, blob) < 0)
+		if (xn_base64_decode(d, &blob->data, &blob->len) < 0)
 			return xn_error(err, EINVAL, "line %lu: %s: not valid base64",
 					node_line(map_get(p, map, data_key)), data_key);
 		if (blob->len == 0)
@@ -314,7 +277,7 @@ static int load_context(struct kc_parse *p, const char *want, struct xn_kubeconf
 	if (cluster == NULL)
 		return xn_error(err, EINVAL, "context \"%s\": cluster: missing", want);
 	kc->cluster = xn_xstrdup(cluster);
-	kc->namespace = ns ? xn_xstrdup(ns) : NULL;
+	kc->namespace = xn_dup_or_null(ns);
 	if (find_named(p, root, "clusters", "cluster", cluster, &cn, err) < 0 ||
 	    (user != NULL && find_named(p, root, "users", "user", user, &un, err) < 0))
 		return xn_error_wrap(err, "context \"%s\"", want);

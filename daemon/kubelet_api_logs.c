@@ -53,54 +53,6 @@ static int go_int(const char *name, const char *v, int64_t *out, xn_err *err)
 	return 0;
 }
 
-/* RFC 3339 with an optional fraction, "Z" or an offset; unix ns. */
-static int parse_rfc3339(const char *s, size_t len, uint64_t *out)
-{
-	char buf[64];
-	struct tm tm;
-	const char *p;
-	uint64_t frac = 0;
-	int digits = 0;
-	long off = 0;
-	time_t t;
-
-	if (len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	memset(&tm, 0, sizeof(tm));
-	p = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL)
-		return -1;
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-			if (digits < 9)
-				frac = frac * 10 + (uint64_t)(*p - '0');
-		if (digits == 0)
-			return -1;
-		for (int i = digits; i < 9; i++)
-			frac *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 +
-		      ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
-		if (*p == '-')
-			off = -off;
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p != '\0')
-		return -1;
-	t = timegm(&tm) - off;
-	if (t < 0)
-		return -1;
-	*out = (uint64_t)t * 1000000000u + frac;
-	return 0;
-}
-
 int xn_log_opts_parse(const char *query, uint64_t now_ns, struct xn_log_opts *o, xn_err *err)
 {
 	struct evkeyvalq q;
@@ -186,7 +138,7 @@ int xn_log_opts_parse(const char *query, uint64_t now_ns, struct xn_log_opts *o,
 		xn_error(err, EDOM, "at most one of sinceTime or sinceSeconds may be specified");
 		goto out;
 	}
-	if (since_time && parse_rfc3339(since_time, strlen(since_time), &o->since_ns) < 0) {
+	if (since_time && xn_rfc3339_parse(since_time, strlen(since_time), &o->since_ns) < 0) {
 		xn_error(err, EINVAL, "sinceTime: '%s' is not an RFC 3339 time", since_time);
 		goto out;
 	}
@@ -205,7 +157,7 @@ int xn_cri_parse(const char *line, size_t len, struct xn_cri_line *out)
 	const char *sp1, *sp2, *end = line + len, *tag;
 
 	sp1 = memchr(line, ' ', len);
-	if (sp1 == NULL || parse_rfc3339(line, (size_t)(sp1 - line), &out->ts_ns) < 0)
+	if (sp1 == NULL || xn_rfc3339_parse(line, (size_t)(sp1 - line), &out->ts_ns) < 0)
 		return -1;
 	sp2 = memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1));
 	if (sp2 == NULL)
@@ -226,26 +178,6 @@ int xn_cri_parse(const char *line, size_t len, struct xn_cri_line *out)
 	out->msg = tag < end ? tag + 1 : end;
 	out->len = (size_t)(end - out->msg);
 	return 0;
-}
-
-void xn_rfc3339nano_go(uint64_t ts_ns, char buf[40])
-{
-	time_t t = (time_t)(ts_ns / 1000000000u);
-	unsigned frac = (unsigned)(ts_ns % 1000000000u);
-	char f[12];
-	struct tm tm;
-	int n;
-
-	gmtime_r(&t, &tm);
-	n = (int)strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (frac) {
-		snprintf(f, sizeof(f), ".%09u", frac);
-		for (size_t i = strlen(f) - 1; f[i] == '0'; i--)
-			f[i] = '\0';
-		snprintf(buf + n, (size_t)(40 - n), "%sZ", f);
-	} else {
-		snprintf(buf + n, (size_t)(40 - n), "Z");
-	}
 }
 
 void xn_log_writer_init(struct xn_log_writer *w, const struct xn_log_opts *o)
@@ -274,7 +206,7 @@ static bool write_line(struct xn_log_writer *w, const struct xn_cri_line *l, str
 		return false;
 	/* one timestamp per line, on its first chunk */
 	if (w->o->timestamps && !w->mid_line) {
-		xn_rfc3339nano_go(l->ts_ns, ts);
+		xn_rfc3339_fmt(l->ts_ns, XN_RFC3339_NANO, ts);
 		strcat(ts, " ");
 		if (put(w, out, ts, strlen(ts)))
 			return true;
@@ -555,8 +487,9 @@ static int pick_instance(struct xn_runtime *rt, const char *uid, const struct xn
 	return 0;
 }
 
-void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const char *container)
+void kapi_container_logs(struct kreq *r)
 {
+	const char *ns = r->seg[0], *pod = r->seg[1], *container = r->seg[2];
 	struct xn_runtime *rt = r->k->rt;
 	const char *uid = xn_runtime_find(rt, ns, pod);
 	const struct xn_pod_spec *s;
@@ -628,8 +561,7 @@ void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const 
 	r->stream = ls;
 	r->gone = ls_gone;
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type", "text/plain");
-	xn_metric_count("xenlet_kubelet_api_requests_total",
-			"Requests to the kubelet API by HTTP status code.", "code", "200", 1);
+	kreq_count(200);
 	evhttp_send_reply_start(r->req, 200, "OK");
 	if (o.follow)
 		follow_timeouts(r, true);

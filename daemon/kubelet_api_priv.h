@@ -18,6 +18,7 @@ struct evhttp_request;
 struct event;
 struct xn_kube_req;
 struct kreq;
+struct kapi_route;
 
 struct kconn {
 	struct xn_kapi *k;
@@ -42,6 +43,9 @@ struct kreq {
 	char *path;  /* decoded path, no query */
 	char *query; /* raw query, "" if none */
 	const char *method;
+	const struct kapi_route *route; /* found once: authorization and dispatch read it */
+	char *seg[3];			/* the route's path segments (NAMESPACE, POD, CONTAINER) */
+	char *segbuf;
 	struct kuser user;
 	const char *verb;
 	const char *sub[2];
@@ -93,13 +97,38 @@ struct xn_kapi {
 	struct event *sample_timer;
 };
 
-/* kubelet_api.c */
+/* ---- the route table (kubelet_api_server.c, the hub) ----
+ *
+ * One row a path prefix: what authorization asks for and which handler
+ * answers.  The hub looks the row up once per request; the handlers are
+ * reached only through it and use only the kreq_ helpers below. */
+typedef void kapi_handler(struct kreq *r);
+#define KAPI_SEG_ANY 0xffu
+struct kapi_route {
+	const char *path;   /* this path and all below it (the kubelet's isSubpath) */
+	const char *sub[2]; /* SubjectAccessReview subresources, tried in order */
+	unsigned nseg;	    /* path segments after path that go to r->seg (KAPI_SEG_ANY: any) */
+	const char *usage;  /* a wrong number of segments: 400 "path must be <usage>" */
+	kapi_handler *get;  /* GET and HEAD */
+	kapi_handler *post;
+	kapi_handler *upgrade; /* any method with an Upgrade: header */
+	kapi_handler *other;   /* any other method; none: 405, or 404 with no handler at all */
+};
+extern const struct kapi_route kapi_routes[];
+extern const size_t kapi_nroutes;
+/* The first row whose path is path or a parent of it ("/" is the last). */
+const struct kapi_route *kapi_route_find(const char *path);
+
+/* ---- request and reply helpers (kubelet_api_req.c) ---- */
 void kreq_reply(struct kreq *r, int code, const char *ctype, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* A Kubernetes Status object as the body (the kubelet answers errors so). */
 void kreq_error(struct kreq *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void kreq_reply_buf(struct kreq *r, int code, const char *ctype, struct evbuffer *body);
+/* Count an answer by its status code, for a handler that starts its reply
+ * itself (a stream); the kreq_reply* helpers count theirs. */
+void kreq_count(int code);
 /* Free r; the connection may take its next request. */
 void kreq_free(struct kreq *r);
 void kuser_dispose(struct kuser *u);
@@ -116,8 +145,18 @@ void kapi_auth(struct kreq *r, void (*done)(struct kreq *r));
 void kapi_auth_cancel(struct kreq *r);
 void kapi_auth_cache_clear(struct xn_kapi *k);
 
-/* kubelet_api_logs.c */
-void kapi_container_logs(struct kreq *r, const char *ns, const char *pod, const char *container);
+/* ---- handlers, each named by a row of the table ---- */
+
+/* kubelet_api.c */
+void kapi_healthz(struct kreq *r);
+void kapi_pods(struct kreq *r);
+void kapi_running_pods(struct kreq *r);
+void kapi_exec_post(struct kreq *r); /* one control verb, the answer in the body */
+void kapi_needs_upgrade(struct kreq *r);
+void kapi_not_supported(struct kreq *r);
+
+/* kubelet_api_logs.c: GET /containerLogs/NAMESPACE/POD/CONTAINER */
+void kapi_container_logs(struct kreq *r);
 
 /* kubelet_api.c: exec on a unikernel (docs/kubelet-api.md).  Runs verb
  * (nwords: how many command words came) on the pod's domain; its output
@@ -129,9 +168,19 @@ int kapi_exec_verb(struct xn_kapi *k, const char *who, const char *uid, const ch
 		   size_t nwords, struct evbuffer *out, char **msg);
 
 /* kubelet_stream.c: exec and attach over SPDY/3.1 (r carries Upgrade:). */
-void kapi_stream(struct kreq *r, bool exec, const char *ns, const char *pod, const char *container);
+void kapi_exec_stream(struct kreq *r);
+void kapi_attach_stream(struct kreq *r);
+/* The session apart from HTTP (unit tests drive it over a socketpair):
+ * kstream_new reads the channels and the command from r->query (NULL when
+ * none of stdin, stdout, stderr is asked for); kstream_run speaks
+ * remotecommand v4 over SPDY on bev from then on and frees r at the end
+ * (and r->c's connection, if any).  bev stays the caller's. */
+struct kstream;
+struct bufferevent;
+struct kstream *kstream_new(struct kreq *r, bool exec, const char *uid);
+void kstream_run(struct kstream *ks, struct bufferevent *bev);
 
-/* kubelet_api_stats.c */
+/* kubelet_api_stats.c: the handlers, and the sampler the server starts */
 void kapi_stats_summary(struct kreq *r);
 void kapi_metrics_resource(struct kreq *r);
 void kapi_metrics(struct kreq *r);

@@ -215,8 +215,9 @@ static void user_from_json(const cJSON *u, struct kuser *out)
 		out->uid = xn_xstrdup(cJSON_GetStringValue(cJSON_GetObjectItem(u, "uid")));
 	out->groups = xn_xcalloc((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(u, "groups")) + 1,
 				 sizeof(char *));
-	cJSON_ArrayForEach(g, cJSON_GetObjectItem(u, "groups")) if (cJSON_GetStringValue(g))
-	    out->groups[n++] = xn_xstrdup(cJSON_GetStringValue(g));
+	cJSON_ArrayForEach(g, cJSON_GetObjectItem(u, "groups"))
+		if (cJSON_GetStringValue(g))
+			out->groups[n++] = xn_xstrdup(cJSON_GetStringValue(g));
 	if (cJSON_IsObject(cJSON_GetObjectItem(u, "extra")))
 		out->extra = cJSON_Duplicate(cJSON_GetObjectItem(u, "extra"), 1);
 }

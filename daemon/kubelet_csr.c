@@ -111,11 +111,9 @@ out:
 
 cJSON *xn_kcsr_object(const char *csr_pem, bool rsa)
 {
-	size_t len = strlen(csr_pem);
-	char *b64 = xn_xmalloc(4 * ((len + 2) / 3) + 1);
+	char *b64 = xn_base64_encode(csr_pem, strlen(csr_pem));
 	cJSON *o = cJSON_CreateObject(), *meta, *spec, *usages;
 
-	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)csr_pem, (int)len);
 	cJSON_AddStringToObject(o, "apiVersion", "certificates.k8s.io/v1");
 	cJSON_AddStringToObject(o, "kind", "CertificateSigningRequest");
 	meta = cJSON_AddObjectToObject(o, "metadata");
@@ -132,27 +130,6 @@ cJSON *xn_kcsr_object(const char *csr_pem, bool rsa)
 	return o;
 }
 
-static char *b64_decode(const char *s)
-{
-	size_t len = strlen(s);
-	unsigned char *out;
-	int n;
-
-	if (len == 0 || len % 4 != 0)
-		return NULL;
-	out = xn_xmalloc(len / 4 * 3 + 1);
-	n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
-	if (n < 0) {
-		free(out);
-		return NULL;
-	}
-	/* EVP_DecodeBlock counts the padding as zero bytes; PEM is text */
-	while (n > 0 && out[n - 1] == '\0')
-		n--;
-	out[n] = '\0';
-	return (char *)out;
-}
-
 enum xn_kcsr_state xn_kcsr_status(const cJSON *csr, char **cert_pem, const char **why)
 {
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(csr, "status");
@@ -162,8 +139,7 @@ enum xn_kcsr_state xn_kcsr_status(const cJSON *csr, char **cert_pem, const char 
 
 	*cert_pem = NULL;
 	*why = NULL;
-	cJSON_ArrayForEach(c, conds)
-	{
+	cJSON_ArrayForEach(c, conds) {
 		const char *type =
 		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
 		const char *msg =
@@ -177,11 +153,17 @@ enum xn_kcsr_state xn_kcsr_status(const cJSON *csr, char **cert_pem, const char 
 		return strcmp(type, "Denied") == 0 ? XN_KCSR_DENIED : XN_KCSR_FAILED;
 	}
 	if (cJSON_IsString(cert) && cert->valuestring[0] != '\0') {
-		*cert_pem = b64_decode(cert->valuestring);
-		if (*cert_pem == NULL) {
+		unsigned char *pem = NULL;
+		size_t len = 0;
+
+		/* PEM is text: a NUL inside is not a certificate */
+		if (xn_base64_decode(cert->valuestring, &pem, &len) < 0 || len == 0 ||
+		    strlen((char *)pem) != len) {
+			free(pem);
 			*why = "status.certificate is not base64";
 			return XN_KCSR_FAILED;
 		}
+		*cert_pem = (char *)pem;
 		return XN_KCSR_ISSUED;
 	}
 	return XN_KCSR_PENDING;

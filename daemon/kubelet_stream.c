@@ -273,7 +273,7 @@ static int start_attach(struct kstream *ks)
 	path = xn_runtime_log_path(k->rt, ks->uid, ks->instance);
 	ks->log_fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	free(ks->log_path);
-	ks->log_path = path ? xn_xstrdup(path) : NULL;
+	ks->log_path = xn_dup_or_null(path);
 	if (ks->log_fd < 0)
 		return -1;
 	/* from the end: attach shows what comes, logs show what was */
@@ -421,8 +421,7 @@ static bool offers_v4(struct evkeyvalq *h, char *offered, size_t len)
 	size_t used = 0;
 
 	offered[0] = '\0';
-	TAILQ_FOREACH(kv, h, next)
-	{
+	TAILQ_FOREACH(kv, h, next) {
 		if (strcasecmp(kv->key, "X-Stream-Protocol-Version") != 0)
 			continue;
 		v4 = v4 || has_token(kv->value, PROTO_V4);
@@ -433,7 +432,71 @@ static bool offers_v4(struct evkeyvalq *h, char *offered, size_t len)
 	return v4;
 }
 
-void kapi_stream(struct kreq *r, bool exec, const char *ns, const char *pod, const char *container)
+struct kstream *kstream_new(struct kreq *r, bool exec, const char *uid)
+{
+	struct kstream *ks = xn_xcalloc(1, sizeof(*ks));
+	struct evkeyvalq q;
+	struct evkeyval *kv;
+
+	ks->r = r;
+	ks->exec = exec;
+	ks->log_fd = ks->pty_fd = -1;
+	ks->uid = xn_xstrdup(uid);
+	TAILQ_INIT(&q);
+	evhttp_parse_query_str(r->query, &q);
+	TAILQ_FOREACH(kv, &q, next) {
+		bool on = strcmp(kv->value, "1") == 0;
+
+		if (strcmp(kv->key, "input") == 0)
+			ks->want[CH_STDIN] = on;
+		else if (strcmp(kv->key, "output") == 0)
+			ks->want[CH_STDOUT] = on;
+		else if (strcmp(kv->key, "error") == 0)
+			ks->want[CH_STDERR] = on;
+		else if (strcmp(kv->key, "tty") == 0)
+			ks->want[CH_RESIZE] = on;
+		else if (strcmp(kv->key, "command") == 0 && ks->nwords++ == 0)
+			ks->verb = xn_xstrdup(kv->value);
+	}
+	evhttp_clear_headers(&q);
+	if (ks->want[CH_RESIZE])
+		ks->want[CH_STDERR] = false; /* a tty has no separate stderr */
+	if (!ks->want[CH_STDIN] && !ks->want[CH_STDOUT] && !ks->want[CH_STDERR]) {
+		ks_free(ks);
+		return NULL;
+	}
+	ks->expected = 1;
+	for (int c = 1; c < NCH; c++)
+		ks->expected += ks->want[c];
+	return ks;
+}
+
+void kstream_run(struct kstream *ks, struct bufferevent *bev)
+{
+	struct kreq *r = ks->r;
+	struct xn_kapi *k = r->k;
+	struct timeval wt = {(time_t)k->timeout_s, 0}, ct = {CREATE_TIMEOUT_S, 0};
+	xn_err err = NULL;
+
+	ks->bev = bev;
+	r->stream = ks;
+	r->gone = ks_gone;
+	ks->ev_start = event_new(k->base, -1, 0, start, ks);
+	ks->ev_create = evtimer_new(k->base, create_timeout, ks);
+	/* a quiet session is fine (attach waits for the guest); a peer that
+	 * stops reading is not */
+	bufferevent_set_timeouts(ks->bev, NULL, &wt);
+	evtimer_add(ks->ev_create, &ct);
+	ks->s = xn_spdy_sess_new(ks->bev, &cbs, ks, &err);
+	if (ks->s == NULL) {
+		log_warnx("kubelet api: %s: %s", r->path, xn_error_msg(err));
+		xn_error_free(&err);
+		ks_finish(ks);
+	}
+}
+
+static void stream(struct kreq *r, bool exec, const char *ns, const char *pod,
+		   const char *container)
 {
 	struct xn_kapi *k = r->k;
 	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
@@ -442,10 +505,7 @@ void kapi_stream(struct kreq *r, bool exec, const char *ns, const char *pod, con
 	const char *up = evhttp_find_header(in, "Upgrade");
 	const struct xn_pod_status *st;
 	struct kstream *ks;
-	struct evkeyvalq q;
-	struct evkeyval *kv;
 	char offered[256];
-	xn_err err = NULL;
 
 	if (uid == NULL)
 		return kreq_error(r, 404, "pod \"%s\" does not exist", pod);
@@ -469,67 +529,28 @@ void kapi_stream(struct kreq *r, bool exec, const char *ns, const char *pod, con
 	if (!exec && (st == NULL || st->state != XN_INST_RUNNING))
 		return kreq_error(r, 409, "container \"%s\" in pod \"%s\" is not running",
 				  container, pod);
-
-	ks = xn_xcalloc(1, sizeof(*ks));
-	ks->r = r;
-	ks->exec = exec;
-	ks->log_fd = ks->pty_fd = -1;
-	ks->uid = xn_xstrdup(uid);
-	TAILQ_INIT(&q);
-	evhttp_parse_query_str(r->query, &q);
-	TAILQ_FOREACH(kv, &q, next)
-	{
-		bool on = strcmp(kv->value, "1") == 0;
-
-		if (strcmp(kv->key, "input") == 0)
-			ks->want[CH_STDIN] = on;
-		else if (strcmp(kv->key, "output") == 0)
-			ks->want[CH_STDOUT] = on;
-		else if (strcmp(kv->key, "error") == 0)
-			ks->want[CH_STDERR] = on;
-		else if (strcmp(kv->key, "tty") == 0)
-			ks->want[CH_RESIZE] = on;
-		else if (strcmp(kv->key, "command") == 0 && ks->nwords++ == 0)
-			ks->verb = xn_xstrdup(kv->value);
-	}
-	evhttp_clear_headers(&q);
-	if (ks->want[CH_RESIZE])
-		ks->want[CH_STDERR] = false; /* a tty has no separate stderr */
-	if (!ks->want[CH_STDIN] && !ks->want[CH_STDOUT] && !ks->want[CH_STDERR]) {
-		ks_free(ks);
+	ks = kstream_new(r, exec, uid);
+	if (ks == NULL)
 		return kreq_error(r, 400, "you must specify at least 1 of stdin, stdout, stderr");
-	}
-	ks->expected = 1;
-	for (int c = 1; c < NCH; c++)
-		ks->expected += ks->want[c];
 
 	evhttp_add_header(hout, "Connection", "Upgrade");
 	evhttp_add_header(hout, "Upgrade", "SPDY/3.1");
 	evhttp_add_header(hout, "X-Stream-Protocol-Version", PROTO_V4);
-	xn_metric_count("xenlet_kubelet_api_requests_total",
-			"Requests to the kubelet API by HTTP status code.", "code", "101", 1);
+	kreq_count(101);
 	/* no body for a 1xx: evhttp writes the head as is, and the rest of the
 	 * connection is ours */
 	evhttp_send_reply_start(r->req, 101, "Switching Protocols");
-	ks->bev = evhttp_connection_get_bufferevent(r->c->evcon);
-	r->stream = ks;
-	r->gone = ks_gone;
-	ks->ev_start = event_new(k->base, -1, 0, start, ks);
-	ks->ev_create = evtimer_new(k->base, create_timeout, ks);
-	{
-		struct timeval wt = {(time_t)k->timeout_s, 0}, ct = {CREATE_TIMEOUT_S, 0};
-
-		/* a quiet session is fine (attach waits for the guest); a peer
-		 * that stops reading is not */
-		bufferevent_set_timeouts(ks->bev, NULL, &wt);
-		evtimer_add(ks->ev_create, &ct);
-	}
 	log_info("kubelet api: %s: %s %s/%s (%s)", r->user.name ? r->user.name : "?",
 		 exec ? "exec" : "attach", ns, pod, exec && ks->verb ? ks->verb : "streams");
-	ks->s = xn_spdy_sess_new(ks->bev, &cbs, ks, &err);
-	if (ks->s == NULL) {
-		log_warnx("kubelet api: %s: %s", r->path, xn_error_msg(err));
-		xn_error_free(&err);
-		ks_finish(ks);
-	}
+	kstream_run(ks, evhttp_connection_get_bufferevent(r->c->evcon));
+}
+
+void kapi_exec_stream(struct kreq *r)
+{
+	stream(r, true, r->seg[0], r->seg[1], r->seg[2]);
+}
+
+void kapi_attach_stream(struct kreq *r)
+{
+	stream(r, false, r->seg[0], r->seg[1], r->seg[2]);
 }

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "xenlet/log.h"
+#include "xenlet/util.h"
 
 static const char *progname = "xenlet";
 static int verbosity;
@@ -55,14 +56,10 @@ void xn_vlog(enum xn_log_level level, const char *fmt, va_list ap)
 	if (to_journal) {
 		fprintf(stderr, "<%d>%s\n", level, msg);
 	} else {
-		struct timespec ts;
-		struct tm tm;
-		char when[32];
+		char when[XN_RFC3339_LEN];
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ %s[%s]: %s\n", when, ts.tv_nsec / 1000000, progname,
+		xn_rfc3339_fmt(xn_now_real_ns(), 3, when);
+		fprintf(stderr, "%s %s[%s]: %s\n", when, progname,
 			names[level] ? names[level] : "?", msg);
 	}
 	fflush(stderr);

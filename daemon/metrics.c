@@ -42,7 +42,7 @@ static struct family *family(const char *name, const char *help, const char *lab
 	f = xn_xcalloc(1, sizeof(*f));
 	f->name = xn_xstrdup(name);
 	f->help = xn_xstrdup(help ? help : name);
-	f->label = label ? xn_xstrdup(label) : NULL;
+	f->label = xn_dup_or_null(label);
 	f->type = type;
 	families[nfamilies++] = f;
 	return f;
@@ -68,7 +68,7 @@ static struct child *child(struct family *f, const char *lvalue)
 	if (f->nchildren == XN_METRICS_MAX_CHILDREN)
 		return &f->children[XN_METRICS_MAX_CHILDREN - 1];
 	c = &f->children[f->nchildren++];
-	c->lvalue = lvalue ? xn_xstrdup(lvalue) : NULL;
+	c->lvalue = xn_dup_or_null(lvalue);
 	return c;
 }
 

@@ -109,19 +109,6 @@ static void first_ipv4(char *buf, size_t len)
 	freeifaddrs(ifa);
 }
 
-static bool dns_subdomain(const char *s)
-{
-	size_t l = strlen(s);
-
-	if (l == 0 || l > 253 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[l - 1]))
-		return false;
-	for (; *s; s++)
-		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' ||
-		      *s == '.'))
-			return false;
-	return true;
-}
-
 static void notify(struct xn_node *n)
 {
 	if (n->change_fn != NULL)
@@ -326,10 +313,9 @@ static void adopt_got(struct xn_kube_response *r, void *arg)
 		const struct xn_taint *t = &n->cfg->taints[i];
 		bool found = false;
 
-		cJSON_ArrayForEach(it,
-				   cJSON_GetObjectItemCaseSensitive(
-				       cJSON_GetObjectItemCaseSensitive(r->json, "spec"), "taints"))
-		{
+		cJSON_ArrayForEach(
+		    it, cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(r->json, "spec"), "taints")) {
 			const char *k =
 			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "key"));
 			const char *e =
@@ -347,8 +333,7 @@ static void adopt_got(struct xn_kube_response *r, void *arg)
 	meta = cJSON_GetObjectItemCaseSensitive(r->json, "metadata");
 	have = cJSON_GetObjectItemCaseSensitive(meta, "labels");
 	want = xn_node_labels_json(&n->info, n->sample.host.arch, n->cfg);
-	cJSON_ArrayForEach(it, want)
-	{
+	cJSON_ArrayForEach(it, want) {
 		const char *v =
 		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(have, it->string));
 
@@ -566,7 +551,7 @@ static cJSON *lease_body(struct xn_node *n, bool full)
 	spec = cJSON_AddObjectToObject(l, "spec");
 	cJSON_AddStringToObject(spec, "holderIdentity", n->name);
 	cJSON_AddNumberToObject(spec, "leaseDurationSeconds", n->cfg->lease_duration_s);
-	xn_node_format_microtime(xn_now_real_ns(), t, sizeof(t));
+	xn_rfc3339_fmt(xn_now_real_ns(), 6, t); /* metav1.MicroTime */
 	cJSON_AddStringToObject(spec, "renewTime", t);
 	return l;
 }
@@ -658,7 +643,7 @@ struct xn_node *xn_node_new(struct event_base *base, struct xn_kube *kube, struc
 	for (p = n->info.hostname; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	n->name = xn_xstrdup(cfg->node_name ? cfg->node_name : n->info.hostname);
-	if (!dns_subdomain(n->name)) {
+	if (!xn_dns_subdomain(n->name)) {
 		xn_error(err, EINVAL, "node name \"%s\": not a lowercase DNS subdomain", n->name);
 		xn_node_free(n);
 		return NULL;

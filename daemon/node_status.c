@@ -120,18 +120,20 @@ void xn_node_conditions_adopt(struct xn_node_condition conds[XN_NODE_NCOND], con
 	    cJSON_GetObjectItemCaseSensitive(node, "status"), "conditions");
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, list)
-	{
+	cJSON_ArrayForEach(it, list) {
 		const char *type =
 		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "type"));
 		const char *st =
 		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "status"));
 		const char *tt = cJSON_GetStringValue(
 		    cJSON_GetObjectItemCaseSensitive(it, "lastTransitionTime"));
+		uint64_t ns;
 		time_t t;
 
-		if (type == NULL || st == NULL || tt == NULL || xn_node_parse_time(tt, &t) < 0)
+		if (type == NULL || st == NULL || tt == NULL ||
+		    xn_rfc3339_parse(tt, strlen(tt), &ns) < 0)
 			continue;
+		t = (time_t)(ns / 1000000000ull);
 		for (int i = 0; i < XN_NODE_NCOND; i++) {
 			if (strcmp(conds[i].type, type) == 0 && conds[i].transition != 0 &&
 			    strcmp(xn_cond_status_name(conds[i].status), st) == 0 &&
@@ -139,57 +141,6 @@ void xn_node_conditions_adopt(struct xn_node_condition conds[XN_NODE_NCOND], con
 				conds[i].transition = t;
 		}
 	}
-}
-
-void xn_node_format_time(time_t t, char *buf, size_t len)
-{
-	char b[24];
-
-	xn_rfc3339((uint64_t)t * 1000000000ull, b);
-	snprintf(buf, len, "%s", b);
-}
-
-void xn_node_format_microtime(uint64_t unix_ns, char *buf, size_t len)
-{
-	time_t t = (time_t)(unix_ns / 1000000000u);
-	unsigned us = (unsigned)(unix_ns % 1000000000u / 1000u);
-	struct tm tm;
-	char sec[24];
-
-	gmtime_r(&t, &tm);
-	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06uZ", sec, us);
-}
-
-int xn_node_parse_time(const char *s, time_t *out)
-{
-	struct tm tm;
-	const char *p;
-	long off = 0;
-
-	memset(&tm, 0, sizeof(tm));
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL)
-		return -1;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	if ((p[0] == '+' || p[0] == '-') && isdigit((unsigned char)p[1]) &&
-	    isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
-	    isdigit((unsigned char)p[5]) && p[6] == '\0') {
-		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 +
-		      ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
-		if (p[0] == '-')
-			off = -off;
-	} else if (strcmp(p, "Z") != 0) {
-		return -1;
-	}
-	*out = timegm(&tm) - off;
-	return 0;
 }
 
 void xn_node_kubelet_version(const char *xenlet_version, char *buf, size_t len)
@@ -243,10 +194,10 @@ cJSON *xn_node_status_json(const struct xn_node_info *info, const struct xn_node
 		cJSON_AddStringToObject(o, "reason", conds[i].reason);
 		cJSON_AddStringToObject(o, "message", conds[i].message);
 		if (heartbeat != 0) {
-			xn_node_format_time(heartbeat, b, sizeof(b));
+			xn_rfc3339((uint64_t)heartbeat * 1000000000ull, b);
 			cJSON_AddStringToObject(o, "lastHeartbeatTime", b);
 		}
-		xn_node_format_time(conds[i].transition, b, sizeof(b));
+		xn_rfc3339((uint64_t)conds[i].transition * 1000000000ull, b);
 		cJSON_AddStringToObject(o, "lastTransitionTime", b);
 		cJSON_AddItemToArray(list, o);
 	}

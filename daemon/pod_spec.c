@@ -25,23 +25,18 @@ int xn_restart_policy_parse(const char *s, enum xn_restart_policy *out)
 	return -1;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? xn_xstrdup(s) : NULL;
-}
-
 void xn_pod_spec_copy(struct xn_pod_spec *d, const struct xn_pod_spec *s)
 {
 	*d = *s;
-	d->uid = dup_or_null(s->uid);
-	d->ns = dup_or_null(s->ns);
-	d->name = dup_or_null(s->name);
-	d->container = dup_or_null(s->container);
-	d->image = dup_or_null(s->image);
-	d->image_id = dup_or_null(s->image_id);
-	d->kernel = dup_or_null(s->kernel);
-	d->ramdisk = dup_or_null(s->ramdisk);
-	d->cmdline = dup_or_null(s->cmdline);
+	d->uid = xn_dup_or_null(s->uid);
+	d->ns = xn_dup_or_null(s->ns);
+	d->name = xn_dup_or_null(s->name);
+	d->container = xn_dup_or_null(s->container);
+	d->image = xn_dup_or_null(s->image);
+	d->image_id = xn_dup_or_null(s->image_id);
+	d->kernel = xn_dup_or_null(s->kernel);
+	d->ramdisk = xn_dup_or_null(s->ramdisk);
+	d->cmdline = xn_dup_or_null(s->cmdline);
 }
 
 void xn_pod_spec_dispose(struct xn_pod_spec *s)

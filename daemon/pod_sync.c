@@ -714,7 +714,7 @@ struct xn_pod_sync *xn_pod_sync_new(struct event_base *base, struct xn_kube *k,
 	ps->rt = rt;
 	ps->opts = *opts;
 	ps->node_name = xn_xstrdup(opts->node_name);
-	ps->node_ip = opts->node_ip ? xn_xstrdup(opts->node_ip) : NULL;
+	ps->node_ip = xn_dup_or_null(opts->node_ip);
 	ps->opts.node_name = ps->node_name;
 	ps->opts.node_ip = ps->node_ip;
 	TAILQ_INIT(&ps->pods);

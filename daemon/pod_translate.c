@@ -128,8 +128,7 @@ static int build_cmdline(const cJSON *c, char *buf, struct xn_pod_reject *rej)
 
 		if (a == NULL)
 			continue;
-		cJSON_ArrayForEach(it, a)
-		{
+		cJSON_ArrayForEach(it, a) {
 			if (!cJSON_IsString(it))
 				return reject(rej, "UnsupportedPodSpec",
 					      "%s: entries must be strings", lists[i]);
@@ -202,8 +201,7 @@ static bool only_api_access(const cJSON *mounts)
 {
 	const cJSON *m;
 
-	cJSON_ArrayForEach(m, mounts)
-	{
+	cJSON_ArrayForEach(m, mounts) {
 		const char *n = str(m, "name", NULL);
 		if (n == NULL || strncmp(n, "kube-api-access-", 16) != 0)
 			return false;

@@ -331,8 +331,7 @@ static int load(struct xn_store *st, xn_err *err)
 		xn_error(err, EINVAL, "XN_STORE_MEM_FILE %s: no \"nodes\" array", m->file);
 		goto out;
 	}
-	cJSON_ArrayForEach(o, nodes)
-	{
+	cJSON_ArrayForEach(o, nodes) {
 		cJSON *path = cJSON_GetObjectItemCaseSensitive(o, "path");
 		cJSON *val = cJSON_GetObjectItemCaseSensitive(o, "value");
 		cJSON *perms = cJSON_GetObjectItemCaseSensitive(o, "perms"), *p;
@@ -352,8 +351,7 @@ static int load(struct xn_store *st, xn_err *err)
 			goto out;
 		}
 		pv = xn_xcalloc((size_t)cJSON_GetArraySize(perms), sizeof(*pv));
-		cJSON_ArrayForEach(p, perms)
-		{
+		cJSON_ArrayForEach(p, perms) {
 			if (!cJSON_IsString(p) || parse_perm(p->valuestring, &pv[np++]) < 0) {
 				free(pv);
 				xn_error(err, EINVAL,

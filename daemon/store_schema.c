@@ -114,10 +114,6 @@ static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
-static bool is_lower_alnum(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z');
-}
 static bool is_alpha_(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -246,32 +242,6 @@ static bool ok_hex_groups(const char *v, size_t len, const unsigned *groups, siz
 	return i == len;
 }
 
-static bool ok_dns_label(const char *v, size_t len)
-{
-	if (len == 0 || len > 63 || v[0] == '-' || v[len - 1] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!is_lower_alnum(v[i]) && v[i] != '-')
-			return false;
-	return true;
-}
-
-static bool ok_dns_subdomain(const char *v, size_t len)
-{
-	size_t start = 0;
-
-	if (len > 253)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && v[i] != '.')
-			continue;
-		if (!ok_dns_label(v + start, i - start))
-			return false;
-		start = i + 1;
-	}
-	return true;
-}
-
 /* sha256:<64 hex> or sha512:<128 hex>, as OCI digests are written */
 static bool ok_digest(const char *v, size_t len)
 {
@@ -365,9 +335,9 @@ static int syntax_ok(const char *syntax, const char *v, size_t len)
 	if (strcmp(syntax, "UUID") == 0)
 		return ok_hex_groups(v, len, uuid, XN_ARRAY_SIZE(uuid), '-');
 	if (strcmp(syntax, "DNS_LABEL") == 0)
-		return ok_dns_label(v, len);
+		return xn_dns_name(v, len, false);
 	if (strcmp(syntax, "DNS_SUBDOMAIN") == 0)
-		return ok_dns_subdomain(v, len);
+		return xn_dns_name(v, len, true);
 	if (strcmp(syntax, "DIGEST") == 0)
 		return ok_digest(v, len);
 	if (parse_int_range(syntax, &min, &max) == 0)

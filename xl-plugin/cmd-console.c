@@ -66,8 +66,7 @@ int main_console(int argc, char **argv)
 	cJSON *req, *ans = NULL, *tty_path;
 	int opt, tty = -1, rc = 1, r;
 
-	SWITCH_FOREACH_OPT(opt, "n:", longopts, 1)
-	{
+	SWITCH_FOREACH_OPT(opt, "n:", longopts, 1) {
 	case 'n': ns = optarg; break;
 	}
 	if (argc - optind > 1)

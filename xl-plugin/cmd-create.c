@@ -56,8 +56,7 @@ int main_create(int argc, char **argv)
 	int opt, rc = 1;
 
 	/* '+': words after KERNEL are the guest's command line, options included */
-	SWITCH_FOREACH_OPT(opt, "+n:m:c:t:r:p:", longopts, 2)
-	{
+	SWITCH_FOREACH_OPT(opt, "+n:m:c:t:r:p:", longopts, 2) {
 	case 'n': ns = optarg; break;
 	case 'm': mem = optarg; break;
 	case 'c':

@@ -17,8 +17,7 @@ int main_destroy(int argc, char **argv)
 	cJSON *req, *ans = NULL;
 	int opt;
 
-	SWITCH_FOREACH_OPT(opt, "n:g:", longopts, 1)
-	{
+	SWITCH_FOREACH_OPT(opt, "n:g:", longopts, 1) {
 	case 'n': ns = optarg; break;
 	case 'g':
 		if (xn_parse_u64(optarg, 86400, &grace) < 0)

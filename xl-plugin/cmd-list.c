@@ -53,8 +53,7 @@ int main_list(int argc, char **argv)
 	bool json = false;
 	int opt, width = 20, n = 0;
 
-	SWITCH_FOREACH_OPT(opt, "l", longopts, 0)
-	{
+	SWITCH_FOREACH_OPT(opt, "l", longopts, 0) {
 	case 'l': json = true; break;
 	}
 	if (optind != argc) {
@@ -78,8 +77,7 @@ int main_list(int argc, char **argv)
 		cJSON_Delete(ans);
 		return xlp_fail("list", "out of memory");
 	}
-	cJSON_ArrayForEach(p, pods)
-	{
+	cJSON_ArrayForEach(p, pods) {
 		int w = (int)(strlen(str(p, "namespace", "?")) + 1 + strlen(str(p, "name", "?")));
 
 		if (w > width)

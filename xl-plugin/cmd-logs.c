@@ -122,8 +122,7 @@ int main_logs(int argc, char **argv)
 	FILE *f = NULL;
 	int opt;
 
-	SWITCH_FOREACH_OPT(opt, "n:fp", longopts, 1)
-	{
+	SWITCH_FOREACH_OPT(opt, "n:fp", longopts, 1) {
 	case 'n': ns = optarg; break;
 	case 'f': fol = true; break;
 	case 'p': previous = true; break;

@@ -27,7 +27,8 @@ static int no_args(int argc, char **argv, const char *cmd)
 	static const struct option longopts[] = {XLP_COMMON_LONG_OPTS};
 	int opt;
 
-	SWITCH_FOREACH_OPT(opt, "", longopts, 0) {}
+	SWITCH_FOREACH_OPT(opt, "", longopts, 0) {
+	}
 	if (optind != argc)
 		xlp_usage_fail(cmd, "unexpected argument '%s'", argv[optind]);
 	return 0;

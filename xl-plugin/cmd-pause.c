@@ -13,8 +13,7 @@ static int pause_or_unpause(const char *op, int argc, char **argv)
 	cJSON *req, *ans = NULL;
 	int opt;
 
-	SWITCH_FOREACH_OPT(opt, "n:", longopts, 1)
-	{
+	SWITCH_FOREACH_OPT(opt, "n:", longopts, 1) {
 	case 'n': ns = optarg; break;
 	}
 	if (argc - optind > 1)

@@ -102,7 +102,8 @@ int main_help(int argc, char **argv)
 	char msg[256];
 	int opt;
 
-	SWITCH_FOREACH_OPT(opt, "", NULL, 0) {}
+	SWITCH_FOREACH_OPT(opt, "", NULL, 0) {
+	}
 	if (argc - optind > 1)
 		xlp_usage_fail("help", "too many arguments");
 	if (optind == argc) {

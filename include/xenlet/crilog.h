@@ -39,7 +39,4 @@ void xn_crilog_flush(struct xn_crilog *l);
 void xn_crilog_close(struct xn_crilog *l);
 const char *xn_crilog_path(const struct xn_crilog *l);
 
-/* Format ts (unix ns) as RFC 3339 with nanoseconds, UTC: 31 bytes + NUL. */
-void xn_rfc3339nano(uint64_t ts, char buf[40]);
-
 #endif

@@ -61,8 +61,4 @@ int xn_kubeconfig_load(const char *path, const char *context, struct xn_kubeconf
 /* Free (secrets are wiped first); NULL is fine. */
 void xn_kubeconfig_free(struct xn_kubeconfig *kc);
 
-/* Decode base64 (whitespace and line breaks allowed) into a new blob.
- * Returns -1 with errno EINVAL on anything that is not base64. */
-int xn_base64_decode(const char *in, struct xn_blob *out);
-
 #endif

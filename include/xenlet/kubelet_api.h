@@ -107,8 +107,6 @@ struct xn_cri_line {
 };
 /* 0, or -1 when the line is not "TIMESTAMP STREAM TAG[:...] MSG". */
 int xn_cri_parse(const char *line, size_t len, struct xn_cri_line *out);
-/* RFC 3339 with nanoseconds and trailing zeros dropped (Go's RFC3339Nano). */
-void xn_rfc3339nano_go(uint64_t ts_ns, char buf[40]);
 
 /* Turns CRI lines into what the kubelet sends: the message, a newline after
  * F chunks (P chunks of one line are joined), the timestamp in front of each

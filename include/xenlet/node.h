@@ -142,13 +142,6 @@ bool xn_node_conditions_update(struct xn_node_condition conds[XN_NODE_NCOND],
  * status is the one we hold, so a restart does not fake a transition. */
 void xn_node_conditions_adopt(struct xn_node_condition conds[XN_NODE_NCOND], const cJSON *node);
 
-/* "2006-01-02T15:04:05Z" (metav1.Time) and "2006-01-02T15:04:05.000000Z"
- * (metav1.MicroTime, for Lease renewTime).  buf: at least 32 bytes. */
-void xn_node_format_time(time_t t, char *buf, size_t len);
-void xn_node_format_microtime(uint64_t unix_ns, char *buf, size_t len);
-/* Parse metav1.Time (fractions and "Z" or +hh:mm offsets accepted). */
-int xn_node_parse_time(const char *s, time_t *out);
-
 /* "v1.34.4-xenlet.<version>" */
 void xn_node_kubelet_version(const char *xenlet_version, char *buf, size_t len);
 

@@ -132,8 +132,7 @@ static void do_namespaces(void)
 
 	check(s.status == 200, "GET /api/v1/namespaces: status %ld%s%s", s.status,
 	      s.message ? ": " : "", s.message ? s.message : "");
-	cJSON_ArrayForEach(it, items)
-	{
+	cJSON_ArrayForEach(it, items) {
 		const char *nm = xn_kube_meta(it, "name");
 
 		n++;

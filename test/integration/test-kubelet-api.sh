@@ -156,6 +156,10 @@ out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-k
 check "unknown pod: 404" "$(echo "$out" | grep -q 'pod \\"nope\\" does not exist.* 404$'; echo $?)" "$out"
 out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/containerLogs/default/ticker/main?sinceSeconds=x" | tr -d '\n')
 check "malformed sinceSeconds: 400 naming it" "$(echo "$out" | grep -q 'sinceSeconds.* 400$'; echo $?)" "$out"
+out=$(curl -s -X POST -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/healthz" | tr -d '\n')
+check "a method the route does not take: 405" "$(echo "$out" | grep -q 'POST /healthz: method not allowed.* 405$'; echo $?)" "$out"
+out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/runningpods/" | tr -d '\n')
+check "/runningpods/: the running pods" "$(echo "$out" | grep -q '"name":"ticker".* 200$'; echo $?)" "$out"
 
 # ---- kubectl top through a real metrics-server (test/cluster/metrics-server.sh) ----
 ms_skip=${XN_METRICS_SERVER_SKIP:-}

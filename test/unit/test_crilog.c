@@ -86,18 +86,6 @@ static void free_lines(struct line *l, size_t n)
 		free(l[i].text);
 }
 
-static void test_rfc3339nano(void **state)
-{
-	char buf[40];
-
-	xn_rfc3339nano(0, buf);
-	assert_string_equal(buf, "1970-01-01T00:00:00.000000000Z");
-	xn_rfc3339nano(1475713029669794202ull, buf);
-	assert_string_equal(buf, "2016-10-06T00:17:09.669794202Z");
-	xn_rfc3339nano(1475713029000000007ull, buf);
-	assert_string_equal(buf, "2016-10-06T00:17:09.000000007Z");
-}
-
 static void test_layout_and_lines(void **state)
 {
 	struct t *t = *state;
@@ -285,7 +273,6 @@ static void test_open_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rfc3339nano),
 	    cmocka_unit_test_setup_teardown(test_layout_and_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flush_tail, setup, teardown),

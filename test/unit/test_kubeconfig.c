@@ -171,24 +171,6 @@ static void plain_http_and_exec_are_refused(void **state)
 	assert_non_null(strstr(m2, "user \"u\": line 14: exec: not supported by xenletd"));
 }
 
-static void base64_decoder(void **state)
-{
-	struct xn_blob b;
-
-	assert_int_equal(xn_base64_decode("aGVsbG8=", &b), 0);
-	assert_int_equal(b.len, 5);
-	assert_memory_equal(b.data, "hello", 5);
-	free(b.data);
-	assert_int_equal(xn_base64_decode("aGVs\nbG8h\n", &b), 0); /* line breaks allowed */
-	assert_int_equal(b.len, 6);
-	assert_memory_equal(b.data, "hello!", 6);
-	free(b.data);
-	assert_int_equal(xn_base64_decode("aGVsbG8", &b), -1); /* truncated */
-	assert_int_equal(errno, EINVAL);
-	assert_int_equal(xn_base64_decode("aGV*bG8=", &b), -1);
-	assert_null(b.data);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,7 +183,6 @@ int main(void)
 	    cmocka_unit_test(bad_yaml_names_line),
 	    cmocka_unit_test(insecure_skip_tls_verify_is_refused),
 	    cmocka_unit_test(plain_http_and_exec_are_refused),
-	    cmocka_unit_test(base64_decoder),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

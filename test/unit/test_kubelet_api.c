@@ -1,6 +1,6 @@
 /* test_kubelet_api.c - the pure parts of the kubelet API: PodLogOptions,
  * CRI lines, the log writer (join, timestamps, since, limit), tail offsets,
- * authorization attributes, the summary JSON and the Prometheus texts. */
+ * the route table and its authorization attributes, the summary JSON and the Prometheus texts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +13,10 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 
+#include "../../daemon/kubelet_api_priv.h"
 #include "xenlet/kubelet_api.h"
 #include "xenlet/metrics.h"
+#include "xenlet/util.h"
 
 #define NOW 1700000000000000000ull /* 2023-11-14T22:13:20Z */
 
@@ -94,7 +96,6 @@ static void cri_lines(void **state)
 	const char *a = "2016-10-06T00:17:09.669794202Z stdout F hello world";
 	const char *b = "2016-10-06T00:17:09.5Z stderr P part";
 	const char *c = "2016-10-06T00:17:09Z stdout F";
-	char ts[40];
 
 	assert_int_equal(xn_cri_parse(a, strlen(a), &l), 0);
 	assert_int_equal(l.ts_ns, 1475713029669794202ull);
@@ -111,11 +112,6 @@ static void cri_lines(void **state)
 	assert_int_equal(xn_cri_parse("garbage", 7, &l), -1);
 	assert_int_equal(xn_cri_parse("2016-10-06T00:17:09Z stdin F x", 30, &l), -1);
 	assert_int_equal(xn_cri_parse("2016-10-06T00:17:09Z stdout X x", 31, &l), -1);
-	/* Go's RFC3339Nano drops trailing zeros */
-	xn_rfc3339nano_go(1475713029669794200ull, ts);
-	assert_string_equal(ts, "2016-10-06T00:17:09.6697942Z");
-	xn_rfc3339nano_go(1475713029000000000ull, ts);
-	assert_string_equal(ts, "2016-10-06T00:17:09Z");
 }
 
 static const char file[] = "2023-11-14T22:13:10.1Z stdout F one\n"
@@ -217,32 +213,159 @@ static void tail(void **state)
 	close(fd);
 }
 
+/* The kubelet's GetRequestAttributes (pkg/kubelet/server/auth.go, with
+ * KubeletFineGrainedAuthz on), written out apart from our table as the
+ * model it must follow.  The one difference: HEAD is "get" here (the
+ * kubelet leaves the verb empty, which no RBAC rule grants). */
+static bool kubelet_subpath(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (n > 0 && prefix[n - 1] == '/')
+		n--; /* strings.TrimSuffix(path, "/") */
+	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static void kubelet_attrs(const char *method, const char *path, const char **verb,
+			  const char *sub[2])
+{
+	int n = 0;
+
+	*verb = strcmp(method, "POST") == 0	? "create"
+		: strcmp(method, "PUT") == 0	? "update"
+		: strcmp(method, "PATCH") == 0	? "patch"
+		: strcmp(method, "DELETE") == 0 ? "delete"
+						: "get";
+	sub[0] = sub[1] = NULL;
+	if (kubelet_subpath(path, "/pods"))
+		sub[n++] = "pods";
+	else if (kubelet_subpath(path, "/healthz"))
+		sub[n++] = "healthz";
+	else if (kubelet_subpath(path, "/configz"))
+		sub[n++] = "configz";
+	else if (kubelet_subpath(path, "/statusz"))
+		sub[n++] = "statusz";
+	else if (kubelet_subpath(path, "/runningpods/"))
+		sub[n++] = "pods";
+	if (kubelet_subpath(path, "/stats/"))
+		sub[n++] = "stats";
+	else if (kubelet_subpath(path, "/metrics"))
+		sub[n++] = "metrics";
+	else if (kubelet_subpath(path, "/logs/"))
+		sub[n++] = "log";
+	else if (kubelet_subpath(path, "/checkpoint"))
+		sub[n++] = "checkpoint";
+	else
+		sub[n++] = "proxy";
+}
+
+static void expect_attrs(const char *method, const char *path)
+{
+	const char *verb, *sub[2], *kverb, *ksub[2];
+
+	xn_kapi_authz_attrs(method, path, &verb, sub);
+	kubelet_attrs(method, path, &kverb, ksub);
+	if (strcmp(verb, kverb) != 0 || strcmp(sub[0], ksub[0]) != 0 ||
+	    (sub[1] == NULL) != (ksub[1] == NULL) || (sub[1] && strcmp(sub[1], ksub[1]) != 0))
+		fail_msg("%s %s: %s %s,%s; the kubelet: %s %s,%s", method, path, verb, sub[0],
+			 sub[1] ? sub[1] : "-", kverb, ksub[0], ksub[1] ? ksub[1] : "-");
+}
+
 static void authz(void **state)
 {
 	const char *verb, *sub[2];
+	static const char *const paths[] = {
+	    "/",
+	    "/x",
+	    "/healthz",
+	    "/healthz/ping",
+	    "/healthzx",
+	    "/pods",
+	    "/pods/",
+	    "/podsx",
+	    "/runningpods",
+	    "/runningpods/",
+	    "/runningpodsx",
+	    "/stats",
+	    "/stats/",
+	    "/stats/summary",
+	    "/stats/summary/x",
+	    "/statsx",
+	    "/metrics",
+	    "/metrics/",
+	    "/metrics/resource",
+	    "/metrics/cadvisor",
+	    "/metricsfoo",
+	    "/logs",
+	    "/logs/",
+	    "/logs/messages",
+	    "/logsx",
+	    "/containerLogs",
+	    "/containerLogs/a/b/c",
+	    "/exec/a/b/c",
+	    "/attach/a/b/c",
+	    "/portForward/a/b",
+	    "/run/a/b/c",
+	    "/configz",
+	    "/statusz",
+	    "/checkpoint/a/b/c",
+	    "/checkpointx",
+	};
+	static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
 
+	/* a few spelled out */
 	xn_kapi_authz_attrs("GET", "/stats/summary", &verb, sub);
 	assert_string_equal(verb, "get");
 	assert_string_equal(sub[0], "stats");
 	assert_null(sub[1]);
-	xn_kapi_authz_attrs("GET", "/metrics/resource", &verb, sub);
-	assert_string_equal(sub[0], "metrics");
-	xn_kapi_authz_attrs("GET", "/metrics", &verb, sub);
-	assert_string_equal(sub[0], "metrics");
-	xn_kapi_authz_attrs("GET", "/metricsfoo", &verb, sub);
-	assert_string_equal(sub[0], "proxy");
 	xn_kapi_authz_attrs("GET", "/containerLogs/a/b/c", &verb, sub);
 	assert_string_equal(sub[0], "proxy"); /* as the kubelet: not nodes/log */
-	xn_kapi_authz_attrs("GET", "/logs/messages", &verb, sub);
-	assert_string_equal(sub[0], "log");
-	xn_kapi_authz_attrs("GET", "/pods", &verb, sub);
+	assert_null(sub[1]);
+	xn_kapi_authz_attrs("GET", "/runningpods/", &verb, sub);
 	assert_string_equal(sub[0], "pods");
 	assert_string_equal(sub[1], "proxy");
 	xn_kapi_authz_attrs("POST", "/exec/a/b/c", &verb, sub);
 	assert_string_equal(verb, "create");
 	assert_string_equal(sub[0], "proxy");
-	xn_kapi_authz_attrs("DELETE", "/x", &verb, sub);
-	assert_string_equal(verb, "delete");
+	xn_kapi_authz_attrs("HEAD", "/healthz", &verb, sub);
+	assert_string_equal(verb, "get");
+	/* and every path and method against the model */
+	for (size_t i = 0; i < XN_ARRAY_SIZE(paths); i++)
+		for (size_t m = 0; m < XN_ARRAY_SIZE(methods); m++)
+			expect_attrs(methods[m], paths[i]);
+}
+
+/* One table: each row is the one found for its own path (no earlier row
+ * hides it), so the row that dispatch runs is the row authorization read,
+ * and its attributes are the kubelet's. */
+static void route_table(void **state)
+{
+	size_t handlers = 0;
+
+	for (size_t i = 0; i < kapi_nroutes; i++) {
+		const struct kapi_route *rt = &kapi_routes[i];
+
+		if (kapi_route_find(rt->path) != rt)
+			fail_msg("route %s is hidden by %s", rt->path,
+				 kapi_route_find(rt->path)->path);
+		expect_attrs("GET", rt->path);
+		expect_attrs("POST", rt->path);
+		handlers += rt->get || rt->post || rt->upgrade || rt->other;
+	}
+	/* every path finds a row: the last one takes the rest */
+	assert_non_null(kapi_route_find("/no/such/thing"));
+	assert_string_equal(kapi_route_find("/no/such/thing")->path, "/");
+	assert_null(kapi_route_find("/no/such/thing")->get);
+	assert_ptr_equal(kapi_route_find("/containerLogs/a/b/c"),
+			 kapi_route_find("/containerLogs"));
+	assert_ptr_equal(kapi_route_find("/metrics/resource")->get, kapi_metrics_resource);
+	assert_ptr_equal(kapi_route_find("/metrics")->get, kapi_metrics);
+	assert_ptr_equal(kapi_route_find("/metrics/cadvisor"), kapi_route_find("/metrics"));
+	assert_ptr_equal(kapi_route_find("/stats/summary")->get, kapi_stats_summary);
+	assert_ptr_equal(kapi_route_find("/exec/a/b/c")->upgrade, kapi_exec_stream);
+	assert_ptr_equal(kapi_route_find("/attach/a/b/c")->upgrade, kapi_attach_stream);
+	assert_ptr_equal(kapi_route_find("/containerLogs/a/b/c")->get, kapi_container_logs);
+	assert_true(handlers >= 9);
 }
 
 static struct xn_stats_node node = {
@@ -372,10 +495,15 @@ static void registry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(log_opts),	 cmocka_unit_test(log_opts_errors),
-	    cmocka_unit_test(cri_lines), cmocka_unit_test(writer),
-	    cmocka_unit_test(tail),	 cmocka_unit_test(authz),
-	    cmocka_unit_test(summary),	 cmocka_unit_test(resource_metrics),
+	    cmocka_unit_test(log_opts),
+	    cmocka_unit_test(log_opts_errors),
+	    cmocka_unit_test(cri_lines),
+	    cmocka_unit_test(writer),
+	    cmocka_unit_test(tail),
+	    cmocka_unit_test(authz),
+	    cmocka_unit_test(route_table),
+	    cmocka_unit_test(summary),
+	    cmocka_unit_test(resource_metrics),
 	    cmocka_unit_test(registry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,8 +111,8 @@ static void test_object(void **state)
 	cJSON *spec = cJSON_GetObjectItem(o, "spec");
 	cleanup_free char *usages = cJSON_PrintUnformatted(cJSON_GetObjectItem(spec, "usages"));
 	const char *b64 = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "request"));
-	unsigned char back[128];
-	int n;
+	unsigned char *back = NULL;
+	size_t n = 0;
 
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "apiVersion")),
 			    "certificates.k8s.io/v1");
@@ -124,9 +124,10 @@ static void test_object(void **state)
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(spec, "signerName")),
 			    "kubernetes.io/kubelet-serving");
 	assert_string_equal(usages, "[\"digital signature\",\"server auth\"]");
-	n = EVP_DecodeBlock(back, (const unsigned char *)b64, (int)strlen(b64));
-	assert_true(n >= (int)strlen(pem));
-	assert_memory_equal(back, pem, strlen(pem));
+	assert_int_equal(xn_base64_decode(b64, &back, &n), 0);
+	assert_int_equal(n, strlen(pem));
+	assert_memory_equal(back, pem, n);
+	free(back);
 	cJSON_Delete(o);
 
 	o = xn_kcsr_object(pem, true);
@@ -156,6 +157,17 @@ static void test_status(void **state)
 	assert_int_equal(xn_kcsr_status(o, &cert, &why), XN_KCSR_ISSUED);
 	assert_string_equal(cert, "PEM\n");
 	free(cert);
+	cJSON_Delete(o);
+	/* junk, and base64 of bytes with a NUL, are no certificate */
+	o = cJSON_Parse("{\"status\":{\"certificate\":\"UEV*Cg==\"}}");
+	cert = NULL;
+	assert_int_equal(xn_kcsr_status(o, &cert, &why), XN_KCSR_FAILED);
+	assert_string_equal(why, "status.certificate is not base64");
+	assert_null(cert);
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"status\":{\"certificate\":\"UABNCg==\"}}");
+	assert_int_equal(xn_kcsr_status(o, &cert, &why), XN_KCSR_FAILED);
+	assert_null(cert);
 	cJSON_Delete(o);
 	o = cJSON_Parse("{\"status\":{\"conditions\":[{\"type\":\"Denied\",\"reason\":\"R\","
 			"\"message\":\"not this node\"}]}}");

@@ -140,31 +140,6 @@ static void conditions_adopt(void **state)
 	cJSON_Delete(node);
 }
 
-static void times(void **state)
-{
-	char b[40];
-	time_t t;
-
-	xn_node_format_time(0, b, sizeof(b));
-	assert_string_equal(b, "1970-01-01T00:00:00Z");
-	xn_node_format_time(1136214245, b, sizeof(b));
-	assert_string_equal(b, "2006-01-02T15:04:05Z");
-	xn_node_format_microtime(1136214245123456789ULL, b, sizeof(b));
-	assert_string_equal(b, "2006-01-02T15:04:05.123456Z");
-	xn_node_format_microtime(1136214245000000000ULL, b, sizeof(b));
-	assert_string_equal(b, "2006-01-02T15:04:05.000000Z");
-
-	assert_int_equal(xn_node_parse_time("2006-01-02T15:04:05Z", &t), 0);
-	assert_int_equal(t, 1136214245);
-	assert_int_equal(xn_node_parse_time("2006-01-02T15:04:05.999999Z", &t), 0);
-	assert_int_equal(t, 1136214245);
-	assert_int_equal(xn_node_parse_time("2006-01-02T17:04:05+02:00", &t), 0);
-	assert_int_equal(t, 1136214245);
-	assert_int_equal(xn_node_parse_time("2006-01-02T15:04:05", &t), -1);
-	assert_int_equal(xn_node_parse_time("2006-01-02T15:04:05.Z", &t), -1);
-	assert_int_equal(xn_node_parse_time("yesterday", &t), -1);
-}
-
 static void version(void **state)
 {
 	char b[64];
@@ -218,8 +193,7 @@ static void status_json(void **state)
 		"Port")
 		->valueint,
 	    10251);
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "conditions"))
-	{
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "conditions")) {
 		assert_string_equal(str_at(it, "lastHeartbeatTime", NULL), "2006-01-02T15:05:00Z");
 		assert_string_equal(str_at(it, "lastTransitionTime", NULL), "2006-01-02T15:04:05Z");
 		n++;
@@ -284,7 +258,6 @@ int main(void)
 	    cmocka_unit_test(condition_transitions),
 	    cmocka_unit_test(conditions_from_sample),
 	    cmocka_unit_test(conditions_adopt),
-	    cmocka_unit_test(times),
 	    cmocka_unit_test(version),
 	    cmocka_unit_test(status_json),
 	    cmocka_unit_test(node_object),
