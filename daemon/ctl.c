@@ -95,8 +95,14 @@ static const char *str_arg(cJSON *req, const char *k, const char *dflt)
 	return cJSON_IsString(v) ? v->valuestring : dflt;
 }
 
+/* The list's coarse state: the kubelet's words, and what an operator
+ * wants to see beside them: paused, stopping. */
 static const char *state_name(const struct xn_pod_status *st)
 {
+	if (st->stopping || st->phase == XN_POD_STOPPING)
+		return "stopping";
+	if (st->phase == XN_POD_PAUSED)
+		return "paused";
 	switch (st->state) {
 	case XN_INST_WAITING: return "waiting";
 	case XN_INST_RUNNING: return "running";
@@ -114,7 +120,8 @@ static int list_one(const struct xn_pod_spec *s, const struct xn_pod_status *st,
 	cJSON_AddStringToObject(o, "uid", s->uid);
 	if (st->domid != XN_DOMID_INVALID)
 		cJSON_AddNumberToObject(o, "domid", st->domid);
-	cJSON_AddStringToObject(o, "state", st->stopping ? "stopping" : state_name(st));
+	cJSON_AddStringToObject(o, "state", state_name(st));
+	cJSON_AddStringToObject(o, "phase", xn_pod_phase_name(st->phase));
 	cJSON_AddStringToObject(o, "reason", st->reason);
 	cJSON_AddStringToObject(o, "message", st->message);
 	cJSON_AddNumberToObject(o, "restarts", st->restart_count);
@@ -354,31 +361,24 @@ static void op_node(struct conn *c)
 	reply_ok(c, o);
 }
 
-/* pause/unpause: the vCPUs stop, the pod keeps its status (as `xl pause`;
- * Kubernetes has no paused state). */
+/* pause/unpause: the vCPUs stop, the pod lists as paused (as `xl pause`;
+ * Kubernetes has no paused state and still sees it running). */
 static void op_pause(struct conn *c, cJSON *req, bool pause)
 {
 	const char *op = pause ? "pause" : "unpause";
 	const char *uid = lookup(c, req, op);
-	const struct xn_pod_status *st;
-	struct xn_hv *hv = c->ctl->hv;
 	xn_err err = NULL;
 	int rc;
 
 	if (uid == NULL)
 		return;
-	st = xn_runtime_status(c->ctl->rt, uid);
-	if (st->domid == XN_DOMID_INVALID) {
-		reply_err(c, "%s: the pod has no running domain", op);
-		return;
-	}
-	rc = pause ? hv->ops->pause(hv, st->domid, &err) : hv->ops->unpause(hv, st->domid, &err);
+	rc = pause ? xn_runtime_pause(c->ctl->rt, uid, &err)
+		   : xn_runtime_unpause(c->ctl->rt, uid, &err);
 	if (rc < 0) {
-		reply_err(c, "%s: domain %u: %s", op, st->domid, xn_error_msg(err));
+		reply_err(c, "%s: %s", op, xn_error_msg(err));
 		xn_error_free(&err);
 		return;
 	}
-	log_info("ctl: %s domain %u", op, st->domid);
 	reply_ok(c, NULL);
 }
 
@@ -407,19 +407,13 @@ static void op_logs(struct conn *c, cJSON *req)
 static void op_console(struct conn *c, cJSON *req)
 {
 	const char *uid = lookup(c, req, "console");
-	const struct xn_pod_status *st;
 	char *tty = NULL;
 	xn_err err = NULL;
 	cJSON *o;
 
 	if (uid == NULL)
 		return;
-	st = xn_runtime_status(c->ctl->rt, uid);
-	if (st->domid == XN_DOMID_INVALID) {
-		reply_err(c, "console: the pod has no running domain");
-		return;
-	}
-	if (c->ctl->hv->ops->console_path(c->ctl->hv, st->domid, &tty, &err) < 0) {
+	if (xn_runtime_console_path(c->ctl->rt, uid, &tty, &err) < 0) {
 		reply_err(c, "console: %s", xn_error_msg(err));
 		xn_error_free(&err);
 		return;
