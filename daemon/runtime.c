@@ -947,10 +947,10 @@ static struct pod *lookup(struct xn_runtime *rt, const char *uid, xn_err *err)
 	return p;
 }
 
-static int no_domain(struct pod *p, const char *op, xn_err *err)
+static int no_domain(struct pod *p, xn_err *err)
 {
-	return xn_error(err, EBUSY, "pod %s/%s: %s: no running domain (the pod is %s)", p->spec.ns,
-			p->spec.name, op, xn_pod_phase_name(p->st.phase));
+	return xn_error(err, EBUSY, "pod %s/%s: no running domain (the pod is %s)", p->spec.ns,
+			p->spec.name, xn_pod_phase_name(p->st.phase));
 }
 
 int xn_runtime_kill(struct xn_runtime *rt, const char *uid, unsigned grace_s, xn_err *err)
@@ -1004,7 +1004,7 @@ int xn_runtime_shutdown(struct xn_runtime *rt, const char *uid, unsigned grace_s
 		return 0;
 	if (p->st.phase != XN_POD_BOOTING && p->st.phase != XN_POD_RUNNING &&
 	    p->st.phase != XN_POD_PAUSED)
-		return no_domain(p, "shutdown", err);
+		return no_domain(p, err);
 	log_info("pod %s/%s: shutdown of domain %u requested (grace period %us)", p->spec.ns,
 		 p->spec.name, p->st.domid, grace_s);
 	request_shutdown(p, grace_s, "ShuttingDown");
@@ -1021,10 +1021,10 @@ int xn_runtime_pause(struct xn_runtime *rt, const char *uid, xn_err *err)
 	if (p->st.phase == XN_POD_PAUSED)
 		return 0;
 	if (p->st.phase != XN_POD_BOOTING && p->st.phase != XN_POD_RUNNING)
-		return no_domain(p, "pause", err);
+		return no_domain(p, err);
 	domid = p->st.domid;
 	if (rt->hv->ops->pause(rt->hv, domid, err) < 0)
-		return xn_error_wrap(err, "pod %s/%s: pause", p->spec.ns, p->spec.name);
+		return xn_error_wrap(err, "pod %s/%s", p->spec.ns, p->spec.name);
 	/* the boot deadline counts the guest's time, not ours: it waits */
 	p->resume = p->st.phase;
 	p->boot_left_ms = p->st.phase == XN_POD_BOOTING ? timer_left_ms(p) : 0;
@@ -1048,10 +1048,10 @@ int xn_runtime_unpause(struct xn_runtime *rt, const char *uid, xn_err *err)
 		return -1;
 	if (p->st.phase != XN_POD_PAUSED && p->st.phase != XN_POD_BOOTING &&
 	    p->st.phase != XN_POD_RUNNING)
-		return no_domain(p, "unpause", err);
+		return no_domain(p, err);
 	/* running already: unpause anyway, for a domain paused behind our back */
 	if (rt->hv->ops->unpause(rt->hv, p->st.domid, err) < 0)
-		return xn_error_wrap(err, "pod %s/%s: unpause", p->spec.ns, p->spec.name);
+		return xn_error_wrap(err, "pod %s/%s", p->spec.ns, p->spec.name);
 	if (p->st.phase != XN_POD_PAUSED)
 		return 0;
 	xn_rt_transition(p, p->resume, p->boot_left_ms ? p->boot_left_ms : XN_RT_NO_TIMER, "",
@@ -1070,12 +1070,12 @@ int xn_runtime_console_path(struct xn_runtime *rt, const char *uid, char **path,
 	if (p == NULL)
 		return -1;
 	if (!domain_live(p))
-		return no_domain(p, "console", err);
+		return no_domain(p, err);
 	if (rt->hv->ops->console_path == NULL)
-		return xn_error(err, ENOSYS, "pod %s/%s: console: backend %s has no console pty",
-				p->spec.ns, p->spec.name, rt->hv->ops->name);
+		return xn_error(err, ENOSYS, "pod %s/%s: backend %s has no console pty", p->spec.ns,
+				p->spec.name, rt->hv->ops->name);
 	if (rt->hv->ops->console_path(rt->hv, p->st.domid, path, err) < 0)
-		return xn_error_wrap(err, "pod %s/%s: console", p->spec.ns, p->spec.name);
+		return xn_error_wrap(err, "pod %s/%s", p->spec.ns, p->spec.name);
 	return 0;
 }
 
