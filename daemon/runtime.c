@@ -63,16 +63,6 @@ static void logs_instance_started(struct pod *p)
 
 /* ---- lookup, callbacks to the owner ---- */
 
-struct pod *xn_rt_find_uid(struct xn_runtime *rt, const char *uid)
-{
-	struct pod *p;
-
-	TAILQ_FOREACH(p, &rt->pods, entry)
-	if (strcmp(p->spec.uid, uid) == 0)
-		return p;
-	return NULL;
-}
-
 static struct pod *find_domid(struct xn_runtime *rt, uint32_t domid)
 {
 	struct pod *p;
@@ -199,8 +189,6 @@ static bool release(struct pod *p)
 
 /* ---- persistence: the store's record ---- */
 
-static void domain_name(const struct xn_pod_spec *s, char out[XN_NAME_MAX]);
-
 void xn_rt_save_record(struct pod *p)
 {
 	struct xn_pod_record r = {
@@ -218,7 +206,7 @@ void xn_rt_save_record(struct pod *p)
 	char domain[XN_NAME_MAX];
 	xn_err err = NULL;
 
-	domain_name(&p->spec, domain);
+	xn_rt_domain_name(&p->spec, domain);
 	r.domain = domain;
 	if (xn_store_pod_put(p->rt->store, &r, &err) < 0) {
 		log_warnx("pod %s/%s: %s", p->spec.ns, p->spec.name, xn_error_msg(err));
@@ -340,43 +328,6 @@ static void close_console(struct pod *p)
 	p->log = NULL;
 }
 
-/* ---- domain config from a spec ---- */
-
-/* Xen names must be unique on the host: the pod name plus a piece of its
- * uid, characters outside [A-Za-z0-9._-] replaced. */
-static void domain_name(const struct xn_pod_spec *s, char out[XN_NAME_MAX])
-{
-	char uid8[9];
-	size_t n;
-
-	snprintf(uid8, sizeof(uid8), "%s", s->uid);
-	n = (size_t)snprintf(out, XN_NAME_MAX, "%.*s-%.*s-%s", 24, s->ns, 28, s->name, uid8);
-	for (size_t i = 0; i < n && i < XN_NAME_MAX; i++) {
-		char ch = out[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_'))
-			out[i] = '_';
-	}
-}
-
-void xn_runtime_domain_config(const struct xn_pod_spec *s, char name[XN_NAME_MAX],
-			      struct xn_domain_config *c)
-{
-	domain_name(s, name);
-	*c = (struct xn_domain_config){
-	    .name = name,
-	    .tag = s->uid,
-	    .type = s->type,
-	    .kernel = s->kernel,
-	    .ramdisk = s->ramdisk,
-	    .cmdline = s->cmdline,
-	    .memory_kb = s->memory_kb,
-	    .vcpus = s->vcpus ? s->vcpus : 1,
-	    .cpu_weight = s->cpu_weight,
-	    .cpu_cap = s->cpu_cap,
-	};
-}
-
 /* ---- an instance starts: CREATING -> BOOTING -> RUNNING ---- */
 
 void xn_rt_start_instance(struct pod *p)
@@ -437,7 +388,7 @@ static void created(struct xn_hv *hv, int rc, uint32_t domid, xn_err cerr, void 
 			   xn_error_msg(err));
 		xn_error_free(&err);
 	}
-	domain_name(&p->spec, dname);
+	xn_rt_domain_name(&p->spec, dname);
 	xn_rt_note(p, "Normal", "Created", "Created domain %s (domid %u)", dname, domid);
 	open_console(p); /* before the guest runs: its first byte is kept */
 	if (hv->ops->unpause(hv, domid, &err) < 0) {
@@ -1077,80 +1028,4 @@ int xn_runtime_console_path(struct xn_runtime *rt, const char *uid, char **path,
 	if (rt->hv->ops->console_path(rt->hv, p->st.domid, path, err) < 0)
 		return xn_error_wrap(err, "pod %s/%s", p->spec.ns, p->spec.name);
 	return 0;
-}
-
-const struct xn_pod_status *xn_runtime_status(struct xn_runtime *rt, const char *uid)
-{
-	struct pod *p = xn_rt_find_uid(rt, uid);
-
-	return p ? &p->st : NULL;
-}
-
-const struct xn_pod_spec *xn_runtime_spec(struct xn_runtime *rt, const char *uid)
-{
-	struct pod *p = xn_rt_find_uid(rt, uid);
-
-	return p ? &p->spec : NULL;
-}
-
-const char *xn_runtime_find(struct xn_runtime *rt, const char *ns, const char *name)
-{
-	struct pod *p;
-
-	TAILQ_FOREACH(p, &rt->pods, entry)
-	if (strcmp(p->spec.ns, ns) == 0 && strcmp(p->spec.name, name) == 0)
-		return p->spec.uid;
-	return NULL;
-}
-
-void xn_runtime_foreach(struct xn_runtime *rt,
-			int (*fn)(const struct xn_pod_spec *, const struct xn_pod_status *, void *),
-			void *arg)
-{
-	struct pod *p, *next;
-
-	for (p = TAILQ_FIRST(&rt->pods); p != NULL; p = next) {
-		next = TAILQ_NEXT(p, entry);
-		if (fn(&p->spec, &p->st, arg) != 0)
-			break;
-	}
-}
-
-char *xn_runtime_log_path(struct xn_runtime *rt, const char *uid, unsigned restart)
-{
-	struct pod *p = xn_rt_find_uid(rt, uid);
-	cleanup_free char *dir = NULL;
-
-	if (p == NULL)
-		return NULL;
-	dir = xn_crilog_pod_dir(rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid);
-	return xn_xasprintf("%s/%s/%u.log", dir, p->spec.container, restart);
-}
-
-void xn_runtime_usage(struct xn_runtime *rt, unsigned *pods, uint64_t *memory_kb, unsigned *vcpus)
-{
-	struct pod *p;
-
-	*pods = 0;
-	*memory_kb = 0;
-	*vcpus = 0;
-	TAILQ_FOREACH(p, &rt->pods, entry)
-	{
-		if (p->st.finished)
-			continue;
-		(*pods)++;
-		*memory_kb += p->spec.memory_kb;
-		*vcpus += p->spec.vcpus;
-	}
-}
-
-uint64_t xn_runtime_cpu_requests(struct xn_runtime *rt)
-{
-	struct pod *p;
-	uint64_t milli = 0;
-
-	TAILQ_FOREACH(p, &rt->pods, entry)
-	if (!p->st.finished)
-		milli += p->spec.cpu_request_milli;
-	return milli;
 }

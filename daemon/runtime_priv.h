@@ -1,5 +1,6 @@
-/* runtime_priv.h - what runtime.c (the pod instance state machine) shares
- * with runtime_recover.c (recovery after a daemon restart).  Nothing else
+/* runtime_priv.h - what the runtime's files share: runtime.c (the pod
+ * instance state machine), runtime_recover.c (recovery after a daemon
+ * restart) and runtime_query.c (what other modules read).  Nothing else
  * includes it. */
 #ifndef XENLET_RUNTIME_PRIV_H
 #define XENLET_RUNTIME_PRIV_H
@@ -50,8 +51,12 @@ struct xn_runtime {
 	struct pod_list pods;
 };
 
-/* runtime.c, for runtime_recover.c */
+/* runtime_query.c */
 struct pod *xn_rt_find_uid(struct xn_runtime *rt, const char *uid);
+/* Xen names must be unique on the host: the pod name plus a piece of its uid. */
+void xn_rt_domain_name(const struct xn_pod_spec *s, char out[XN_NAME_MAX]);
+
+/* runtime.c, for runtime_recover.c */
 struct pod *xn_rt_pod_new(struct xn_runtime *rt, const struct xn_pod_spec *spec);
 void xn_rt_notify(struct pod *p);
 __attribute__((format(printf, 4, 5))) void xn_rt_note(struct pod *p, const char *type,
