@@ -104,6 +104,22 @@ check "a missing kernel exits 1 with one line naming it" \
 	echo $?) "$out"
 check "a bad kernel creates nothing" $(not_listed default/bad; echo $?)
 
+# --- a local pod is refused as the same pod from the API server is: the
+# translation's message (test_ctl compares the two paths one by one)
+out=$(xlpod create -m 1 tiny "$FIX/xlpod-hello.sim" 2>&1)
+rc=$?
+check "1 MiB of memory is refused with the API path's message" \
+	$([ $rc -eq 1 ] &&
+		[ "$out" = "xl-pod: create: memory 1048576 bytes: a Xen domain needs at least 4Mi" ]
+	echo $?) "$out"
+out=$(xlpod create -t hvm tiny "$FIX/xlpod-hello.sim" 2>&1)
+rc=$?
+check "an unknown guest type is refused as the annotation is" \
+	$([ $rc -eq 1 ] &&
+		[ "$out" = 'xl-pod: create: annotation xenlet.io/guest-type "hvm": must be pv or pvh' ]
+	echo $?) "$out"
+check "a refused pod creates nothing" $(not_listed default/tiny; echo $?)
+
 # --- create, list, logs, destroy
 out=$(cd "$FIX" && xlpod create -c 1 -m 32 hello xlpod-hello.sim one two 2>&1)
 check "create prints the uid (relative kernel path accepted)" \
