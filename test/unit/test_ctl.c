@@ -38,6 +38,7 @@
 struct t {
 	char root[64];
 	char sock[96];
+	char logs[96]; /* the runtime keeps a pointer to it */
 	struct event_base *base;
 	struct xn_hv *hv;
 	struct xn_store *store;
@@ -80,14 +81,14 @@ static int setup(void **state)
 {
 	struct t *t = xn_xcalloc(1, sizeof(*t));
 	struct xn_runtime_opts ro = {0};
-	cleanup_free char *sim = NULL, *logs = NULL;
+	cleanup_free char *sim = NULL;
 	xn_err err = NULL;
 
 	snprintf(t->root, sizeof(t->root), "/tmp/xn-test-ctl.XXXXXX");
 	assert_non_null(mkdtemp(t->root));
 	snprintf(t->sock, sizeof(t->sock), "%s/run/ctl.sock", t->root);
 	sim = xn_xasprintf("%s/sim", t->root);
-	logs = xn_xasprintf("%s/logs", t->root);
+	snprintf(t->logs, sizeof(t->logs), "%s/logs", t->root);
 	assert_int_equal(mkdir(sim, 0700), 0);
 	setenv("XN_SIM_STATE_DIR", sim, 1);
 	setenv("XN_SIM_MEMORY_MB", "1024", 1);
@@ -99,7 +100,7 @@ static int setup(void **state)
 	if (t->store == NULL || t->hv == NULL)
 		fail_msg("store/hv: %s", xn_error_msg(err));
 	ro.root_dir = t->root;
-	ro.log_dir = logs;
+	ro.log_dir = t->logs;
 	t->rt = xn_runtime_new(t->base, t->hv, t->store, &ro, on_status, NULL, t, &err);
 	if (t->rt == NULL)
 		fail_msg("runtime: %s", xn_error_msg(err));
