@@ -17,7 +17,7 @@
 
 #include "xenlet/ctl.h"
 #include "xenlet/log.h"
-#include "xenlet/quantity.h"
+#include "xenlet/pod_translate.h"
 #include "xenlet/runtime.h"
 #include "xenlet/util.h"
 
@@ -95,8 +95,14 @@ static const char *str_arg(cJSON *req, const char *k, const char *dflt)
 	return cJSON_IsString(v) ? v->valuestring : dflt;
 }
 
+/* The list's coarse state: the kubelet's words, and what an operator
+ * wants to see beside them: paused, stopping. */
 static const char *state_name(const struct xn_pod_status *st)
 {
+	if (st->stopping || st->phase == XN_POD_STOPPING)
+		return "stopping";
+	if (st->phase == XN_POD_PAUSED)
+		return "paused";
 	switch (st->state) {
 	case XN_INST_WAITING: return "waiting";
 	case XN_INST_RUNNING: return "running";
@@ -114,7 +120,8 @@ static int list_one(const struct xn_pod_spec *s, const struct xn_pod_status *st,
 	cJSON_AddStringToObject(o, "uid", s->uid);
 	if (st->domid != XN_DOMID_INVALID)
 		cJSON_AddNumberToObject(o, "domid", st->domid);
-	cJSON_AddStringToObject(o, "state", st->stopping ? "stopping" : state_name(st));
+	cJSON_AddStringToObject(o, "state", state_name(st));
+	cJSON_AddStringToObject(o, "phase", xn_pod_phase_name(st->phase));
 	cJSON_AddStringToObject(o, "reason", st->reason);
 	cJSON_AddStringToObject(o, "message", st->message);
 	cJSON_AddNumberToObject(o, "restarts", st->restart_count);
@@ -159,112 +166,138 @@ static cJSON *domain_json(const struct xn_domain_config *d)
 	return o;
 }
 
-/* A local pod: what `xl-pod create` asks for, checked as strictly as a pod
- * from the API server. */
+/* The Pod an API server would hand us for this request: local pods go
+ * through the same translation, limits and messages as API pods.
+ *   memory -> limits.memory; vcpus (when given) -> limits.cpu;
+ *   cmdline -> args; type, ramdisk, readiness, bootTimeout -> the
+ *   xenlet.io/ annotations.
+ * Only the request's own shape is checked here; NULL and *why on error. */
+static cJSON *local_pod(cJSON *req, const char *uid, char *why, size_t whylen)
+{
+	const char *name = str_arg(req, "name", NULL), *ns = str_arg(req, "namespace", "default");
+	const char *kernel = str_arg(req, "kernel", NULL), *cmdline = str_arg(req, "cmdline", NULL);
+	const char *ramdisk = str_arg(req, "ramdisk", NULL), *type = str_arg(req, "type", NULL);
+	cJSON *vcpus = cJSON_GetObjectItemCaseSensitive(req, "vcpus");
+	cJSON *boot = cJSON_GetObjectItemCaseSensitive(req, "bootTimeout");
+	cJSON *pod, *meta, *ann, *spec, *c, *limits;
+	char num[32];
+
+	if (name == NULL || kernel == NULL) {
+		snprintf(why, whylen, "name and kernel are required");
+		return NULL;
+	}
+	/* the API server's checks, which API pods have passed already */
+	if (!xn_dns_subdomain(name)) {
+		snprintf(why, whylen,
+			 "name '%s': must be lowercase letters, digits, '-' and '.', "
+			 "alphanumeric at both ends (a Kubernetes pod name)",
+			 name);
+		return NULL;
+	}
+	if (!xn_dns_label(ns)) {
+		snprintf(why, whylen,
+			 "namespace '%s': must be a DNS label (lowercase letters, digits, '-')",
+			 ns);
+		return NULL;
+	}
+	if (vcpus != NULL &&
+	    (!cJSON_IsNumber(vcpus) || vcpus->valuedouble < 1 || vcpus->valuedouble > 128 ||
+	     vcpus->valuedouble != (double)(unsigned)vcpus->valuedouble)) {
+		snprintf(why, whylen, "vcpus: must be a whole number 1..128");
+		return NULL;
+	}
+	if (boot != NULL && (!cJSON_IsNumber(boot) || boot->valuedouble < 0 ||
+			     boot->valuedouble != (double)(unsigned)boot->valuedouble)) {
+		snprintf(why, whylen, "bootTimeout: must be a whole number of seconds");
+		return NULL;
+	}
+	pod = cJSON_CreateObject();
+	meta = cJSON_AddObjectToObject(pod, "metadata");
+	cJSON_AddStringToObject(meta, "name", name);
+	cJSON_AddStringToObject(meta, "namespace", ns);
+	cJSON_AddStringToObject(meta, "uid", uid);
+	ann = cJSON_AddObjectToObject(meta, "annotations");
+	if (type)
+		cJSON_AddStringToObject(ann, "xenlet.io/guest-type", type);
+	if (ramdisk)
+		cJSON_AddStringToObject(ann, "xenlet.io/ramdisk", ramdisk);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "readiness")))
+		cJSON_AddStringToObject(ann, "xenlet.io/readiness", "guest");
+	if (boot != NULL) {
+		snprintf(num, sizeof(num), "%u", (unsigned)boot->valuedouble);
+		cJSON_AddStringToObject(ann, "xenlet.io/boot-timeout", num);
+	}
+	spec = cJSON_AddObjectToObject(pod, "spec");
+	cJSON_AddStringToObject(spec, "restartPolicy", str_arg(req, "restartPolicy", "Never"));
+	c = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(spec, "containers"), c);
+	cJSON_AddStringToObject(c, "name", str_arg(req, "container", "main"));
+	cJSON_AddStringToObject(c, "image", kernel);
+	if (cmdline && cmdline[0])
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(c, "args"),
+				     cJSON_CreateString(cmdline));
+	limits = cJSON_AddObjectToObject(cJSON_AddObjectToObject(c, "resources"), "limits");
+	cJSON_AddStringToObject(limits, "memory", str_arg(req, "memory", "64Mi"));
+	if (vcpus != NULL) {
+		snprintf(num, sizeof(num), "%u", (unsigned)vcpus->valuedouble);
+		cJSON_AddStringToObject(limits, "cpu", num);
+	}
+	return pod;
+}
+
+/* A local pod: what `xl-pod create` asks for, translated and checked as a
+ * pod from the API server is (pod_translate.c), with the same messages. */
 static void op_create(struct conn *c, cJSON *req)
 {
+	static const struct xn_pod_defaults defaults = {.memory_bytes = 64 << 20};
 	struct xn_pod_spec s = {0};
-	char uid[37], name[XN_NAME_MAX];
-	const char *mem = str_arg(req, "memory", "64Mi");
-	const char *type = str_arg(req, "type", "pvh");
-	const char *policy = str_arg(req, "restartPolicy", "Never");
-	cJSON *v;
-	int64_t bytes;
+	struct xn_pod_reject rej;
+	char uid[37], name[XN_NAME_MAX], why[512];
+	cleanup_free char *warnings = NULL;
+	cJSON *pod, *o;
 	xn_err err = NULL;
 	struct xn_domain_config d;
 
-	s.name = (char *)str_arg(req, "name", NULL);
-	s.ns = (char *)str_arg(req, "namespace", "default");
-	s.kernel = (char *)str_arg(req, "kernel", NULL);
-	s.ramdisk = (char *)str_arg(req, "ramdisk", NULL);
-	s.cmdline = (char *)str_arg(req, "cmdline", NULL);
-	s.container = (char *)str_arg(req, "container", "main");
-	s.image = s.kernel;
-	s.local = true;
-	s.grace_s = 30;
-	if (s.name == NULL || s.kernel == NULL) {
-		reply_err(c, "create: name and kernel are required");
-		return;
-	}
-	/* local pods share the node with the API server's: the same names */
-	if (!xn_dns_subdomain(s.name)) {
-		reply_err(c,
-			  "create: name '%s': must be lowercase letters, digits, '-' and '.', "
-			  "alphanumeric at both ends (a Kubernetes pod name)",
-			  s.name);
-		return;
-	}
-	if (!xn_dns_label(s.ns)) {
-		reply_err(c,
-			  "create: namespace '%s': must be a DNS label (lowercase letters, digits, "
-			  "'-')",
-			  s.ns);
-		return;
-	}
-	if (s.kernel[0] != '/' || access(s.kernel, R_OK) < 0) {
-		reply_err(c, "create: kernel %s: %s", s.kernel,
-			  s.kernel[0] != '/' ? "must be an absolute path" : strerror(errno));
-		return;
-	}
-	if (strcmp(type, "pv") == 0)
-		s.type = XN_GUEST_PV;
-	else if (strcmp(type, "pvh") == 0)
-		s.type = XN_GUEST_PVH;
-	else {
-		reply_err(c, "create: type '%s': must be pv or pvh", type);
-		return;
-	}
-	if (xn_quantity_parse(mem, 0, &bytes, &err) < 0) {
-		reply_err(c, "create: memory: %s", xn_error_msg(err));
-		xn_error_free(&err);
-		return;
-	}
-	s.memory_kb = (uint64_t)(bytes + 1023) / 1024;
-	v = cJSON_GetObjectItemCaseSensitive(req, "vcpus");
-	s.vcpus = 1;
-	if (v != NULL) {
-		if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 128) {
-			reply_err(c, "create: vcpus: must be a number 1..128");
-			return;
-		}
-		s.vcpus = (unsigned)v->valuedouble;
-	}
-	if (xn_restart_policy_parse(policy, &s.restart) < 0) {
-		reply_err(c, "create: restartPolicy '%s': must be Always, OnFailure or Never",
-			  policy);
-		return;
-	}
-	s.guest_readiness = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "readiness"));
-	v = cJSON_GetObjectItemCaseSensitive(req, "bootTimeout");
-	if (v != NULL) {
-		if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 86400) {
-			reply_err(c, "create: bootTimeout: must be 1..86400 seconds");
-			return;
-		}
-		s.boot_timeout_s = (unsigned)v->valuedouble;
-	}
 	new_uid(uid);
-	s.uid = uid;
+	pod = local_pod(req, uid, why, sizeof(why));
+	if (pod == NULL) {
+		reply_err(c, "create: %s", why);
+		return;
+	}
+	if (xn_pod_translate(pod, &defaults, &s, &warnings, &rej) < 0) {
+		cJSON_Delete(pod);
+		reply_err(c, "create: %s", rej.message);
+		return;
+	}
+	cJSON_Delete(pod);
+	s.local = true;
+	/* the kernel is on this host: say now when it is not there */
+	if (access(s.kernel, R_OK) < 0) {
+		reply_err(c, "create: kernel %s: %s", s.kernel, strerror(errno));
+		goto out;
+	}
 	xn_runtime_domain_config(&s, name, &d);
 	if (xn_domain_config_check(&d, &err) < 0) {
 		reply_err(c, "create: %s", xn_error_msg(err));
 		xn_error_free(&err);
-		return;
+		goto out;
 	}
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "dryRun"))) {
-		cJSON *o = cJSON_CreateObject();
+		o = cJSON_CreateObject();
 		cJSON_AddItemToObject(o, "domain", domain_json(&d));
 		reply_ok(c, o);
-		return;
+		goto out;
 	}
 	if (xn_runtime_run(c->ctl->rt, &s, &err) < 0) {
 		reply_err(c, "create: %s", xn_error_msg(err));
 		xn_error_free(&err);
-		return;
+		goto out;
 	}
-	v = cJSON_CreateObject();
-	cJSON_AddStringToObject(v, "uid", uid);
-	reply_ok(c, v);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "uid", uid);
+	reply_ok(c, o);
+out:
+	xn_pod_spec_dispose(&s);
 }
 
 static const char *lookup(struct conn *c, cJSON *req, const char *op)
@@ -354,31 +387,24 @@ static void op_node(struct conn *c)
 	reply_ok(c, o);
 }
 
-/* pause/unpause: the vCPUs stop, the pod keeps its status (as `xl pause`;
- * Kubernetes has no paused state). */
+/* pause/unpause: the vCPUs stop, the pod lists as paused (as `xl pause`;
+ * Kubernetes has no paused state and still sees it running). */
 static void op_pause(struct conn *c, cJSON *req, bool pause)
 {
 	const char *op = pause ? "pause" : "unpause";
 	const char *uid = lookup(c, req, op);
-	const struct xn_pod_status *st;
-	struct xn_hv *hv = c->ctl->hv;
 	xn_err err = NULL;
 	int rc;
 
 	if (uid == NULL)
 		return;
-	st = xn_runtime_status(c->ctl->rt, uid);
-	if (st->domid == XN_DOMID_INVALID) {
-		reply_err(c, "%s: the pod has no running domain", op);
-		return;
-	}
-	rc = pause ? hv->ops->pause(hv, st->domid, &err) : hv->ops->unpause(hv, st->domid, &err);
+	rc = pause ? xn_runtime_pause(c->ctl->rt, uid, &err)
+		   : xn_runtime_unpause(c->ctl->rt, uid, &err);
 	if (rc < 0) {
-		reply_err(c, "%s: domain %u: %s", op, st->domid, xn_error_msg(err));
+		reply_err(c, "%s: %s", op, xn_error_msg(err));
 		xn_error_free(&err);
 		return;
 	}
-	log_info("ctl: %s domain %u", op, st->domid);
 	reply_ok(c, NULL);
 }
 
@@ -407,19 +433,13 @@ static void op_logs(struct conn *c, cJSON *req)
 static void op_console(struct conn *c, cJSON *req)
 {
 	const char *uid = lookup(c, req, "console");
-	const struct xn_pod_status *st;
 	char *tty = NULL;
 	xn_err err = NULL;
 	cJSON *o;
 
 	if (uid == NULL)
 		return;
-	st = xn_runtime_status(c->ctl->rt, uid);
-	if (st->domid == XN_DOMID_INVALID) {
-		reply_err(c, "console: the pod has no running domain");
-		return;
-	}
-	if (c->ctl->hv->ops->console_path(c->ctl->hv, st->domid, &tty, &err) < 0) {
+	if (xn_runtime_console_path(c->ctl->rt, uid, &tty, &err) < 0) {
 		reply_err(c, "console: %s", xn_error_msg(err));
 		xn_error_free(&err);
 		return;

@@ -633,10 +633,14 @@ static int sim_create(struct xn_hv *hv, const struct xn_domain_config *cfg, xn_h
 static int sim_shutdown(struct xn_hv *hv, uint32_t domid, unsigned deadline_ms, xn_hv_done_cb cb,
 			void *arg, xn_err *err)
 {
-	struct sim_dom *d = lookup(sim_of(hv), domid, err);
+	struct sim *s = sim_of(hv);
+	struct sim_dom *d = lookup(s, domid, err);
+	bool no_deadline = s->fail_next[XN_SIM_NO_DEADLINE_NEXT_SHUTDOWN] != NULL;
 
-	if (d == NULL)
+	if (d == NULL || take_fault(s, XN_SIM_FAIL_NEXT_SHUTDOWN, err) < 0)
 		return -1;
+	free(s->fail_next[XN_SIM_NO_DEADLINE_NEXT_SHUTDOWN]);
+	s->fail_next[XN_SIM_NO_DEADLINE_NEXT_SHUTDOWN] = NULL;
 	if (d->dying) {
 		add_waiter(&d->destroy_waiters, cb, arg);
 		return 0;
@@ -648,7 +652,7 @@ static int sim_shutdown(struct xn_hv *hv, uint32_t domid, unsigned deadline_ms, 
 	}
 	d->shutdown_requested = true;
 	/* the first deadline holds */
-	if (!evtimer_pending(d->deadline_ev, NULL))
+	if (!no_deadline && !evtimer_pending(d->deadline_ev, NULL))
 		arm(d->deadline_ev, deadline_ms * NS_PER_MS);
 	if (d->state == XN_DOM_RUNNING && !d->script.ignore_shutdown) {
 		/* interrupt a sleep: the guest answers at once */

@@ -86,7 +86,6 @@ int kapi_exec_verb(struct xn_kapi *k, const char *who, const char *uid, const ch
 {
 	const struct xn_pod_spec *s = xn_runtime_spec(k->rt, uid);
 	const struct xn_pod_status *st = xn_runtime_status(k->rt, uid);
-	struct xn_hv *hv = k->hv;
 	xn_err err = NULL;
 	int n;
 
@@ -124,17 +123,18 @@ int kapi_exec_verb(struct xn_kapi *k, const char *who, const char *uid, const ch
 				    s->name);
 		return 409;
 	}
+	/* the runtime changes the domain: its state (paused, stopping) follows */
 	if (strcmp(verb, "pause") == 0)
-		n = hv->ops->pause(hv, st->domid, &err);
+		n = xn_runtime_pause(k->rt, uid, &err);
 	else if (strcmp(verb, "unpause") == 0)
-		n = hv->ops->unpause(hv, st->domid, &err);
+		n = xn_runtime_unpause(k->rt, uid, &err);
 	else
-		n = hv->ops->shutdown(hv, st->domid, s->grace_s ? s->grace_s * 1000 : 30000, NULL,
-				      NULL, &err);
+		n = xn_runtime_shutdown(k->rt, uid, s->grace_s ? s->grace_s : 30, &err);
 	if (n < 0) {
-		*msg = xn_xasprintf("%s domain %u: %s", verb, st->domid, xn_error_msg(err));
+		int code = err && (err->status == EBUSY || err->status == ENOENT) ? 409 : 500;
+		*msg = xn_xasprintf("%s: %s", verb, xn_error_msg(err));
 		xn_error_free(&err);
-		return 500;
+		return code;
 	}
 	log_info("kubelet api: %s: %s pod %s/%s (domain %u)", who ? who : "?", verb, s->ns, s->name,
 		 st->domid);

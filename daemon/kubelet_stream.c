@@ -285,8 +285,7 @@ static int start_attach(struct kstream *ks)
 	ks->carry = evbuffer_new();
 	ks->out = evbuffer_new();
 	ks->ev_tick = evtimer_new(k->base, attach_tick, ks);
-	if (ks->want[CH_STDIN] && k->hv->ops->console_path &&
-	    k->hv->ops->console_path(k->hv, st->domid, &pty, &err) == 0) {
+	if (ks->want[CH_STDIN] && xn_runtime_console_path(k->rt, ks->uid, &pty, &err) == 0) {
 		ks->pty_fd = open(pty, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 		if (ks->pty_fd < 0)
 			log_debug("kubelet api: attach %s: %s: %s", ks->uid, pty, strerror(errno));

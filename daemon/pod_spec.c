@@ -1,6 +1,10 @@
-/* pod_spec.c - the runtime's pod spec: copy, dispose, JSON for <root>/pods. */
+/* pod_spec.c - the runtime's pod spec: copy, dispose, JSON, and its file
+ * <root>/pods/<uid>.json (save, remove, load them all). */
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -187,4 +191,77 @@ out:
 	if (rc < 0)
 		xn_pod_spec_dispose(s);
 	return rc;
+}
+
+/* ---- <dir>/<uid>.json ---- */
+
+static char *spec_path(const char *dir, const char *uid)
+{
+	return xn_xasprintf("%s/%s.json", dir, uid);
+}
+
+int xn_pod_spec_save(const char *dir, const struct xn_pod_spec *s, xn_err *err)
+{
+	cleanup_free char *path = spec_path(dir, s->uid);
+	cleanup_free char *tmp = xn_xasprintf("%s.tmp", path);
+	cleanup_free char *json = xn_pod_spec_to_json(s);
+	FILE *f = fopen(tmp, "w");
+
+	if (f == NULL)
+		return xn_error_errno(err, errno, "pod spec %s", tmp);
+	if (fputs(json, f) == EOF || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		int e = errno;
+		fclose(f);
+		unlink(tmp);
+		return xn_error_errno(err, e, "pod spec %s", tmp);
+	}
+	fclose(f);
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return xn_error_errno(err, e, "pod spec %s", path);
+	}
+	return 0;
+}
+
+void xn_pod_spec_remove(const char *dir, const char *uid)
+{
+	cleanup_free char *path = spec_path(dir, uid);
+
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warnx("pod spec %s: %s", path, strerror(errno));
+}
+
+int xn_pod_spec_load_dir(const char *dir, void (*fn)(const struct xn_pod_spec *, void *), void *arg,
+			 xn_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return xn_error_errno(err, errno, "state directory %s", dir);
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		cleanup_free char *path = NULL, *json = NULL;
+		struct xn_pod_spec spec;
+		xn_err perr = NULL;
+
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		path = xn_xasprintf("%s/%s", dir, de->d_name);
+		if (xn_read_file(path, 1 << 20, &json, NULL, &perr) < 0) {
+			log_warnx("pod spec: %s; ignored", xn_error_msg(perr));
+			xn_error_free(&perr);
+			continue;
+		}
+		if (xn_pod_spec_from_json(json, &spec, &perr) < 0) {
+			log_warnx("pod spec %s: %s; ignored", path, xn_error_msg(perr));
+			xn_error_free(&perr);
+			continue;
+		}
+		fn(&spec, arg);
+		xn_pod_spec_dispose(&spec);
+	}
+	closedir(d);
+	return 0;
 }

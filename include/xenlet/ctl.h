@@ -8,13 +8,19 @@
  *
  *   {"op":"version"}                        -> {"version":"0.1.0","backend":"sim"}
  *   {"op":"list"}                           -> {"pods":[{namespace,name,uid,domid,state,
- *                                               reason,message,restarts,ready,exitCode,
- *                                               local,image}]}
+ *                                               phase,reason,message,restarts,ready,
+ *                                               exitCode,local,image}]}
+ *       state: waiting | running | paused | stopping | terminated;
+ *       phase: the runtime's own (xn_pod_phase_name)
  *   {"op":"create","name":N,"namespace":NS?,"kernel":PATH,"ramdisk":P?,
  *    "cmdline":C?,"type":"pv"|"pvh","memory":"64Mi","vcpus":1,
  *    "restartPolicy":"Never","readiness":false,"bootTimeout":SECONDS?,
  *    "dryRun":false}
  *                                           -> {"uid":U} (dryRun: {"domain":{...}})
+ *       translated as the Pod an API server would send (pod_translate.h):
+ *       memory = limits.memory, vcpus = limits.cpu, cmdline = args, type,
+ *       ramdisk, readiness, bootTimeout = the xenlet.io/ annotations; so
+ *       the same limits apply, with the same messages
  *   {"op":"destroy","name":N,"namespace":NS?,"grace":SECONDS?}
  *                                           -> {} once the pod is gone
  *   {"op":"node"}                           -> {"host":{...},"pods":N,"memoryKiB":M}

@@ -62,9 +62,14 @@
 #define XN_SIM_CONSOLE_BUF_MAX	 (256 * 1024)
 
 enum xn_sim_fault {
-	XN_SIM_FAIL_NEXT_CREATE = 0, /* the next create's callback gets rc -1 */
-	XN_SIM_FAIL_NEXT_UNPAUSE,    /* the next unpause() returns -1 */
-	XN_SIM_FAIL_NEXT_DESTROY,    /* the next destroy() returns -1 */
+	XN_SIM_FAIL_NEXT_CREATE = 0,	  /* the next create's callback gets rc -1 */
+	XN_SIM_FAIL_NEXT_UNPAUSE,	  /* the next unpause() returns -1 */
+	XN_SIM_FAIL_NEXT_DESTROY,	  /* the next destroy() returns -1 */
+	XN_SIM_FAIL_NEXT_SHUTDOWN,	  /* the next shutdown() returns -1, asks nothing */
+	XN_SIM_NO_DEADLINE_NEXT_SHUTDOWN, /* the next shutdown() arms no deadline: a
+					   * backend that leaves the grace period to its
+					   * caller (msg unused); its callback comes when
+					   * the domain shuts down or dies */
 	XN_SIM_FAULT_MAX,
 };
 

@@ -59,12 +59,38 @@ void xn_pod_spec_copy(struct xn_pod_spec *dst, const struct xn_pod_spec *src);
 /* JSON round trip for <root>/pods/<uid>.json (cJSON text, malloc'd). */
 char *xn_pod_spec_to_json(const struct xn_pod_spec *s);
 int xn_pod_spec_from_json(const char *json, struct xn_pod_spec *out, xn_err *err);
+/* The spec files: <dir>/<uid>.json, written atomically (tmp + fsync +
+ * rename).  load_dir hands every readable spec to fn (borrowed) and skips,
+ * with a warning, the files it cannot read. */
+int xn_pod_spec_save(const char *dir, const struct xn_pod_spec *s, xn_err *err);
+void xn_pod_spec_remove(const char *dir, const char *uid);
+int xn_pod_spec_load_dir(const char *dir, void (*fn)(const struct xn_pod_spec *, void *), void *arg,
+			 xn_err *err);
 
+/* The kubelet's view of the container: what a pod status can say. */
 enum xn_inst_state {
 	XN_INST_WAITING = 0, /* being created, or waiting for a restart */
 	XN_INST_RUNNING,
 	XN_INST_TERMINATED,
 };
+
+/* The runtime's own state of a pod instance, finer than the kubelet's view
+ * (docs/architecture.md has the transitions).  Each phase has at most one
+ * timer: the boot deadline (BOOTING), the grace period (STOPPING), the next
+ * destroy attempt (DESTROYING), the console drain (DRAINING), the restart
+ * (BACKOFF). */
+enum xn_pod_phase {
+	XN_POD_CREATING = 0, /* hv create in flight */
+	XN_POD_BOOTING,	     /* domain runs; no console byte (or readiness) yet */
+	XN_POD_RUNNING,	     /* booted */
+	XN_POD_PAUSED,	     /* vCPUs stopped on request; the boot deadline waits */
+	XN_POD_STOPPING,     /* guest asked to shut down; destroyed at the grace end */
+	XN_POD_DESTROYING,   /* destroy requested (retried with back-off on failure) */
+	XN_POD_DRAINING,     /* domain gone; the console's last bytes still coming */
+	XN_POD_BACKOFF,	     /* waiting to restart (crash-loop back-off) */
+	XN_POD_TERMINATED,   /* over for good: the restart policy says no */
+};
+const char *xn_pod_phase_name(enum xn_pod_phase ph);
 
 struct xn_termination {
 	int exit_code;
@@ -75,8 +101,12 @@ struct xn_termination {
 };
 
 struct xn_pod_status {
-	enum xn_inst_state state;
-	char reason[48]; /* waiting: ContainerCreating, CrashLoopBackOff, CreateContainerError */
+	enum xn_inst_state state; /* follows from phase: see xn_runtime.c transition() */
+	enum xn_pod_phase phase;
+	/* why the pod is in its phase: waiting: ContainerCreating,
+	 * CrashLoopBackOff, CreateContainerError; terminated: the last reason;
+	 * else the runtime's own (Paused, Killing, DestroyFailed, ...) */
+	char reason[48];
 	char message[512];
 	uint32_t domid;
 	uint64_t started_at; /* unix ns of the running instance */
@@ -84,8 +114,8 @@ struct xn_pod_status {
 	bool ready;
 	bool has_last; /* last holds the previous termination */
 	struct xn_termination last;
-	bool stopping; /* kill requested */
-	bool finished; /* terminated for good: policy says no restart */
+	bool stopping; /* kill requested: forgotten once its domain is gone */
+	bool finished; /* phase TERMINATED: the policy says no restart */
 };
 
 enum xn_runtime_event {
@@ -124,9 +154,29 @@ int xn_runtime_recover(struct xn_runtime *rt, xn_err *err);
 /* Start a pod (asynchronous; status callbacks follow).  An existing uid is
  * an error. */
 int xn_runtime_run(struct xn_runtime *rt, const struct xn_pod_spec *spec, xn_err *err);
-/* Stop within grace_s (shutdown, then destroy), then forget the pod
- * (XN_RT_REMOVED).  Unknown uid: ENOENT. */
+/* Stop within grace_s, then forget the pod (XN_RT_REMOVED).  The guest is
+ * asked to shut down (a paused one is unpaused first so it can answer); at
+ * the end of grace_s the runtime destroys the domain whatever the guest or
+ * the backend did; grace 0, or a shutdown request that fails, destroys at
+ * once.  The pod stays listed until its domain is gone (a failed destroy is
+ * retried with back-off, the status says why).  A second kill only shortens
+ * the grace period.  Unknown uid: ENOENT. */
 int xn_runtime_kill(struct xn_runtime *rt, const char *uid, unsigned grace_s, xn_err *err);
+
+/* Ask the guest to shut down, as `kubectl exec POD -- shutdown`: destroyed
+ * at the end of grace_s if it has not; then the restart policy decides (the
+ * pod is not forgotten).  EBUSY when the pod has no running domain. */
+int xn_runtime_shutdown(struct xn_runtime *rt, const char *uid, unsigned grace_s, xn_err *err);
+/* Stop / resume the vCPUs of the pod's domain (as `xl pause`).  A paused pod
+ * is in phase PAUSED (the kubelet still sees it running) and its boot
+ * deadline waits with the time it had left.  Pausing a paused pod or
+ * unpausing a running one is no error; EBUSY when it has no running domain
+ * (creating, stopping, in back-off, terminated). */
+int xn_runtime_pause(struct xn_runtime *rt, const char *uid, xn_err *err);
+int xn_runtime_unpause(struct xn_runtime *rt, const char *uid, xn_err *err);
+/* The Dom0 path of the guest console's pty (malloc'd), for `xl-pod console`
+ * and attach's stdin.  EBUSY when the pod has no running domain. */
+int xn_runtime_console_path(struct xn_runtime *rt, const char *uid, char **path, xn_err *err);
 
 const struct xn_pod_status *xn_runtime_status(struct xn_runtime *rt, const char *uid);
 const struct xn_pod_spec *xn_runtime_spec(struct xn_runtime *rt, const char *uid);

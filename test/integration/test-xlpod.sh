@@ -1,7 +1,9 @@
 #!/bin/bash
 # test-xlpod.sh BUILD_DIR - xl-pod against a real xenletd on the sim backend:
-# create, list, logs, console, destroy, dry run, a bad kernel, usage errors,
-# and a daemon restart that adopts a running pod with the same domid.
+# create, list, logs, console, pause, destroy (also of a guest that ignores
+# shutdown: the grace period is enforced and list answers meanwhile), dry
+# run, a bad kernel, usage errors, and a daemon restart that adopts a
+# running pod with the same domid.
 # Prints "N passed, N failed, N skipped"; exits 1 if anything failed.
 set -u
 B=$(cd "${1:-build}" && pwd)
@@ -45,6 +47,13 @@ logs_have() { # logs_have TEXT LOGS-ARGS...
 }
 listed() { xlpod list | grep -q "^$1 "; }
 not_listed() { ! listed "$1"; }
+sim_domain_state() { # sim_domain_state DOMID: its state in the sim's domain table, or "gone"
+	python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))
+print(([d["state"] for d in t["domains"] if d["domid"] == int(sys.argv[2])] or ["gone"])[0])' \
+		"$TMP/root/sim/domains.json" "$1" 2>&1
+}
 
 for f in "$B/xenletd" "$B/xl-pod"; do
 	if [ ! -x "$f" ]; then
@@ -95,6 +104,22 @@ check "a missing kernel exits 1 with one line naming it" \
 	echo $?) "$out"
 check "a bad kernel creates nothing" $(not_listed default/bad; echo $?)
 
+# --- a local pod is refused as the same pod from the API server is: the
+# translation's message (test_ctl compares the two paths one by one)
+out=$(xlpod create -m 1 tiny "$FIX/xlpod-hello.sim" 2>&1)
+rc=$?
+check "1 MiB of memory is refused with the API path's message" \
+	$([ $rc -eq 1 ] &&
+		[ "$out" = "xl-pod: create: memory 1048576 bytes: a Xen domain needs at least 4Mi" ]
+	echo $?) "$out"
+out=$(xlpod create -t hvm tiny "$FIX/xlpod-hello.sim" 2>&1)
+rc=$?
+check "an unknown guest type is refused as the annotation is" \
+	$([ $rc -eq 1 ] &&
+		[ "$out" = 'xl-pod: create: annotation xenlet.io/guest-type "hvm": must be pv or pvh' ]
+	echo $?) "$out"
+check "a refused pod creates nothing" $(not_listed default/tiny; echo $?)
+
 # --- create, list, logs, destroy
 out=$(cd "$FIX" && xlpod create -c 1 -m 32 hello xlpod-hello.sim one two 2>&1)
 check "create prints the uid (relative kernel path accepted)" \
@@ -129,6 +154,48 @@ if grep -q "tick" <<<"$out"; then
 else
 	not_ok "console copies the guest's output" "$out"
 fi
+
+# --- pause: the pod lists as paused (its domain is paused), unpause resumes
+domid=$(pod_field test/server domid)
+out=$(xlpod pause -n test server 2>&1)
+rc=$?
+check "pause succeeds" $([ $rc -eq 0 ]; echo $?) "$out"
+check "a paused pod lists as paused" $([ "$(pod_field test/server state)" = paused ]; echo $?) \
+	"$(xlpod list 2>&1)"
+check "its domain is paused in the sim" $([ "$(sim_domain_state "$domid")" = paused ]; echo $?) \
+	"$(sim_domain_state "$domid")"
+out=$(xlpod unpause -n test server 2>&1)
+rc=$?
+check "unpause: the pod runs again" \
+	$([ $rc -eq 0 ] && [ "$(pod_field test/server state)" = running ] &&
+		[ "$(sim_domain_state "$domid")" = running ]; echo $?) "$out $(xlpod list 2>&1)"
+
+# --- a guest that ignores shutdown: destroyed at the end of its grace period,
+# the daemon answers meanwhile, the pod goes only with its domain
+xlpod create stub "$FIX/stubborn.sim" >/dev/null 2>&1
+wait_for 10 logs_have "I will not stop" stub
+sdomid=$(pod_field default/stub domid)
+"${XLPOD[@]}" destroy -g 3 stub >"$TMP/destroy.out" 2>&1 &
+destroy_pid=$!
+sleep 0.5
+out=$(timeout 1 "${XLPOD[@]}" list 2>&1)
+rc=$?
+check "list answers within 1 s while the grace period runs" $([ $rc -eq 0 ]; echo $?) "$out"
+check "the pod lists as stopping during its grace period" \
+	$(grep -qE "^default/stub +[0-9]+ stopping" <<<"$out"; echo $?) "$out"
+sleep 1.5
+out=$(timeout 1 "${XLPOD[@]}" list 2>&1)
+rc=$?
+check "list answers within 1 s late in the grace period; the guest still runs" \
+	$([ $rc -eq 0 ] && grep -q "^default/stub " <<<"$out" &&
+		[ "$(sim_domain_state "$sdomid")" = running ]; echo $?) "$out"
+wait "$destroy_pid"
+rc=$?
+check "destroy -g 3 of a guest that ignores shutdown succeeds" $([ $rc -eq 0 ]; echo $?) \
+	"$(cat "$TMP/destroy.out")"
+check "afterwards its domain is gone and the pod is not listed" \
+	$([ -n "$sdomid" ] && [ "$(sim_domain_state "$sdomid")" = gone ] && not_listed default/stub
+	echo $?) "domid=$sdomid $(sim_domain_state "$sdomid") $(xlpod list 2>&1)"
 
 # --- a daemon restart adopts the running pod, same domid
 domid=$(pod_field test/server domid)

@@ -35,6 +35,7 @@ struct rec {
 	enum xn_runtime_event ev;
 	char uid[40];
 	struct xn_pod_status st;
+	int domains; /* domains alive when the event came (REMOVED only) */
 };
 
 struct t {
@@ -55,12 +56,29 @@ struct t {
 
 /* ---- plumbing ---- */
 
+static int alive_domains(struct xn_hv *hv)
+{
+	struct xn_domain_info *doms = NULL;
+	size_t n = 0;
+	int alive = 0;
+	xn_err err = NULL;
+
+	if (hv->ops->list(hv, &doms, &n, &err) < 0)
+		fail_msg("list: %s", xn_error_msg(err));
+	for (size_t i = 0; i < n; i++)
+		if (doms[i].state != XN_DOM_DYING)
+			alive++;
+	free(doms);
+	return alive;
+}
+
 static void on_status(struct xn_runtime *rt, enum xn_runtime_event ev, const char *uid,
 		      const struct xn_pod_status *st, void *arg)
 {
 	struct t *t = arg;
 
 	assert_true(t->nrecs < MAX_REC);
+	t->recs[t->nrecs].domains = ev == XN_RT_REMOVED ? alive_domains(t->hv) : -1;
 	t->recs[t->nrecs].ev = ev;
 	snprintf(t->recs[t->nrecs].uid, sizeof(t->recs[0].uid), "%s", uid);
 	t->recs[t->nrecs].st = *st;
@@ -754,6 +772,239 @@ static void test_recovery(void **state)
 	assert_false(domain_exists(t, d_keep));
 }
 
+/* ---- pause (fault 4: a paused pod is not destroyed by its boot deadline) ---- */
+
+static bool log_has(struct t *t, const void *arg)
+{
+	cleanup_free char *l = xn_test_slurp(((const char *const *)arg)[0]);
+
+	return l != NULL && strstr(l, ((const char *const *)arg)[1]) != NULL;
+}
+
+/* Paused before its first console byte, a guest waits past its boot
+ * deadline and is still there; unpaused, it boots and stays up. */
+static void test_pause_stops_boot_deadline(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *late = script(t, "late.sim", "sleep 300\nprint booted\nhang\n");
+	struct xn_pod_spec s = spec("uid-pz", "pz", late, XN_RESTART_NEVER);
+	cleanup_free char *log = xn_xasprintf("%s/default_pz_uid-pz/main/0.log", t->logs);
+	const char *want[] = {log, "booted"};
+	const struct xn_pod_status *st;
+	xn_err err = NULL;
+	uint32_t domid;
+
+	s.boot_timeout_s = 1;
+	run_pod(t, &s);
+	domid = running_domid(t, s.uid);
+	if (xn_runtime_pause(t->rt, s.uid, &err) < 0)
+		fail_msg("pause: %s", xn_error_msg(err));
+	st = xn_runtime_status(t->rt, s.uid);
+	assert_int_equal(st->phase, XN_POD_PAUSED);
+	assert_int_equal(st->state, XN_INST_RUNNING); /* the kubelet has no paused state */
+	assert_string_equal(xn_pod_phase_name(st->phase), "paused");
+	assert_int_equal(xn_runtime_pause(t->rt, s.uid, &err), 0); /* twice is fine */
+	/* well past the deadline: alive, paused, no exit 124 */
+	xn_test_run_for(t->base, 1500);
+	assert_false(has_note(t, s.uid, "BootTimeout"));
+	st = xn_runtime_status(t->rt, s.uid);
+	assert_non_null(st);
+	assert_int_equal(st->phase, XN_POD_PAUSED);
+	assert_false(st->has_last);
+	assert_true(domain_exists(t, domid));
+	if (xn_runtime_unpause(t->rt, s.uid, &err) < 0)
+		fail_msg("unpause: %s", xn_error_msg(err));
+	assert_int_equal(xn_runtime_status(t->rt, s.uid)->phase, XN_POD_BOOTING);
+	assert_true(run_until(t, log_has, want));
+	assert_int_equal(xn_runtime_status(t->rt, s.uid)->phase, XN_POD_RUNNING);
+	/* booted: the deadline is gone for good */
+	xn_test_run_for(t->base, 1200);
+	assert_false(has_note(t, s.uid, "BootTimeout"));
+	assert_int_equal(xn_runtime_status(t->rt, s.uid)->phase, XN_POD_RUNNING);
+	assert_true(domain_exists(t, domid));
+}
+
+static bool has_note_p(struct t *t, const void *arg)
+{
+	return has_note(t, ((const char *const *)arg)[0], ((const char *const *)arg)[1]);
+}
+
+/* A guest that never boots, paused part-way: the deadline keeps the time it
+ * had left and fires only after the unpause, exit 124. */
+static void test_pause_keeps_remaining_boot_time(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-pr", "pr", FIXTURES "silent.sim", XN_RESTART_NEVER);
+	const char *want[] = {s.uid, "BootTimeout"};
+	xn_err err = NULL;
+	int unpaused, done;
+
+	s.boot_timeout_s = 1;
+	run_pod(t, &s);
+	running_domid(t, s.uid);
+	xn_test_run_for(t->base, 300);
+	if (xn_runtime_pause(t->rt, s.uid, &err) < 0)
+		fail_msg("pause: %s", xn_error_msg(err));
+	xn_test_run_for(t->base, 1500);
+	assert_false(has_note(t, s.uid, "BootTimeout"));
+	assert_int_equal(xn_runtime_status(t->rt, s.uid)->phase, XN_POD_PAUSED);
+	unpaused = t->nrecs;
+	if (xn_runtime_unpause(t->rt, s.uid, &err) < 0)
+		fail_msg("unpause: %s", xn_error_msg(err));
+	assert_true(run_until(t, has_note_p, want));
+	done = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_TERMINATED, "BootTimeout", 0);
+	assert_true(done >= unpaused);
+	assert_int_equal(t->recs[done].st.last.exit_code, XN_EXIT_BOOT_TIMEOUT);
+	assert_int_equal(count_domains(t), 0);
+}
+
+static void test_pause_refused_without_domain(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-pn", "pn", FIXTURES "hello.sim", XN_RESTART_NEVER);
+	char *path = NULL;
+	xn_err err = NULL;
+
+	assert_int_equal(xn_runtime_pause(t->rt, "no-such-uid", &err), -1);
+	assert_int_equal(err->status, ENOENT);
+	xn_error_free(&err);
+	run_pod(t, &s);
+	/* still being created: nothing to pause yet */
+	assert_int_equal(xn_runtime_pause(t->rt, s.uid, &err), -1);
+	assert_int_equal(err->status, EBUSY);
+	assert_non_null(strstr(xn_error_msg(err), "default/pn"));
+	xn_error_free(&err);
+	running_domid(t, s.uid);
+	if (xn_runtime_console_path(t->rt, s.uid, &path, &err) < 0)
+		fail_msg("console path: %s", xn_error_msg(err));
+	assert_true(strncmp(path, "/dev/pts/", 9) == 0);
+	free(path);
+	path = NULL;
+	wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_TERMINATED, NULL, 0);
+	assert_int_equal(xn_runtime_unpause(t->rt, s.uid, &err), -1);
+	assert_int_equal(err->status, EBUSY);
+	xn_error_free(&err);
+	assert_int_equal(xn_runtime_console_path(t->rt, s.uid, &path, &err), -1);
+	assert_null(path);
+	assert_int_equal(err->status, EBUSY);
+	xn_error_free(&err);
+}
+
+/* ---- kill (fault 1: the grace period is the runtime's, the pod outlives its domain) ---- */
+
+/* A guest that ignores shutdown on a backend that leaves the deadline to its
+ * caller: the runtime destroys it at the end of the grace period, and the
+ * pod is forgotten only once the domain is gone. */
+static void test_kill_enforces_grace(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s =
+	    spec("uid-ig", "ignorer", FIXTURES "stubborn.sim", XN_RESTART_ALWAYS);
+	const struct xn_pod_status *st;
+	xn_err err = NULL;
+	uint32_t domid;
+	int i;
+
+	run_pod(t, &s);
+	domid = running_domid(t, s.uid);
+	assert_int_equal(xn_hv_sim_inject(t->hv, XN_SIM_NO_DEADLINE_NEXT_SHUTDOWN, NULL), 0);
+	assert_int_equal(xn_runtime_kill(t->rt, s.uid, 1, &err), 0);
+	st = xn_runtime_status(t->rt, s.uid);
+	assert_int_equal(st->phase, XN_POD_STOPPING);
+	assert_true(st->stopping);
+	/* half-way: still listed, still running */
+	xn_test_run_for(t->base, 400);
+	assert_non_null(xn_runtime_status(t->rt, s.uid));
+	assert_true(domain_exists(t, domid));
+	i = wait_rec(t, s.uid, XN_RT_REMOVED, 0, NULL, 0);
+	assert_int_equal(t->recs[i].domains, 0); /* gone before the pod was forgotten */
+	assert_int_equal(t->recs[i].st.last.exit_code, XN_EXIT_DESTROYED);
+	assert_false(domain_exists(t, domid));
+	assert_null(xn_runtime_status(t->rt, s.uid));
+	assert_int_equal(count_domains(t), 0); /* not restarted */
+}
+
+/* A shutdown request that fails: destroyed at once, then forgotten. */
+static void test_kill_failed_shutdown_destroys(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-fs", "failshut", FIXTURES "server.sim", XN_RESTART_NEVER);
+	xn_err err = NULL;
+	uint32_t domid;
+	int i;
+
+	run_pod(t, &s);
+	domid = running_domid(t, s.uid);
+	assert_int_equal(xn_hv_sim_inject(t->hv, XN_SIM_FAIL_NEXT_SHUTDOWN, "xenstore is down"), 0);
+	if (xn_runtime_kill(t->rt, s.uid, 30, &err) < 0)
+		fail_msg("kill: %s", xn_error_msg(err));
+	i = wait_rec(t, s.uid, XN_RT_REMOVED, 0, NULL, 0);
+	assert_int_equal(t->recs[i].domains, 0);
+	assert_int_equal(t->recs[i].st.last.exit_code, XN_EXIT_DESTROYED);
+	assert_false(domain_exists(t, domid));
+}
+
+/* A destroy that fails is retried; the pod stays listed and says why. */
+static void test_kill_failed_destroy_retries(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s =
+	    spec("uid-fd", "faildestroy", FIXTURES "stubborn.sim", XN_RESTART_NEVER);
+	const struct xn_pod_status *st;
+	xn_err err = NULL;
+	uint32_t domid;
+	int i;
+
+	run_pod(t, &s);
+	domid = running_domid(t, s.uid);
+	assert_int_equal(xn_hv_sim_inject(t->hv, XN_SIM_FAIL_NEXT_DESTROY, "hypercall failed"), 0);
+	if (xn_runtime_kill(t->rt, s.uid, 0, &err) < 0)
+		fail_msg("kill: %s", xn_error_msg(err));
+	st = xn_runtime_status(t->rt, s.uid);
+	assert_non_null(st);
+	assert_int_equal(st->phase, XN_POD_DESTROYING);
+	assert_string_equal(st->reason, "DestroyFailed");
+	assert_non_null(strstr(st->message, "hypercall failed"));
+	assert_true(domain_exists(t, domid));
+	i = wait_rec(t, s.uid, XN_RT_REMOVED, 0, NULL, 0);
+	assert_int_equal(t->recs[i].domains, 0);
+	assert_false(domain_exists(t, domid));
+}
+
+/* The exec verb `shutdown`: the guest is asked, destroyed at the grace end
+ * if it does not answer, and the restart policy decides (not forgotten). */
+static void test_shutdown_verb(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec a = spec("uid-sd", "obeys", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec b =
+	    spec("uid-sx", "ignores", FIXTURES "stubborn.sim", XN_RESTART_ALWAYS);
+	xn_err err = NULL;
+	uint32_t domid;
+	int i;
+
+	run_pod(t, &a);
+	running_domid(t, a.uid);
+	if (xn_runtime_shutdown(t->rt, a.uid, 30, &err) < 0)
+		fail_msg("shutdown: %s", xn_error_msg(err));
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_TERMINATED, "Completed", 0);
+	assert_int_equal(t->recs[i].st.last.exit_code, 0);
+	assert_non_null(xn_runtime_status(t->rt, a.uid));
+	assert_int_equal(xn_runtime_shutdown(t->rt, a.uid, 30, &err), -1);
+	assert_int_equal(err->status, EBUSY);
+	xn_error_free(&err);
+
+	run_pod(t, &b);
+	domid = running_domid(t, b.uid);
+	assert_int_equal(xn_hv_sim_inject(t->hv, XN_SIM_NO_DEADLINE_NEXT_SHUTDOWN, NULL), 0);
+	if (xn_runtime_shutdown(t->rt, b.uid, 1, &err) < 0)
+		fail_msg("shutdown: %s", xn_error_msg(err));
+	assert_int_equal(xn_runtime_status(t->rt, b.uid)->phase, XN_POD_STOPPING);
+	i = wait_rec(t, b.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 1);
+	assert_int_equal(t->recs[i].st.last.exit_code, XN_EXIT_DESTROYED);
+	assert_false(domain_exists(t, domid));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -771,6 +1022,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_guest_readiness, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pause_stops_boot_deadline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pause_keeps_remaining_boot_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pause_refused_without_domain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill_enforces_grace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill_failed_shutdown_destroys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill_failed_destroy_retries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shutdown_verb, setup, teardown),
 	};
 
 	xn_log_init("test_runtime", 0);

@@ -1,0 +1,81 @@
+/* runtime_priv.h - what the runtime's files share: runtime.c (the pod
+ * instance state machine), runtime_recover.c (recovery after a daemon
+ * restart) and runtime_query.c (what other modules read).  Nothing else
+ * includes it. */
+#ifndef XENLET_RUNTIME_PRIV_H
+#define XENLET_RUNTIME_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "xenlet/runtime.h"
+
+struct event;
+struct xn_crilog;
+
+#define XN_RT_NO_TIMER UINT64_MAX
+
+struct pod {
+	TAILQ_ENTRY(pod) entry;
+	struct xn_runtime *rt;
+	struct xn_pod_spec spec;
+	struct xn_pod_status st; /* st.phase is the instance's state */
+	/* The CRI log of the instance, open while its console may still write:
+	 * closed at the console's end, so "drained" is log == NULL. */
+	struct xn_crilog *log;
+	struct event *timer;	   /* the phase's one timer (see runtime.h) */
+	uint64_t timer_due_ns;	   /* monotonic, while the timer is armed */
+	enum xn_pod_phase resume;  /* PAUSED: the phase unpause returns to */
+	uint64_t boot_left_ms;	   /* PAUSED from BOOTING: what the deadline had left */
+	unsigned backoff_ms;	   /* the last crash-loop back-off; 0 = none yet */
+	unsigned destroy_failures; /* DESTROYING: failed attempts in a row */
+	uint64_t run_mono_ns;	   /* monotonic start of the running instance */
+	uint64_t create_ns;	   /* create requested (metrics) */
+	unsigned pending;	   /* hv callbacks that still hold this pod */
+	bool forgotten;		   /* removed from the runtime; freed once pending is 0 */
+	int ready_watch;	   /* store watch id, -1 */
+};
+
+TAILQ_HEAD(pod_list, pod);
+
+struct xn_runtime {
+	struct event_base *base;
+	struct xn_hv *hv;
+	struct xn_store *store;
+	struct xn_runtime_opts opts;
+	char *spec_dir;
+	xn_runtime_cb cb;
+	xn_runtime_note_cb note;
+	void *arg;
+	struct pod_list pods;
+};
+
+/* runtime_query.c */
+struct pod *xn_rt_find_uid(struct xn_runtime *rt, const char *uid);
+/* Xen names must be unique on the host: the pod name plus a piece of its uid. */
+void xn_rt_domain_name(const struct xn_pod_spec *s, char out[XN_NAME_MAX]);
+
+/* runtime.c, for runtime_recover.c */
+struct pod *xn_rt_pod_new(struct xn_runtime *rt, const struct xn_pod_spec *spec);
+void xn_rt_notify(struct pod *p);
+__attribute__((format(printf, 4, 5))) void xn_rt_note(struct pod *p, const char *type,
+						      const char *reason, const char *fmt, ...);
+void xn_rt_save_record(struct pod *p);
+/* Enter a phase: the one place the phase, the kubelet's view derived from
+ * it, the phase's timer (XN_RT_NO_TIMER: none) and, when reason is not NULL,
+ * the reason and message change. */
+__attribute__((format(printf, 5, 6))) void xn_rt_transition(struct pod *p, enum xn_pod_phase to,
+							    uint64_t timer_ms, const char *reason,
+							    const char *fmt, ...);
+void xn_rt_start_instance(struct pod *p);
+/* A running domain found after a restart: console, readiness, status. */
+void xn_rt_adopt(struct pod *p, uint32_t domid, bool paused);
+void xn_rt_record_exit(struct pod *p, enum xn_shutdown_reason reason, int code);
+/* The instance's domain is gone: drain the console, then finish it. */
+void xn_rt_instance_over(struct pod *p);
+/* The instance is over and the pod stays: the restart policy decides
+ * between TERMINATED and BACKOFF (the one restart decision). */
+void xn_rt_decide(struct pod *p, const char *why);
+
+#endif
