@@ -313,6 +313,12 @@ static void open_console(struct pod *p)
 		xn_error_free(&err);
 		return;
 	}
+	/* the kubelet keeps the current and the previous instance's logs */
+	if (xn_crilog_prune(p->rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid,
+			    p->spec.container, p->st.restart_count, &err) < 0) {
+		log_warnx("pod %s/%s: %s", p->spec.ns, p->spec.name, xn_error_msg(err));
+		xn_error_free(&err);
+	}
 	if (p->rt->hv->ops->console_attach(p->rt->hv, p->st.domid, console_bytes, p, &err) < 0) {
 		note(p, "Warning", "FailedLogs", "console: %s", xn_error_msg(err));
 		xn_error_free(&err);
@@ -535,6 +541,11 @@ static void forget(struct pod *p)
 		xn_error_free(&err);
 	}
 	unlink(path);
+	/* the pod is gone: so are its logs, as the kubelet's pod GC does */
+	if (xn_crilog_remove_pod(rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid, &err)) {
+		log_warnx("pod %s/%s: %s", p->spec.ns, p->spec.name, xn_error_msg(err));
+		xn_error_free(&err);
+	}
 	TAILQ_REMOVE(&rt->pods, p, entry);
 	if (rt->cb)
 		rt->cb(rt, XN_RT_REMOVED, p->spec.uid, &p->st, rt->arg);
@@ -865,12 +876,11 @@ void xn_runtime_foreach(struct xn_runtime *rt,
 char *xn_runtime_log_path(struct xn_runtime *rt, const char *uid, unsigned restart)
 {
 	struct pod *p = find_uid(rt, uid);
-	cleanup_free char *dir = NULL;
 
 	if (p == NULL)
 		return NULL;
-	dir = xn_crilog_pod_dir(rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid);
-	return xn_xasprintf("%s/%s/%u.log", dir, p->spec.container, restart);
+	return xn_crilog_instance_path(rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid,
+				       p->spec.container, restart);
 }
 
 void xn_runtime_usage(struct xn_runtime *rt, unsigned *pods, uint64_t *memory_kb, unsigned *vcpus)
