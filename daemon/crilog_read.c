@@ -347,7 +347,7 @@ int xn_crilog_reader_step(struct xn_crilog_reader *r, struct evbuffer *out, xn_e
 		if (!r->o.follow)
 			return XN_CRILOG_DONE;
 		return xn_crilog_reopen_rotated(&r->fd, r->path, &r->off) ? XN_CRILOG_MORE
-									 : XN_CRILOG_IDLE;
+									  : XN_CRILOG_IDLE;
 	}
 	r->off += n;
 	if (xn_log_writer_feed(&r->w, r->carry, r->buf, (size_t)n, out))
