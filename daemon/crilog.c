@@ -88,7 +88,7 @@ struct xn_crilog *xn_crilog_open(const char *log_dir, const char *ns, const char
 	}
 	l = xn_xcalloc(1, sizeof(*l));
 	l->path = xn_crilog_instance_path(log_dir, ns, name, uid, container, restart);
-	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0) {
 		xn_error_errno(err, errno, "log file %s", l->path);
 		free(l->path);
@@ -177,7 +177,7 @@ static void rotate(struct xn_crilog *l)
 		free(to);
 		return;
 	}
-	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd >= 0) {
 		close(l->fd);
 		l->fd = fd;

@@ -148,12 +148,32 @@ static int empty_dir(int dfd, unsigned depth, const char **failed)
 	return rc;
 }
 
+/* rm -r of the entry `name` of the directory top: 0 or -errno; *failed
+ * says which part failed. */
+static int remove_entry(int top, const char *name, const char **failed)
+{
+	int pfd = open_dir_at(top, name), r;
+
+	*failed = "it";
+	if (pfd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+		/* a symlink (or a file) where a directory should be: the entry
+		 * goes, what it points to stays */
+		return unlinkat(top, name, 0) < 0 ? -errno : 0;
+	}
+	if (pfd < 0)
+		return -errno;
+	r = empty_dir(pfd, 1, failed);
+	if (r == 0 && unlinkat(top, name, AT_REMOVEDIR) < 0)
+		r = -errno;
+	return r;
+}
+
 int xn_crilog_remove_pod(const char *log_dir, const char *ns, const char *name, const char *uid,
 			 xn_err *err)
 {
 	cleanup_free char *pod = pod_entry(ns, name, uid, err);
-	const char *failed = "it";
-	int top, pfd, r = 0;
+	const char *failed;
+	int top, r;
 
 	if (pod == NULL)
 		return -1;
@@ -163,23 +183,51 @@ int xn_crilog_remove_pod(const char *log_dir, const char *ns, const char *name, 
 			return 0;
 		return xn_error_errno(err, errno, "log directory %s", log_dir);
 	}
-	pfd = open_dir_at(top, pod);
-	if (pfd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
-		/* a symlink (or a file) where the pod's directory should be: the
-		 * entry goes, what it points to stays */
-		r = unlinkat(top, pod, 0) < 0 ? -errno : 0;
-	} else if (pfd < 0) {
-		r = errno == ENOENT ? 0 : -errno;
-	} else {
-		r = empty_dir(pfd, 1, &failed);
-		if (r == 0 && unlinkat(top, pod, AT_REMOVEDIR) < 0)
-			r = -errno;
-	}
+	r = remove_entry(top, pod, &failed);
 	close(top);
 	if (r < 0 && r != -ENOENT)
 		return xn_error_errno(err, -r, "removing log directory %s/%s (%s)", log_dir, pod,
 				      failed);
 	return 0;
+}
+
+int xn_crilog_sweep(const char *log_dir, bool (*known)(const char *uid, void *arg), void *arg,
+		    xn_err *err)
+{
+	int top, removed = 0, rc = 0;
+	DIR *d;
+	struct dirent *de;
+
+	top = open(log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (top < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return xn_error_errno(err, errno, "log directory %s", log_dir);
+	}
+	d = fdopendir(top);
+	if (d == NULL) {
+		close(top);
+		return xn_error_errno(err, errno, "log directory %s", log_dir);
+	}
+	while ((de = readdir(d)) != NULL) {
+		/* <ns>_<name>_<uid>: namespaces and names have no '_' */
+		const char *u1 = strchr(de->d_name, '_');
+		const char *u2 = u1 ? strchr(u1 + 1, '_') : NULL;
+		const char *failed;
+		int r;
+
+		if (u1 == NULL || u1 == de->d_name || u2 == NULL || u2 == u1 + 1 || u2[1] == '\0' ||
+		    known(u2 + 1, arg))
+			continue;
+		r = remove_entry(top, de->d_name, &failed);
+		if (r == 0)
+			removed++;
+		else if (r != -ENOENT && rc == 0)
+			rc = xn_error_errno(err, -r, "removing log directory %s/%s (%s)", log_dir,
+					    de->d_name, failed);
+	}
+	closedir(d);
+	return rc < 0 ? rc : removed;
 }
 
 int xn_crilog_fs_space(const char *path, struct xn_crilog_space *s, xn_err *err)

@@ -85,6 +85,13 @@ int xn_crilog_prune(const char *log_dir, const char *ns, const char *name, const
  * A missing directory is not an error. */
 int xn_crilog_remove_pod(const char *log_dir, const char *ns, const char *name, const char *uid,
 			 xn_err *err);
+/* Remove the directory of every pod known() does not know by uid, as the
+ * kubelet's pod log GC does: what a lost record or an older xenletd left
+ * behind.  For after recovery, once the runtime knows all its pods.
+ * Entries not shaped <ns>_<name>_<uid> stay.  The number removed, or -1
+ * (the first error; the others are still tried). */
+int xn_crilog_sweep(const char *log_dir, bool (*known)(const char *uid, void *arg), void *arg,
+		    xn_err *err);
 
 /* Disk space as the Summary API's FsStats has it. */
 struct xn_crilog_space {

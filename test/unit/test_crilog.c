@@ -468,6 +468,70 @@ static void test_remove_pod(void **state)
 	xn_error_free(&err);
 }
 
+static bool known_uid(const char *uid, void *arg)
+{
+	return strcmp(uid, (const char *)arg) == 0;
+}
+
+/* After a restart: directories of pods the runtime does not know go, the
+ * known one and entries that are not pod directories stay. */
+static void test_sweep(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *keep = xn_crilog_container_dir(t->dir, "ns", "live", "u-live", "c");
+	cleanup_free char *gone1 = xn_crilog_container_dir(t->dir, "ns", "old", "u-old", "c");
+	cleanup_free char *gone2 = xn_crilog_pod_dir(t->dir, "other", "x", "u_with_underscores");
+	cleanup_free char *plain = xn_xasprintf("%s/README", t->dir);
+	cleanup_free char *odd = xn_xasprintf("%s/no-underscore", t->dir);
+	cleanup_free char *outside = xn_xasprintf("%s/outside", t->dir); /* no "_": stays */
+	cleanup_free char *link = xn_crilog_pod_dir(t->dir, "ns", "link", "u-link");
+	cleanup_free char *out_file = xn_xasprintf("%s/data", outside);
+	xn_err err = NULL;
+
+	mkdirs(keep);
+	mkdirs(gone1);
+	mkdirs(gone2);
+	mkdirs(odd);
+	mkdirs(outside);
+	touch(outside, "data", "precious");
+	touch(gone1, "0.log", "x\n");
+	xn_test_write(plain, "not a pod");
+	assert_int_equal(symlink(outside, link), 0);
+
+	assert_int_equal(xn_crilog_sweep(t->dir, known_uid, "u-live", &err), 3);
+	assert_null(err);
+	assert_true(exists(keep));
+	assert_false(exists(gone1));
+	assert_false(exists(gone2));
+	assert_false(exists(link));
+	assert_true(exists(out_file));
+	assert_true(exists(plain));
+	assert_true(exists(odd));
+	assert_int_equal(xn_crilog_sweep("/no/such/dir", known_uid, "u", &err), 0);
+}
+
+/* The writer never appends through a symlink planted as an instance's file. */
+static void test_open_refuses_a_symlink(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *cdir = xn_crilog_container_dir(t->dir, "ns", "p", "u", "c");
+	cleanup_free char *target = xn_xasprintf("%s/target", t->dir);
+	cleanup_free char *link = xn_xasprintf("%s/0.log", cdir);
+	xn_err err = NULL;
+
+	mkdirs(cdir);
+	xn_test_write(target, "precious");
+	assert_int_equal(symlink(target, link), 0);
+	assert_null(xn_crilog_open(t->dir, "ns", "p", "u", "c", 0, &err));
+	assert_int_equal(err->status, ELOOP);
+	assert_non_null(strstr(xn_error_msg(err), link));
+	xn_error_free(&err);
+	{
+		cleanup_free char *keep = xn_test_slurp(target);
+		assert_string_equal(keep, "precious");
+	}
+}
+
 /* usedBytes is what the writer wrote; inodes count the directory and files */
 static void test_space(void **state)
 {
@@ -789,6 +853,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_prune_never_follows_a_symlinked_dir, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_remove_pod, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_refuses_a_symlink, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_space, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reader_options, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reader_snapshot, setup, teardown),
