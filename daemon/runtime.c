@@ -303,6 +303,13 @@ static void open_console(struct pod *p)
 
 	p->console_eof = false;
 	xn_crilog_close(p->log);
+	/* the kubelet keeps the current and the previous instance's logs
+	 * (pruned first: never three instances on disk) */
+	if (xn_crilog_prune(p->rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid,
+			    p->spec.container, p->st.restart_count, &err) < 0) {
+		log_warnx("pod %s/%s: %s", p->spec.ns, p->spec.name, xn_error_msg(err));
+		xn_error_free(&err);
+	}
 	p->log = xn_crilog_open(p->rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid,
 				p->spec.container, p->st.restart_count, &err);
 	if (p->log != NULL)
@@ -312,12 +319,6 @@ static void open_console(struct pod *p)
 		note(p, "Warning", "FailedLogs", "console will not be kept: %s", xn_error_msg(err));
 		xn_error_free(&err);
 		return;
-	}
-	/* the kubelet keeps the current and the previous instance's logs */
-	if (xn_crilog_prune(p->rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid,
-			    p->spec.container, p->st.restart_count, &err) < 0) {
-		log_warnx("pod %s/%s: %s", p->spec.ns, p->spec.name, xn_error_msg(err));
-		xn_error_free(&err);
 	}
 	if (p->rt->hv->ops->console_attach(p->rt->hv, p->st.domid, console_bytes, p, &err) < 0) {
 		note(p, "Warning", "FailedLogs", "console: %s", xn_error_msg(err));
