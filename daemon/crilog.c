@@ -1,4 +1,6 @@
-/* crilog.c - write console output in the kubelet's CRI log format. */
+/* crilog.c - the CRI log layout, and the writer: console output in the
+ * kubelet's CRI log format, rotated by size. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,17 +23,51 @@ struct xn_crilog {
 	char line[XN_CRILOG_LINE_MAX];
 };
 
+/* ---- layout ---- */
+
 char *xn_crilog_pod_dir(const char *log_dir, const char *ns, const char *name, const char *uid)
 {
 	return xn_xasprintf("%s/%s_%s_%s", log_dir, ns, name, uid);
 }
 
+char *xn_crilog_container_dir(const char *log_dir, const char *ns, const char *name,
+			      const char *uid, const char *container)
+{
+	return xn_xasprintf("%s/%s_%s_%s/%s", log_dir, ns, name, uid, container);
+}
+
+char *xn_crilog_instance_path(const char *log_dir, const char *ns, const char *name,
+			      const char *uid, const char *container, unsigned restart)
+{
+	return xn_xasprintf("%s/%s_%s_%s/%s/%u.log", log_dir, ns, name, uid, container, restart);
+}
+
+bool xn_crilog_file_instance(const char *fname, unsigned *restart, bool *rotated)
+{
+	unsigned long n = 0;
+	const char *p = fname;
+
+	if (!isdigit((unsigned char)*p) || (p[0] == '0' && isdigit((unsigned char)p[1])))
+		return false;
+	for (; isdigit((unsigned char)*p); p++) {
+		n = n * 10 + (unsigned long)(*p - '0');
+		if (n > UINT32_MAX)
+			return false;
+	}
+	if (strncmp(p, ".log", 4) != 0 || (p[4] != '\0' && p[4] != '.'))
+		return false;
+	*restart = (unsigned)n;
+	*rotated = p[4] == '.';
+	return true;
+}
+
+/* ---- writer ---- */
+
 struct xn_crilog *xn_crilog_open(const char *log_dir, const char *ns, const char *name,
 				 const char *uid, const char *container, unsigned restart,
 				 xn_err *err)
 {
-	cleanup_free char *pod = xn_crilog_pod_dir(log_dir, ns, name, uid);
-	cleanup_free char *dir = xn_xasprintf("%s/%s", pod, container);
+	cleanup_free char *dir = xn_crilog_container_dir(log_dir, ns, name, uid, container);
 	struct xn_crilog *l;
 	int fd;
 
@@ -40,8 +76,8 @@ struct xn_crilog *xn_crilog_open(const char *log_dir, const char *ns, const char
 		return NULL;
 	}
 	l = xn_xcalloc(1, sizeof(*l));
-	l->path = xn_xasprintf("%s/%u.log", dir, restart);
-	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	l->path = xn_crilog_instance_path(log_dir, ns, name, uid, container, restart);
+	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0) {
 		xn_error_errno(err, errno, "log file %s", l->path);
 		free(l->path);
@@ -130,7 +166,7 @@ static void rotate(struct xn_crilog *l)
 		free(to);
 		return;
 	}
-	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd >= 0) {
 		close(l->fd);
 		l->fd = fd;

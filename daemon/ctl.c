@@ -413,17 +413,25 @@ static void op_logs(struct conn *c, cJSON *req)
 	const char *uid = lookup(c, req, "logs");
 	const struct xn_pod_status *st;
 	bool previous = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "previous"));
+	unsigned inst = 0;
 	char *path;
+	int rc;
 	cJSON *o;
 
 	if (uid == NULL)
 		return;
-	st = xn_runtime_status(c->ctl->rt, uid);
-	if (previous && st->restart_count == 0) {
-		reply_err(c, "logs: previous: the pod has not restarted");
+	rc = xn_runtime_log_instance(c->ctl->rt, uid, previous, &inst);
+	if (rc == -2) {
+		reply_err(c, "logs: previous: no previous instance of the pod");
 		return;
 	}
-	path = xn_runtime_log_path(c->ctl->rt, uid, st->restart_count - (previous ? 1 : 0));
+	if (rc < 0) {
+		st = xn_runtime_status(c->ctl->rt, uid);
+		reply_err(c, "logs: the pod is waiting to start: %s",
+			  st->reason[0] ? st->reason : "ContainerCreating");
+		return;
+	}
+	path = xn_runtime_log_path(c->ctl->rt, uid, inst);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "path", path);
 	free(path);

@@ -87,8 +87,8 @@ void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj,
 	if (ev == NULL)
 		return;
 	TAILQ_FOREACH(s, &ev->seen, entry)
-	if (strcmp(s->key, key) == 0 && now - s->first_ns < FOLD_WINDOW_NS)
-		break;
+		if (strcmp(s->key, key) == 0 && now - s->first_ns < FOLD_WINDOW_NS)
+			break;
 	if (s != NULL) { /* a repeat: bump the count of the existing Event */
 		s->count++;
 		s->last_ns = now;

@@ -1,12 +1,11 @@
-/* kubelet_api_logs.c - GET /containerLogs: CRI log files served the way
- * the kubelet serves them (pkg/kubelet/kuberuntime/logs): the message of
- * each chunk, P chunks joined into one line, optional timestamps, tail,
- * since, limit, previous instance, and follow until the instance ends.
+/* kubelet_api_logs.c - GET /containerLogs: the kubelet's PodLogOptions
+ * from the query, the instance the kubelet would pick, and the CRI log
+ * reader (crilog_read.c) streamed out as the answer.
  *
- * The file is read XN_KAPI_CHUNK bytes at a time and the next read waits
- * until the connection has sent the last chunk, so a slow reader holds at
- * most one chunk of memory.  A followed log is looked at every
- * XN_KAPI_FOLLOW_MS.
+ * The reader takes XN_CRILOG_READ_CHUNK bytes at a time and the next step
+ * waits until the connection has sent the last chunk, so a slow reader
+ * holds at most one chunk of memory.  A followed log is looked at every
+ * XN_KAPI_FOLLOW_MS until its instance ends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,8 +82,7 @@ int xn_log_opts_parse(const char *query, uint64_t now_ns, struct xn_log_opts *o,
 		}
 		rc = -1;
 	}
-	TAILQ_FOREACH(kv, &q, next)
-	{
+	TAILQ_FOREACH(kv, &q, next) {
 		const char *k = kv->key, *v = kv->value;
 
 		/* Go's decoder takes the first value of a repeated parameter */
@@ -152,162 +150,14 @@ out:
 	return rc;
 }
 
-int xn_cri_parse(const char *line, size_t len, struct xn_cri_line *out)
-{
-	const char *sp1, *sp2, *end = line + len, *tag;
-
-	sp1 = memchr(line, ' ', len);
-	if (sp1 == NULL || xn_rfc3339_parse(line, (size_t)(sp1 - line), &out->ts_ns) < 0)
-		return -1;
-	sp2 = memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1));
-	if (sp2 == NULL)
-		return -1;
-	if ((size_t)(sp2 - sp1 - 1) == 6 && memcmp(sp1 + 1, "stdout", 6) == 0)
-		out->stderr_stream = false;
-	else if ((size_t)(sp2 - sp1 - 1) == 6 && memcmp(sp1 + 1, "stderr", 6) == 0)
-		out->stderr_stream = true;
-	else
-		return -1;
-	tag = sp2 + 1;
-	if (tag >= end || (*tag != 'F' && *tag != 'P'))
-		return -1;
-	out->partial = *tag == 'P';
-	/* tags may carry more, separated by ':' ("F:x"); the message follows a blank */
-	while (tag < end && *tag != ' ')
-		tag++;
-	out->msg = tag < end ? tag + 1 : end;
-	out->len = (size_t)(end - out->msg);
-	return 0;
-}
-
-void xn_log_writer_init(struct xn_log_writer *w, const struct xn_log_opts *o)
-{
-	w->o = o;
-	w->mid_line = false;
-	w->left = o->limit_bytes;
-}
-
-/* Append at most the bytes left before the limit. */
-static bool put(struct xn_log_writer *w, struct evbuffer *out, const char *p, size_t n)
-{
-	if (w->left >= 0 && (int64_t)n > w->left)
-		n = (size_t)w->left;
-	evbuffer_add(out, p, n);
-	if (w->left >= 0)
-		w->left -= (int64_t)n;
-	return w->left == 0;
-}
-
-static bool write_line(struct xn_log_writer *w, const struct xn_cri_line *l, struct evbuffer *out)
-{
-	char ts[40];
-
-	if (w->o->since_ns && l->ts_ns < w->o->since_ns)
-		return false;
-	/* one timestamp per line, on its first chunk */
-	if (w->o->timestamps && !w->mid_line) {
-		xn_rfc3339_fmt(l->ts_ns, XN_RFC3339_NANO, ts);
-		strcat(ts, " ");
-		if (put(w, out, ts, strlen(ts)))
-			return true;
-	}
-	w->mid_line = l->partial;
-	if (l->len && put(w, out, l->msg, l->len))
-		return true;
-	return !l->partial && put(w, out, "\n", 1);
-}
-
-bool xn_log_writer_feed(struct xn_log_writer *w, struct evbuffer *carry, const char *buf,
-			size_t len, struct evbuffer *out)
-{
-	struct evbuffer_ptr nl;
-
-	if (w->left == 0)
-		return true;
-	evbuffer_add(carry, buf, len);
-	for (;;) {
-		struct xn_cri_line l;
-		size_t n;
-		char *line;
-
-		nl = evbuffer_search(carry, "\n", 1, NULL);
-		if (nl.pos < 0)
-			break;
-		n = (size_t)nl.pos;
-		line = (char *)evbuffer_pullup(carry, (ssize_t)n + 1);
-		/* a malformed line is skipped: the file is ours, but may be cut short */
-		if (xn_cri_parse(line, n, &l) == 0 && write_line(w, &l, out)) {
-			evbuffer_drain(carry, n + 1);
-			return true;
-		}
-		evbuffer_drain(carry, n + 1);
-	}
-	if (evbuffer_get_length(carry) > XN_CRILOG_LINE_MAX + 64)
-		evbuffer_drain(carry, evbuffer_get_length(carry));
-	return false;
-}
-
-int xn_log_tail_offset(int fd, uint64_t n, off_t *off, xn_err *err)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return xn_error_errno(err, errno, "stat");
-	return xn_log_tail_offset_at(fd, st.st_size, n, off, err);
-}
-
-int xn_log_tail_offset_at(int fd, off_t size, uint64_t n, off_t *off, xn_err *err)
-{
-	char buf[8192];
-	off_t pos;
-	uint64_t seen = 0;
-	bool first = true;
-
-	pos = size;
-	*off = 0;
-	if (n == 0) {
-		*off = pos;
-		return 0;
-	}
-	while (pos > 0) {
-		size_t want = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
-		ssize_t got = pread(fd, buf, want, pos - (off_t)want);
-
-		if (got != (ssize_t)want)
-			return xn_error_errno(err, got < 0 ? errno : EIO, "read");
-		pos -= (off_t)want;
-		for (ssize_t i = got - 1; i >= 0; i--) {
-			if (buf[i] != '\n')
-				continue;
-			if (first && pos + i == size - 1) {
-				first = false; /* the newline that ends the last line */
-				continue;
-			}
-			first = false;
-			if (++seen == n) {
-				*off = pos + i + 1;
-				return 0;
-			}
-		}
-		first = false;
-	}
-	return 0;
-}
-
 /* ---- the stream ---- */
 
 struct logstream {
 	struct kreq *r;
-	struct xn_log_opts o;
-	struct xn_log_writer w;
-	int fd;
-	off_t off;
-	off_t end; /* without follow: the file's size at the request, -1 with */
-	struct evbuffer *carry;
+	struct xn_crilog_reader *rd;
 	struct evbuffer *out;
 	struct event *timer;
 	char *uid;
-	char *path; /* the file being followed: reopened after a rotation */
 	unsigned instance;
 	bool follow;
 };
@@ -316,30 +166,10 @@ static void ls_free(struct logstream *ls)
 {
 	if (ls->timer)
 		event_free(ls->timer);
-	if (ls->fd >= 0)
-		close(ls->fd);
-	evbuffer_free(ls->carry);
+	xn_crilog_reader_close(ls->rd);
 	evbuffer_free(ls->out);
 	free(ls->uid);
-	free(ls->path);
 	free(ls);
-}
-
-bool kapi_reopen_rotated(int *fd, const char *path, off_t *off)
-{
-	struct stat now, cur;
-	int nfd;
-
-	if (path == NULL || fstat(*fd, &cur) < 0 || stat(path, &now) < 0 ||
-	    (now.st_ino == cur.st_ino && now.st_dev == cur.st_dev))
-		return false;
-	nfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (nfd < 0)
-		return false;
-	close(*fd);
-	*fd = nfd;
-	*off = 0;
-	return true;
 }
 
 /* evhttp reads during a response to see the client close, under the read
@@ -414,77 +244,32 @@ static void ls_tick(evutil_socket_t fd, short what, void *arg)
 
 static void ls_pump(struct logstream *ls)
 {
-	char buf[XN_KAPI_CHUNK];
+	/* asked before the read: lines written before the instance ended are
+	 * read before the stream ends */
 	bool live = ls->follow && kapi_instance_live(ls->r->k, ls->uid, ls->instance);
 	struct timeval tv = {0, XN_KAPI_FOLLOW_MS * 1000};
-	size_t want = sizeof(buf);
-	ssize_t n;
-	bool done;
+	xn_err err = NULL;
+	int rc = xn_crilog_reader_step(ls->rd, ls->out, &err);
 
-	/* without follow, the answer is the log as it was when asked: lines
-	 * written meanwhile would make tailLines=1 answer two */
-	if (ls->end >= 0 && (off_t)want > ls->end - ls->off)
-		want = ls->end > ls->off ? (size_t)(ls->end - ls->off) : 0;
-	n = want ? pread(ls->fd, buf, want, ls->off) : 0;
-
-	if (n < 0) {
-		log_warnx("kubelet api: %s: read: %s", ls->r->path, strerror(errno));
+	if (rc < 0) {
+		log_warnx("kubelet api: %s: %s", ls->r->path, xn_error_msg(err));
+		xn_error_free(&err);
 		return ls_finish(ls);
 	}
-	if (n == 0) {
-		if (ls->follow && kapi_reopen_rotated(&ls->fd, ls->path, &ls->off))
-			tv.tv_usec = 0;
-		else if (!live)
-			return ls_finish(ls);
-		evtimer_add(ls->timer, &tv);
-		return;
-	}
-	ls->off += n;
-	done = xn_log_writer_feed(&ls->w, ls->carry, buf, (size_t)n, ls->out);
 	if (evbuffer_get_length(ls->out) > 0) {
-		/* the next read waits until this chunk has left (ls_sent) */
+		bool done = rc == XN_CRILOG_DONE;
+
+		/* the next step waits until this chunk has left (ls_sent) */
 		evhttp_send_reply_chunk_with_cb(ls->r->req, ls->out, done ? NULL : ls_sent, ls);
 		if (done)
 			ls_finish(ls);
 		return;
 	}
-	if (done)
+	if (rc == XN_CRILOG_DONE || (rc == XN_CRILOG_IDLE && !live))
 		return ls_finish(ls);
-	tv.tv_usec = 0; /* all filtered out: go on from the loop, not recursively */
+	if (rc == XN_CRILOG_MORE)
+		tv.tv_usec = 0; /* nothing to send yet: go on from the loop, not recursively */
 	evtimer_add(ls->timer, &tv);
-}
-
-/* Which instance's file: the kubelet's choice between the running, the
- * terminated and the last terminated container (validateContainerLogStatus).
- * Instance n logs to <n>.log; restart_count names the current instance, whose
- * file exists once its console is attached.  -1: nothing started yet; -2:
- * no previous instance. */
-static int pick_instance(struct xn_runtime *rt, const char *uid, const struct xn_pod_status *st,
-			 bool previous, unsigned *out)
-{
-	unsigned latest = st->restart_count;
-	char *path = xn_runtime_log_path(rt, uid, latest);
-	bool exists = path && access(path, F_OK) == 0;
-
-	free(path);
-	if (st->state != XN_INST_RUNNING && !exists) {
-		if (latest == 0)
-			return -1;
-		latest--; /* the next instance is being made: the last one ended */
-	}
-	if (!previous) {
-		*out = latest;
-		return 0;
-	}
-	/* waiting for a restart: lastState is the instance that just ended */
-	if (st->state == XN_INST_WAITING && st->has_last) {
-		*out = latest;
-		return 0;
-	}
-	if (latest == 0 || st->state == XN_INST_WAITING)
-		return -2;
-	*out = latest - 1;
-	return 0;
 }
 
 void kapi_container_logs(struct kreq *r)
@@ -494,12 +279,12 @@ void kapi_container_logs(struct kreq *r)
 	const char *uid = xn_runtime_find(rt, ns, pod);
 	const struct xn_pod_spec *s;
 	const struct xn_pod_status *st;
+	struct xn_crilog_reader *rd;
 	struct logstream *ls;
 	cleanup_free char *path = NULL;
 	struct xn_log_opts o;
 	unsigned inst = 0;
 	xn_err err = NULL;
-	off_t start = 0, size = 0;
 	int rc;
 
 	if (xn_log_opts_parse(r->query, xn_now_real_ns(), &o, &err) < 0) {
@@ -514,7 +299,7 @@ void kapi_container_logs(struct kreq *r)
 	if (strcmp(s->container, container) != 0)
 		return kreq_error(r, 404, "container \"%s\" not found in pod \"%s\"", container,
 				  pod);
-	rc = pick_instance(rt, uid, st, o.previous, &inst);
+	rc = xn_runtime_log_instance(rt, uid, o.previous, &inst);
 	if (rc == -2)
 		return kreq_error(r, 400,
 				  "previous terminated container \"%s\" in pod \"%s\" not found",
@@ -523,38 +308,28 @@ void kapi_container_logs(struct kreq *r)
 		return kreq_error(r, 400, "container \"%s\" in pod \"%s\" is waiting to start: %s",
 				  container, pod, st->reason[0] ? st->reason : "ContainerCreating");
 	path = xn_runtime_log_path(rt, uid, inst);
-	ls = xn_xcalloc(1, sizeof(*ls));
-	ls->fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	if (ls->fd < 0) {
-		free(ls);
-		if (o.previous)
-			return kreq_error(
-			    r, 400, "previous terminated container \"%s\" in pod \"%s\" not found",
-			    container, pod);
-		return kreq_error(r, 400, "container \"%s\" in pod \"%s\" is waiting to start: %s",
-				  container, pod, "no log yet");
-	}
-	{
-		struct stat sb;
-		size = fstat(ls->fd, &sb) == 0 ? sb.st_size : 0;
-	}
-	if (o.tail_lines >= 0 &&
-	    xn_log_tail_offset_at(ls->fd, size, (uint64_t)o.tail_lines, &start, &err) < 0) {
-		close(ls->fd);
-		free(ls);
-		kreq_error(r, 500, "log %s: %s", path, xn_error_msg(err));
+	rd = path ? xn_crilog_reader_open(path, &o, &err) : NULL;
+	if (rd == NULL) {
+		int e = err ? err->status : ENOENT;
+
+		if (e != ENOENT) {
+			kreq_error(r, 500, "%s", xn_error_msg(err));
+		} else if (o.previous) {
+			kreq_error(r, 400,
+				   "previous terminated container \"%s\" in pod \"%s\" not found",
+				   container, pod);
+		} else {
+			kreq_error(r, 400, "container \"%s\" in pod \"%s\" is waiting to start: %s",
+				   container, pod, "no log yet");
+		}
 		xn_error_free(&err);
 		return;
 	}
+	ls = xn_xcalloc(1, sizeof(*ls));
 	ls->r = r;
-	ls->o = o;
-	xn_log_writer_init(&ls->w, &ls->o);
-	ls->off = start;
-	ls->end = o.follow ? -1 : size;
-	ls->carry = evbuffer_new();
+	ls->rd = rd;
 	ls->out = evbuffer_new();
 	ls->uid = xn_xstrdup(uid);
-	ls->path = xn_xstrdup(path);
 	ls->instance = inst;
 	ls->follow = o.follow;
 	ls->timer = evtimer_new(r->k->base, ls_tick, ls);

@@ -95,6 +95,7 @@ struct xn_kapi {
 	struct auth_cache_entry decisions[XN_KAPI_CACHE_SIZE];
 	struct stats_sample prev;
 	struct event *sample_timer;
+	const char *log_dir; /* xn_kapi_set_log_dir; NULL: no log space in stats */
 };
 
 /* ---- the route table (kubelet_api_server.c, the hub) ----
@@ -188,10 +189,7 @@ void kapi_stats_start(struct xn_kapi *k);
 void kapi_stats_stop(struct xn_kapi *k);
 
 /* Following a CRI log (logs -f, attach): the pod's instance still runs, so
- * more lines may come. */
+ * more lines may come.  (Rotations: xn_crilog_reopen_rotated.) */
 bool kapi_instance_live(struct xn_kapi *k, const char *uid, unsigned instance);
-/* The log at path was rotated (renamed, a new file started): switch *fd to
- * the new file at offset 0.  Call once the old file is read to its end. */
-bool kapi_reopen_rotated(int *fd, const char *path, off_t *off);
 
 #endif

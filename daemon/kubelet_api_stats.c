@@ -6,6 +6,8 @@
  * is the sum over every domain Xen lists, Dom0 excluded; its memory is Xen's
  * total minus free.  usageNanoCores is the rate between the sample taken
  * every XN_KAPI_SAMPLE_S seconds and now, as cAdvisor's housekeeping does.
+ * Disk: the node's fs is the filesystem of the CRI log dir, a container's
+ * logs are the files of its log directory (crilog_retain.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <event2/http.h>
 
 #include "kubelet_api_priv.h"
+#include "xenlet/crilog.h"
 #include "xenlet/hv.h"
 #include "xenlet/log.h"
 #include "xenlet/metrics.h"
@@ -54,6 +57,23 @@ static cJSON *mem_json(uint64_t now, uint64_t used, int64_t available)
 	return m;
 }
 
+/* FsStats of the Summary API. */
+static cJSON *fs_json(uint64_t now, const struct xn_crilog_space *s)
+{
+	cJSON *f = cJSON_CreateObject();
+	char t[40];
+
+	xn_rfc3339(now, t);
+	cJSON_AddStringToObject(f, "time", t);
+	cJSON_AddNumberToObject(f, "availableBytes", (double)s->available_bytes);
+	cJSON_AddNumberToObject(f, "capacityBytes", (double)s->capacity_bytes);
+	cJSON_AddNumberToObject(f, "usedBytes", (double)s->used_bytes);
+	cJSON_AddNumberToObject(f, "inodesFree", (double)s->inodes_free);
+	cJSON_AddNumberToObject(f, "inodes", (double)s->inodes);
+	cJSON_AddNumberToObject(f, "inodesUsed", (double)s->inodes_used);
+	return f;
+}
+
 cJSON *xn_stats_summary_json(const struct xn_stats_node *n, const struct xn_stats_pod *pods,
 			     size_t npods)
 {
@@ -68,6 +88,8 @@ cJSON *xn_stats_summary_json(const struct xn_stats_node *n, const struct xn_stat
 	cJSON_AddStringToObject(node, "startTime", t);
 	cJSON_AddItemToObject(node, "cpu", cpu_json(n->now_ns, n->cpu_ns, n->nano_cores));
 	cJSON_AddItemToObject(node, "memory", mem_json(n->now_ns, used, (int64_t)n->free_bytes));
+	if (n->has_fs)
+		cJSON_AddItemToObject(node, "fs", fs_json(n->now_ns, &n->fs));
 	arr = cJSON_AddArrayToObject(root, "pods");
 	for (size_t i = 0; i < npods; i++) {
 		const struct xn_stats_pod *p = &pods[i];
@@ -84,6 +106,8 @@ cJSON *xn_stats_summary_json(const struct xn_stats_node *n, const struct xn_stat
 		cJSON_AddStringToObject(c, "startTime", t);
 		cJSON_AddItemToObject(c, "cpu", cpu_json(n->now_ns, p->cpu_ns, p->nano_cores));
 		cJSON_AddItemToObject(c, "memory", mem_json(n->now_ns, p->memory_bytes, 0));
+		if (p->has_logs)
+			cJSON_AddItemToObject(c, "logs", fs_json(n->now_ns, &p->logs));
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "containers"), c);
 		cJSON_AddItemToObject(o, "cpu", cpu_json(n->now_ns, p->cpu_ns, p->nano_cores));
 		cJSON_AddItemToObject(o, "memory", mem_json(n->now_ns, p->memory_bytes, 0));
@@ -177,6 +201,7 @@ struct collect {
 	struct xn_stats_pod *pods;
 	size_t n;
 	bool error;
+	bool disk; /* the log space too (only the summary has it) */
 };
 
 static int collect_pod(const struct xn_pod_spec *s, const struct xn_pod_status *st, void *arg)
@@ -207,12 +232,21 @@ static int collect_pod(const struct xn_pod_spec *s, const struct xn_pod_status *
 	    .nano_cores = -1,
 	    .memory_bytes = di.memory_kb * 1024,
 	};
+	if (c->disk && c->k->log_dir) {
+		if (xn_crilog_container_space(c->k->log_dir, s->ns, s->name, s->uid, s->container,
+					      &p->logs, &err) == 0)
+			p->has_logs = true;
+		else {
+			log_debug("stats: pod %s/%s: %s", s->ns, s->name, xn_error_msg(err));
+			xn_error_free(&err);
+		}
+	}
 	return 0;
 }
 
 /* A sample of everything now; node->nano_cores and pods[].nano_cores from
- * the previous sample. */
-static int take(struct xn_kapi *k, struct xn_stats_node *node, struct collect *c)
+ * the previous sample; with disk, the log space. */
+static int take(struct xn_kapi *k, struct xn_stats_node *node, struct collect *c, bool disk)
 {
 	struct xn_host_info hi;
 	struct xn_domain_info *doms = NULL;
@@ -222,6 +256,7 @@ static int take(struct xn_kapi *k, struct xn_stats_node *node, struct collect *c
 
 	memset(c, 0, sizeof(*c));
 	c->k = k;
+	c->disk = disk;
 	memset(node, 0, sizeof(*node));
 	node->name = k->node_name;
 	node->start_ns = k->start_ns;
@@ -238,6 +273,14 @@ static int take(struct xn_kapi *k, struct xn_stats_node *node, struct collect *c
 	for (size_t i = 0; i < nd; i++)
 		node->cpu_ns += doms[i].cpu_time_ns;
 	free(doms);
+	if (disk && k->log_dir) {
+		if (xn_crilog_fs_space(k->log_dir, &node->fs, &err) == 0)
+			node->has_fs = true;
+		else {
+			log_debug("stats: %s", xn_error_msg(err));
+			xn_error_free(&err);
+		}
+	}
 	xn_runtime_foreach(k->rt, collect_pod, c);
 	dt = k->prev.at_ns && node->now_ns > k->prev.at_ns ? node->now_ns - k->prev.at_ns : 0;
 	if (dt && node->cpu_ns >= k->prev.node_cpu_ns)
@@ -283,9 +326,14 @@ static void sample_tick(evutil_socket_t fd, short what, void *arg)
 	struct xn_stats_node node;
 	struct collect c;
 
-	if (take(k, &node, &c) == 0)
+	if (take(k, &node, &c, false) == 0)
 		remember(k, &node, &c);
 	free(c.pods);
+}
+
+void xn_kapi_set_log_dir(struct xn_kapi *k, const char *log_dir)
+{
+	k->log_dir = log_dir;
 }
 
 void kapi_stats_start(struct xn_kapi *k)
@@ -316,7 +364,7 @@ void kapi_stats_summary(struct kreq *r)
 	cJSON *j;
 	char *txt;
 
-	if (take(r->k, &node, &c) < 0) {
+	if (take(r->k, &node, &c, true) < 0) {
 		free(c.pods);
 		return kreq_error(r, 500, "failed to get node info from the hypervisor");
 	}
@@ -344,7 +392,7 @@ void kapi_metrics_resource(struct kreq *r)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	bool failed = take(r->k, &node, &c) < 0;
+	bool failed = take(r->k, &node, &c, false) < 0;
 
 	if (failed) {
 		node.now_ns = xn_now_real_ns();

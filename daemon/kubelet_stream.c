@@ -202,7 +202,7 @@ static void attach_pump(struct kstream *ks)
 	if (n < 0)
 		return attach_end(ks, strerror(errno));
 	if (n == 0) {
-		if (kapi_reopen_rotated(&ks->log_fd, ks->log_path, &ks->off)) {
+		if (xn_crilog_reopen_rotated(&ks->log_fd, ks->log_path, &ks->off)) {
 			tv.tv_usec = 0;
 			evtimer_add(ks->ev_tick, &tv);
 			return;

@@ -186,6 +186,7 @@ static int start_kapi(struct daemon *d, xn_err *err)
 	}
 	if (d->kapi == NULL)
 		return xn_error_wrap(err, "kubelet API");
+	xn_kapi_set_log_dir(d->kapi, d->cfg.log_dir);
 	if (d->cfg.server_tls_bootstrap) {
 		struct xn_kcsr_opts co = {
 		    .node_name = d->cfg.node_name,

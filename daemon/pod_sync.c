@@ -69,8 +69,8 @@ static struct tracked *find(struct xn_pod_sync *ps, const char *uid)
 	struct tracked *t;
 
 	TAILQ_FOREACH(t, &ps->pods, entry)
-	if (strcmp(t->uid, uid) == 0)
-		return t;
+		if (strcmp(t->uid, uid) == 0)
+			return t;
 	return NULL;
 }
 
@@ -128,8 +128,7 @@ static void add_condition(cJSON *arr, const cJSON *pod, const char *type, bool s
 	const char *ltt = now;
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_ArrayForEach(c, jget(pod, "status", "conditions"))
-	{
+	cJSON_ArrayForEach(c, jget(pod, "status", "conditions")) {
 		const char *t = jstr(c, "type", NULL);
 		if (t && strcmp(t, type) == 0)
 			old = c;

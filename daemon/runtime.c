@@ -44,21 +44,18 @@ static void destroy_domain(struct pod *p);
 static void finish_instance(struct pod *p);
 static void forget(struct pod *p);
 
-/* ---- hooks for the log module ---- */
+/* ---- logs ---- */
 
-/* TODO(crilog): the pod is forgotten: remove its log directory
- * (<log_dir>/<ns>_<name>_<uid>) with the crilog helper; wired at merge. */
+/* The pod is gone: so are its logs, as the kubelet's pod GC does. */
 static void logs_pod_removed(struct pod *p)
 {
-	(void)p;
-}
+	xn_err err = NULL;
 
-/* TODO(crilog): instance st.restart_count starts: prune the logs of older
- * instances, keeping this one and the previous (as the kubelet); wired at
- * merge. */
-static void logs_instance_started(struct pod *p)
-{
-	(void)p;
+	if (xn_crilog_remove_pod(p->rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid, &err) <
+	    0) {
+		log_warnx("pod %s/%s: %s", p->spec.ns, p->spec.name, xn_error_msg(err));
+		xn_error_free(&err);
+	}
 }
 
 /* ---- lookup, callbacks to the owner ---- */
@@ -68,8 +65,8 @@ static struct pod *find_domid(struct xn_runtime *rt, uint32_t domid)
 	struct pod *p;
 
 	TAILQ_FOREACH(p, &rt->pods, entry)
-	if (p->st.domid == domid && domid != XN_DOMID_INVALID)
-		return p;
+		if (p->st.domid == domid && domid != XN_DOMID_INVALID)
+			return p;
 	return NULL;
 }
 
@@ -303,6 +300,13 @@ static void open_console(struct pod *p)
 	xn_err err = NULL;
 
 	xn_crilog_close(p->log);
+	/* the kubelet keeps the current and the previous instance's logs
+	 * (pruned first: never three instances on disk) */
+	if (xn_crilog_prune(p->rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid,
+			    p->spec.container, p->st.restart_count, &err) < 0) {
+		log_warnx("pod %s/%s: %s", p->spec.ns, p->spec.name, xn_error_msg(err));
+		xn_error_free(&err);
+	}
 	p->log = xn_crilog_open(p->rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid,
 				p->spec.container, p->st.restart_count, &err);
 	if (p->log == NULL) {
@@ -340,7 +344,6 @@ void xn_rt_start_instance(struct pod *p)
 	xn_runtime_domain_config(&p->spec, name, &c);
 	xn_rt_transition(p, XN_POD_CREATING, XN_RT_NO_TIMER, "ContainerCreating", NULL);
 	xn_rt_notify(p);
-	logs_instance_started(p);
 	p->create_ns = xn_now_mono_ns();
 	hold(p);
 	if (xn_domain_config_check(&c, &err) < 0 ||

@@ -3,6 +3,7 @@
  * and the domain a spec becomes.  Nothing here changes a pod. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime_priv.h"
 #include "xenlet/crilog.h"
@@ -13,8 +14,8 @@ struct pod *xn_rt_find_uid(struct xn_runtime *rt, const char *uid)
 	struct pod *p;
 
 	TAILQ_FOREACH(p, &rt->pods, entry)
-	if (strcmp(p->spec.uid, uid) == 0)
-		return p;
+		if (strcmp(p->spec.uid, uid) == 0)
+			return p;
 	return NULL;
 }
 
@@ -72,8 +73,8 @@ const char *xn_runtime_find(struct xn_runtime *rt, const char *ns, const char *n
 	struct pod *p;
 
 	TAILQ_FOREACH(p, &rt->pods, entry)
-	if (strcmp(p->spec.ns, ns) == 0 && strcmp(p->spec.name, name) == 0)
-		return p->spec.uid;
+		if (strcmp(p->spec.ns, ns) == 0 && strcmp(p->spec.name, name) == 0)
+			return p->spec.uid;
 	return NULL;
 }
 
@@ -93,12 +94,30 @@ void xn_runtime_foreach(struct xn_runtime *rt,
 char *xn_runtime_log_path(struct xn_runtime *rt, const char *uid, unsigned restart)
 {
 	struct pod *p = xn_rt_find_uid(rt, uid);
-	cleanup_free char *dir = NULL;
 
 	if (p == NULL)
 		return NULL;
-	dir = xn_crilog_pod_dir(rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid);
-	return xn_xasprintf("%s/%s/%u.log", dir, p->spec.container, restart);
+	return xn_crilog_instance_path(rt->opts.log_dir, p->spec.ns, p->spec.name, p->spec.uid,
+				       p->spec.container, restart);
+}
+
+int xn_runtime_log_instance(struct xn_runtime *rt, const char *uid, bool previous, unsigned *out)
+{
+	struct pod *p = xn_rt_find_uid(rt, uid);
+	cleanup_free char *path = NULL;
+	struct xn_crilog_pick pick;
+
+	if (p == NULL)
+		return -1;
+	path = xn_runtime_log_path(rt, uid, p->st.restart_count);
+	pick = (struct xn_crilog_pick){
+	    .restart_count = p->st.restart_count,
+	    .running = p->st.state == XN_INST_RUNNING,
+	    .waiting = p->st.state == XN_INST_WAITING,
+	    .has_last = p->st.has_last,
+	    .newest_exists = path && access(path, F_OK) == 0,
+	};
+	return xn_crilog_pick_instance(&pick, previous, out);
 }
 
 void xn_runtime_usage(struct xn_runtime *rt, unsigned *pods, uint64_t *memory_kb, unsigned *vcpus)
@@ -108,8 +127,7 @@ void xn_runtime_usage(struct xn_runtime *rt, unsigned *pods, uint64_t *memory_kb
 	*pods = 0;
 	*memory_kb = 0;
 	*vcpus = 0;
-	TAILQ_FOREACH(p, &rt->pods, entry)
-	{
+	TAILQ_FOREACH(p, &rt->pods, entry) {
 		if (p->st.finished)
 			continue;
 		(*pods)++;
@@ -124,7 +142,7 @@ uint64_t xn_runtime_cpu_requests(struct xn_runtime *rt)
 	uint64_t milli = 0;
 
 	TAILQ_FOREACH(p, &rt->pods, entry)
-	if (!p->st.finished)
-		milli += p->spec.cpu_request_milli;
+		if (!p->st.finished)
+			milli += p->spec.cpu_request_milli;
 	return milli;
 }

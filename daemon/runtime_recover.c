@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime_priv.h"
+#include "xenlet/crilog.h"
 #include "xenlet/log.h"
 #include "xenlet/store.h"
 #include "xenlet/util.h"
@@ -113,6 +114,11 @@ out:
 		xn_pod_record_dispose(&rec);
 }
 
+static bool pod_known(const char *uid, void *arg)
+{
+	return xn_rt_find_uid(arg, uid) != NULL;
+}
+
 int xn_runtime_recover(struct xn_runtime *rt, xn_err *err)
 {
 	struct xn_domain_info *doms = NULL;
@@ -142,5 +148,11 @@ int xn_runtime_recover(struct xn_runtime *rt, xn_err *err)
 			xn_error_free(&e2);
 	}
 	free(doms);
+	/* log directories of pods we no longer have (deleted while we were
+	 * down, or left by a lost record), as the kubelet's log GC removes */
+	if (xn_crilog_sweep(rt->opts.log_dir, pod_known, rt, &e2) < 0) {
+		log_warnx("recover: pod logs: %s", xn_error_msg(e2));
+		xn_error_free(&e2);
+	}
 	return 0;
 }

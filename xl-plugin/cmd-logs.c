@@ -1,77 +1,19 @@
-/* cmd-logs.c - `xl-pod logs`: ask xenletd where a pod's CRI log is, then read it here. */
+/* cmd-logs.c - `xl-pod logs`: ask xenletd where a pod's CRI log is, then read
+ * it here with the CRI log reader that `kubectl logs` goes through. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <cJSON.h>
+#include <event2/buffer.h>
 
+#include "xenlet/crilog.h"
 #include "xenlet/util.h"
-#include "crijoin.h"
 #include "xl_pod.h"
 
 #define FOLLOW_POLL_NS (200 * 1000 * 1000) /* a CLI may poll; inotify buys nothing here */
-
-/* The last N lines, for --tail. */
-struct tail {
-	char **lines;
-	size_t n, next, count;
-};
-
-static void emit(struct tail *t, const char *line)
-{
-	if (t->n == 0) {
-		puts(line);
-		return;
-	}
-	free(t->lines[t->next]);
-	t->lines[t->next] = xn_xstrdup(line);
-	t->next = (t->next + 1) % t->n;
-	if (t->count < t->n)
-		t->count++;
-}
-
-static void tail_print(struct tail *t)
-{
-	size_t first = (t->next + t->n - t->count) % (t->n ? t->n : 1);
-
-	for (size_t i = 0; i < t->count; i++)
-		puts(t->lines[(first + i) % t->n]);
-	for (size_t i = 0; i < t->n; i++)
-		free(t->lines[i]);
-	free(t->lines);
-	t->n = t->count = 0;
-}
-
-/* Read whole lines from f until EOF.  A last line without its newline is
- * left unread when following (the writer is still busy with it). */
-static void read_lines(FILE *f, struct xlp_crijoin *j, struct tail *t, bool follow)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t r;
-	const char *out;
-
-	for (;;) {
-		long start = ftell(f);
-
-		r = getline(&line, &cap, f);
-		if (r < 0)
-			break;
-		if (line[r - 1] != '\n' && follow) {
-			fseek(f, start, SEEK_SET);
-			break;
-		}
-		if (line[r - 1] == '\n')
-			line[r - 1] = '\0';
-		if (xlp_crijoin_feed(j, line, &out))
-			emit(t, out);
-	}
-	clearerr(f);
-	free(line);
-}
 
 static void nap(void)
 {
@@ -80,58 +22,107 @@ static void nap(void)
 	nanosleep(&ts, NULL);
 }
 
-/* Follow path until interrupted, reopening it when the file is replaced or
- * truncated. */
-__attribute__((noreturn)) static void follow(const char *path, FILE *f, struct xlp_crijoin *j)
+/* "90", "90s", "5m", "2h": seconds; -1 if s is none of these. */
+static int64_t since_seconds(const char *s)
 {
-	struct tail none = {0};
-	struct stat st, fst;
+	uint64_t n;
+	size_t len = strlen(s);
+	char unit = len > 0 ? s[len - 1] : '\0';
+	cleanup_free char *num = xn_xstrdup(s);
+	int64_t mul = unit == 'm' ? 60 : unit == 'h' ? 3600 : 1;
+
+	if (unit == 's' || unit == 'm' || unit == 'h')
+		num[len - 1] = '\0';
+	if (xn_parse_u64(num, 10u * 365 * 86400, &n) < 0 || n == 0)
+		return -1;
+	return (int64_t)n * mul;
+}
+
+/* Copy what the reader gives to stdout until it is done; with follow, for
+ * ever (until interrupted). */
+static int copy_out(struct xn_crilog_reader *rd, bool follow)
+{
+	struct evbuffer *out = evbuffer_new();
+	xn_err err = NULL;
+	int rc;
 
 	for (;;) {
-		if (f != NULL) {
-			read_lines(f, j, &none, true);
-			fflush(stdout);
+		rc = xn_crilog_reader_step(rd, out, &err);
+		while (evbuffer_get_length(out) > 0) {
+			size_t n = evbuffer_get_length(out);
+
+			fwrite(evbuffer_pullup(out, -1), 1, n, stdout);
+			evbuffer_drain(out, n);
 		}
-		nap();
-		if (stat(path, &st) < 0)
-			continue;
-		if (f != NULL && fstat(fileno(f), &fst) == 0 && fst.st_ino == st.st_ino &&
-		    st.st_size >= ftell(f))
-			continue;
-		if (f != NULL)
-			fclose(f);
-		f = fopen(path, "re");
+		if (rc < 0 || rc == XN_CRILOG_DONE)
+			break;
+		if (rc == XN_CRILOG_IDLE) {
+			fflush(stdout);
+			nap();
+		}
 	}
+	/* a line the guest never ended: a terminal still wants the newline */
+	if (rc == XN_CRILOG_DONE && !follow && xn_crilog_reader_mid_line(rd))
+		putchar('\n');
+	fflush(stdout);
+	evbuffer_free(out);
+	if (rc < 0) {
+		xlp_fail("logs", "%s", xn_error_msg(err));
+		xn_error_free(&err);
+		return 1;
+	}
+	return 0;
 }
 
 int main_logs(int argc, char **argv)
 {
-	enum { OPT_TAIL = 256, OPT_TIMESTAMPS };
-	static const struct option longopts[] = {{"namespace", required_argument, NULL, 'n'},
-						 {"follow", no_argument, NULL, 'f'},
-						 {"previous", no_argument, NULL, 'p'},
-						 {"tail", required_argument, NULL, OPT_TAIL},
-						 {"timestamps", no_argument, NULL, OPT_TIMESTAMPS},
-						 XLP_COMMON_LONG_OPTS};
-	const char *ns = NULL, *out;
-	bool fol = false, previous = false, has_tail = false;
-	struct xlp_crijoin j = {0};
-	struct tail t = {0};
-	uint64_t n = 0;
+	enum { OPT_TAIL = 256, OPT_TIMESTAMPS, OPT_SINCE, OPT_SINCE_TIME, OPT_LIMIT };
+	static const struct option longopts[] = {
+	    {"namespace", required_argument, NULL, 'n'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"previous", no_argument, NULL, 'p'},
+	    {"tail", required_argument, NULL, OPT_TAIL},
+	    {"timestamps", no_argument, NULL, OPT_TIMESTAMPS},
+	    {"since", required_argument, NULL, OPT_SINCE},
+	    {"since-time", required_argument, NULL, OPT_SINCE_TIME},
+	    {"limit-bytes", required_argument, NULL, OPT_LIMIT},
+	    XLP_COMMON_LONG_OPTS};
+	struct xn_log_opts o = {.tail_lines = -1, .limit_bytes = -1};
+	const char *ns = NULL;
+	struct xn_crilog_reader *rd = NULL;
 	cJSON *req, *ans = NULL, *path;
-	FILE *f = NULL;
-	int opt;
+	xn_err err = NULL;
+	uint64_t n;
+	int64_t secs;
+	int opt, rc = 1;
 
 	SWITCH_FOREACH_OPT(opt, "n:fp", longopts, 1) {
 	case 'n': ns = optarg; break;
-	case 'f': fol = true; break;
-	case 'p': previous = true; break;
+	case 'f': o.follow = true; break;
+	case 'p': o.previous = true; break;
 	case OPT_TAIL:
 		if (xn_parse_u64(optarg, 1000000, &n) < 0)
 			xlp_usage_fail("logs", "--tail '%s': must be a number 0..1000000", optarg);
-		has_tail = true;
+		o.tail_lines = (int64_t)n;
 		break;
-	case OPT_TIMESTAMPS: j.timestamps = true; break;
+	case OPT_TIMESTAMPS: o.timestamps = true; break;
+	case OPT_SINCE:
+		secs = since_seconds(optarg);
+		if (secs < 0)
+			xlp_usage_fail("logs", "--since '%s': must be a duration like 90s, 5m, 2h",
+				       optarg);
+		o.since_ns = xn_now_real_ns() - (uint64_t)secs * 1000000000u;
+		break;
+	case OPT_SINCE_TIME:
+		if (xn_rfc3339_parse(optarg, strlen(optarg), &o.since_ns) < 0)
+			xlp_usage_fail("logs", "--since-time '%s': not an RFC 3339 time", optarg);
+		break;
+	case OPT_LIMIT:
+		if (xn_parse_u64(optarg, INT64_MAX, &n) < 0 || n == 0)
+			xlp_usage_fail("logs", "--limit-bytes '%s': must be a number above 0",
+				       optarg);
+		o.limit_bytes = (int64_t)n;
+		break;
 	}
 	if (argc - optind > 1)
 		xlp_usage_fail("logs", "unexpected argument '%s'", argv[optind + 1]);
@@ -140,7 +131,7 @@ int main_logs(int argc, char **argv)
 	cJSON_AddStringToObject(req, "name", argv[optind]);
 	if (ns)
 		cJSON_AddStringToObject(req, "namespace", ns);
-	cJSON_AddBoolToObject(req, "previous", previous);
+	cJSON_AddBoolToObject(req, "previous", o.previous);
 	if (xlp_call("logs", req, &ans))
 		return 1;
 	path = cJSON_GetObjectItemCaseSensitive(ans, "path");
@@ -148,35 +139,25 @@ int main_logs(int argc, char **argv)
 		cJSON_Delete(ans);
 		return xlp_fail("logs", "xenletd's answer has no path");
 	}
-	f = fopen(path->valuestring, "re");
-	if (f == NULL && !(fol && errno == ENOENT)) {
-		int e = errno;
+	/* following a pod that has not written yet: wait for its file */
+	while ((rd = xn_crilog_reader_open(path->valuestring, &o, &err)) == NULL && o.follow &&
+	       err->status == ENOENT) {
+		xn_error_free(&err);
+		nap();
+	}
+	if (rd == NULL) {
+		int e = err->status;
 
-		xlp_fail("logs", "%s: %s%s", path->valuestring, strerror(e),
+		xlp_fail("logs", "%s%s", xn_error_msg(err),
 			 e == EACCES   ? " (pod logs are for root)"
 			 : e == ENOENT ? " (the pod has not started yet?)"
 				       : "");
-		cJSON_Delete(ans);
-		return 1;
+		xn_error_free(&err);
+		goto out;
 	}
-	if (has_tail) {
-		t.n = n ? (size_t)n : 1; /* --tail 0: read through, print nothing */
-		t.lines = xn_xcalloc(t.n, sizeof(*t.lines));
-	}
-	if (f != NULL)
-		read_lines(f, &j, &t, fol);
-	if (!fol && xlp_crijoin_flush(&j, &out))
-		emit(&t, out);
-	if (has_tail) {
-		if (n == 0)
-			t.count = 0;
-		tail_print(&t);
-	}
-	if (fol)
-		follow(path->valuestring, f, &j); /* does not return */
-	if (f != NULL)
-		fclose(f);
-	xlp_crijoin_dispose(&j);
+	rc = copy_out(rd, o.follow);
+out:
+	xn_crilog_reader_close(rd);
 	cJSON_Delete(ans);
-	return 0;
+	return rc;
 }

@@ -34,8 +34,11 @@ const struct cmd_spec xlp_cmd_table[] = {
      "-n, --namespace NS      namespace (default: default)\n"
      "-f, --follow            keep printing new lines until interrupted\n"
      "-p, --previous          the log of the previous instance (after a restart)\n"
-     "    --tail N            only the last N lines\n"
-     "    --timestamps        prefix each line with its RFC 3339 timestamp"},
+     "    --tail N            only the last N lines of the file\n"
+     "    --timestamps        prefix each line with its RFC 3339 timestamp\n"
+     "    --since D           only lines newer than D (90s, 5m, 2h)\n"
+     "    --since-time T      only lines from RFC 3339 time T on\n"
+     "    --limit-bytes N     stop after N bytes"},
     {"console", main_console, false, "Attach to a pod's console (Ctrl-] detaches)", "[-n NS] NAME",
      "-n, --namespace NS      namespace (default: default)\n"
      "When stdin is not a terminal, copy the console output to stdout."},

@@ -37,6 +37,7 @@
 
 #include <cJSON.h>
 
+#include "xenlet/crilog.h"
 #include "xenlet/err.h"
 
 struct event_base;
@@ -78,55 +79,20 @@ unsigned xn_kapi_port(const struct xn_kapi *k);
  * from now on: connections accepted later use it, open ones keep theirs.
  * On error the current certificate stays. */
 int xn_kapi_use_cert(struct xn_kapi *k, const char *cert_pem, const char *key_pem, xn_err *err);
+/* Where the CRI logs are (the runtime's log_dir; borrowed, must outlive k):
+ * /stats/summary reports their space.  Unset: no log space is reported. */
+void xn_kapi_set_log_dir(struct xn_kapi *k, const char *log_dir);
 
 /* ---- pure pieces, exported for unit tests ---- */
 
-/* PodLogOptions from a query string, as the kubelet decodes them: a boolean
- * is false only when absent, "0" or "false" (any case); anything else, the
- * empty value included ("?follow"), is true.  tailLines >= 0; sinceSeconds
+/* PodLogOptions (struct xn_log_opts, xenlet/crilog.h) from a query string,
+ * as the kubelet decodes them: a boolean is false only when absent, "0" or
+ * "false" (any case); anything else, the empty value included ("?follow"),
+ * is true.  tailLines >= 0; sinceSeconds
  * >= 1; limitBytes >= 1; at most one of sinceSeconds and sinceTime (RFC
  * 3339); "tail=all"/"tail=N" is the old spelling of tailLines.  since_ns is
  * absolute (now_ns - sinceSeconds).  Errors name the parameter. */
-struct xn_log_opts {
-	bool follow;
-	bool timestamps;
-	bool previous;
-	int64_t tail_lines;  /* -1: all */
-	int64_t limit_bytes; /* -1: no limit */
-	uint64_t since_ns;   /* 0: no bound */
-};
 int xn_log_opts_parse(const char *query, uint64_t now_ns, struct xn_log_opts *o, xn_err *err);
-
-/* One line of a CRI log file (without its newline). */
-struct xn_cri_line {
-	uint64_t ts_ns;
-	bool stderr_stream;
-	bool partial; /* tag P */
-	const char *msg;
-	size_t len;
-};
-/* 0, or -1 when the line is not "TIMESTAMP STREAM TAG[:...] MSG". */
-int xn_cri_parse(const char *line, size_t len, struct xn_cri_line *out);
-
-/* Turns CRI lines into what the kubelet sends: the message, a newline after
- * F chunks (P chunks of one line are joined), the timestamp in front of each
- * line when asked, lines before since skipped, output cut at limitBytes. */
-struct xn_log_writer {
-	const struct xn_log_opts *o;
-	bool mid_line; /* the last chunk written was a P chunk */
-	int64_t left;  /* bytes before the limit; -1: unlimited */
-};
-void xn_log_writer_init(struct xn_log_writer *w, const struct xn_log_opts *o);
-/* Feed bytes of the file from a line boundary; complete lines are written
- * to out, an incomplete tail stays in carry (the caller keeps it for the
- * next call; at most XN_CRILOG_LINE_MAX+64 bytes are kept, longer garbage is
- * dropped).  Returns true when the limit is reached (stop reading). */
-bool xn_log_writer_feed(struct xn_log_writer *w, struct evbuffer *carry, const char *buf,
-			size_t len, struct evbuffer *out);
-/* Offset where the last n lines of the file start (0 if it has fewer). */
-int xn_log_tail_offset(int fd, uint64_t n, off_t *off, xn_err *err);
-/* The same for the first `size` bytes of the file (a snapshot of its size). */
-int xn_log_tail_offset_at(int fd, off_t size, uint64_t n, off_t *off, xn_err *err);
 
 /* What /stats/summary and /metrics/resource are made of. */
 struct xn_stats_pod {
@@ -135,6 +101,8 @@ struct xn_stats_pod {
 	uint64_t cpu_ns;       /* cumulative */
 	int64_t nano_cores;    /* -1: unknown (no earlier sample) */
 	uint64_t memory_bytes; /* domain allocation = working set */
+	bool has_logs;
+	struct xn_crilog_space logs; /* the container's CRI logs */
 };
 struct xn_stats_node {
 	const char *name;
@@ -143,6 +111,8 @@ struct xn_stats_node {
 	uint64_t cpu_ns; /* sum over the domains (Dom0 excluded) */
 	int64_t nano_cores;
 	uint64_t total_bytes, free_bytes;
+	bool has_fs;
+	struct xn_crilog_space fs; /* the filesystem of the log dir */
 };
 cJSON *xn_stats_summary_json(const struct xn_stats_node *n, const struct xn_stats_pod *pods,
 			     size_t npods);

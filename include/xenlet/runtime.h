@@ -187,6 +187,11 @@ void xn_runtime_foreach(struct xn_runtime *rt,
 			int (*fn)(const struct xn_pod_spec *, const struct xn_pod_status *, void *),
 			void *arg);
 /* Path of the current CRI log file of a pod (malloc'd), NULL if unknown. */
+/* Which instance's log a reader gets, as the kubelet chooses between the
+ * running, the terminated and the last terminated container: 0 and *out,
+ * -1 when nothing has started yet (or the uid is unknown), -2 when previous
+ * is asked and there is no previous instance. */
+int xn_runtime_log_instance(struct xn_runtime *rt, const char *uid, bool previous, unsigned *out);
 char *xn_runtime_log_path(struct xn_runtime *rt, const char *uid, unsigned restart);
 /* The domain a spec becomes (pointers borrow from s; name is filled). */
 void xn_runtime_domain_config(const struct xn_pod_spec *s, char name[XN_NAME_MAX],

@@ -429,7 +429,7 @@ static void test_pod_life(void **state)
 	assert_non_null(strstr(jstr(o, "path"), "/default_web_"));
 	cJSON_Delete(o);
 	e = call_err(t, "{\"op\":\"logs\",\"name\":\"web\",\"previous\":true}");
-	assert_string_equal(e, "logs: previous: the pod has not restarted");
+	assert_string_equal(e, "logs: previous: no previous instance of the pod");
 	free(e);
 	e = call_err(t, "{\"op\":\"destroy\",\"name\":\"web\",\"grace\":-1}");
 	assert_string_equal(e, "destroy: grace: must be 0..86400 seconds");
