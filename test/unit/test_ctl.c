@@ -200,8 +200,7 @@ static cJSON *listed(struct t *t, const char *ns, const char *name)
 {
 	cJSON *o = call_ok(t, "{\"op\":\"list\"}"), *p, *found = NULL;
 
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(o, "pods"))
-	{
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(o, "pods")) {
 		if (strcmp(jstr(p, "namespace"), ns) == 0 && strcmp(jstr(p, "name"), name) == 0)
 			found = cJSON_Duplicate(p, 1);
 	}
