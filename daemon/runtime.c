@@ -542,10 +542,15 @@ static void finish_instance(struct pod *p)
 	}
 	p->st.domid = XN_DOMID_INVALID;
 	p->st.ready = false;
-	if (p->st.stopping)
+	if (p->st.stopping) {
+		/* how it ended, for the operator: no Event, the pod is going */
+		if (p->st.has_last)
+			log_info("pod %s/%s: stopped: %s", p->spec.ns, p->spec.name,
+				 p->st.last.message);
 		forget(p);
-	else
+	} else {
 		xn_rt_decide(p, p->st.last.message);
+	}
 }
 
 static bool restart_due(const struct pod *p)
