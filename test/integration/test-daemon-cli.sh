@@ -212,7 +212,7 @@ if command -v python3 >/dev/null; then
 		'{"op":"create","name":"m","kernel":"'"$SIMFIX"'/server.sim","memory":"lots"}' \
 		'{"op":"destroy","name":"nope"}' 2>&1)
 	mapfile -t a <<<"$ans"
-	if [[ ${a[0]:-} == *'must be an absolute path'* ]] && [[ ${a[2]:-} == *'memory'* ]] &&
+	if [[ ${a[0]:-} == *'image \"relative.sim\"'*'absolute kernel path'* ]] && [[ ${a[2]:-} == *'memory'* ]] &&
 		[[ ${a[3]:-} == *'pod default/nope: not on this node'* ]] &&
 		[[ ${a[1]:-} == *'"ok":false'*"name 'Bad_Name'"* ]]; then
 		ok "ctl: bad create/destroy requests get errors naming the field"
