@@ -125,7 +125,7 @@ fuzz:
 	@if test/fuzz/run.sh --probe $(FUZZ_CC); then \
 	  $(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) SANFLAGS='$(FUZZ_SANFLAGS)' fuzz-bins; \
 	fi
-	test/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	FUZZ_CC=$(FUZZ_CC) test/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Only with B=$(FUZZ_B) and the fuzz flags, as `make fuzz` calls it.
 fuzz-bins: $(FUZZ_SRCS:test/fuzz/%.c=$(B)/test/fuzz/%)

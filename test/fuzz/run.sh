@@ -53,7 +53,7 @@ for n in "${names[@]}"; do
 		continue
 	fi
 	if [ $have_fuzzer = 0 ]; then
-		echo "fuzz $n: skipped: clang cannot link libFuzzer (install libclang-rt-14-dev)"
+		echo "fuzz $n: skipped: ${FUZZ_CC:-clang} cannot link libFuzzer (Debian: install libclang-rt-14-dev)"
 		skip=$((skip + 1))
 		continue
 	fi
