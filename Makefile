@@ -56,7 +56,7 @@ UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(B)/%.o)
 .SECONDARY: $(UNIT_HELPER_OBJS)
 GUESTS     := $(B)/guests/xn-test-pvh $(B)/guests/xn-test-pv
 
-.PHONY: all deps unit integration e2e check demo demo-sim bench install clean format-check guests
+.PHONY: all deps unit integration e2e check demo demo-sim bench install clean format-check guests fuzz fuzz-bins
 
 all: $(B)/xenletd $(B)/xl-pod
 
@@ -109,6 +109,7 @@ check:
 	$(MAKE) CC=clang unit
 	$(MAKE) SAN=1 unit
 	$(MAKE) format-check
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 	$(MAKE) integration
 	$(MAKE) e2e
 
@@ -124,8 +125,36 @@ bench: all
 format-check:
 	scripts/format-check.sh
 
+# Fuzzing (docs/fuzzing.md): libFuzzer targets in test/fuzz/, built with clang
+# and ASan+UBSan against the daemon's own objects in $(FUZZ_B)/, each run for
+# FUZZ_SECONDS, one after the other (the machine is shared: never in parallel).
+#   make fuzz [FUZZ_SECONDS=600] [FUZZ_TARGETS="quantity kube_watch"]
+FUZZ_B       ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_TARGETS ?=
+FUZZ_SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_SRCS    := $(wildcard test/fuzz/fuzz_*.c)
+
+fuzz:
+	@if test/fuzz/run.sh --probe $(FUZZ_CC); then \
+	  $(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) SANFLAGS='$(FUZZ_SANFLAGS)' fuzz-bins; \
+	fi
+	FUZZ_CC=$(FUZZ_CC) test/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Only with B=$(FUZZ_B) and the fuzz flags, as `make fuzz` calls it.
+fuzz-bins: $(FUZZ_SRCS:test/fuzz/%.c=$(B)/test/fuzz/%)
+
+$(B)/test/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(wildcard test/fuzz/*.h) $(B)/libxenlet.a
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	@$(CC) $(CPPFLAGS) -Itest/fuzz $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
+	  $(B)/libxenlet.a $(LDLIBS)
+
 install: all
 	scripts/install.sh "$(DESTDIR)" "$(PREFIX)" "$(B)"
 
 clean:
-	rm -rf build build-san build-clang
+	rm -rf build build-san build-clang build-fuzz

@@ -322,42 +322,50 @@ static int load_labels(struct yctx *y, struct xn_config *c, yaml_node_t *m)
 }
 
 /* String-valued keys: name in the file -> field. */
-static char **str_field(struct xn_config *c, const char *key)
+/* *optional: null unsets it; else it has a default and must stay set. */
+static char **str_field(struct xn_config *c, const char *key, bool *optional)
 {
 	static const struct {
 		const char *name;
 		size_t off;
+		bool optional;
 	} map[] = {
-	    {"kubeconfig", offsetof(struct xn_config, kubeconfig)},
-	    {"nodeName", offsetof(struct xn_config, node_name)},
-	    {"nodeIP", offsetof(struct xn_config, node_ip)},
-	    {"backend", offsetof(struct xn_config, backend)},
-	    {"store", offsetof(struct xn_config, store)},
-	    {"rootDir", offsetof(struct xn_config, root_dir)},
-	    {"podLogDir", offsetof(struct xn_config, log_dir)},
-	    {"ctlSocket", offsetof(struct xn_config, ctl_socket)},
-	    {"bridge", offsetof(struct xn_config, bridge)},
-	    {"address", offsetof(struct xn_config, address)},
-	    {"tlsCertFile", offsetof(struct xn_config, tls_cert_file)},
-	    {"tlsPrivateKeyFile", offsetof(struct xn_config, tls_key_file)},
-	    {"clientCAFile", offsetof(struct xn_config, client_ca_file)},
+	    {"kubeconfig", offsetof(struct xn_config, kubeconfig), true},
+	    {"nodeName", offsetof(struct xn_config, node_name), true},
+	    {"nodeIP", offsetof(struct xn_config, node_ip), true},
+	    {"backend", offsetof(struct xn_config, backend), false},
+	    {"store", offsetof(struct xn_config, store), true},
+	    {"rootDir", offsetof(struct xn_config, root_dir), false},
+	    {"podLogDir", offsetof(struct xn_config, log_dir), false},
+	    {"ctlSocket", offsetof(struct xn_config, ctl_socket), false},
+	    {"bridge", offsetof(struct xn_config, bridge), false},
+	    {"address", offsetof(struct xn_config, address), false},
+	    {"tlsCertFile", offsetof(struct xn_config, tls_cert_file), true},
+	    {"tlsPrivateKeyFile", offsetof(struct xn_config, tls_key_file), true},
+	    {"clientCAFile", offsetof(struct xn_config, client_ca_file), true},
 	};
 
 	for (size_t i = 0; i < XN_ARRAY_SIZE(map); i++)
-		if (strcmp(map[i].name, key) == 0)
+		if (strcmp(map[i].name, key) == 0) {
+			*optional = map[i].optional;
 			return (char **)((char *)c + map[i].off);
+		}
 	return NULL;
 }
 
 static int load_key(struct yctx *y, struct xn_config *c, const char *key, yaml_node_t *k,
 		    yaml_node_t *v)
 {
-	char **sp = str_field(c, key);
+	bool optional = false;
+	char **sp = str_field(c, key, &optional);
 	const char *s;
 
 	if (sp != NULL) {
 		if (want_scalar(y, v, key, &s) < 0)
 			return -1;
+		if (is_null(v) && !optional)
+			return yerr(y, v, "%s: needs a value (null only unsets optional settings)",
+				    key);
 		set_str(sp, is_null(v) ? NULL : s);
 		return 0;
 	}

@@ -56,7 +56,8 @@ static int watch_line(const char *s, size_t n, void *arg)
 	if (ev == NULL || !cJSON_IsObject(obj) || !cJSON_IsString(type) ||
 	    i == XN_ARRAY_SIZE(event_names)) {
 		free(r->werr);
-		r->werr = xn_xasprintf("watch: bad event: %.120s", s);
+		/* s is not NUL-terminated: quote the line, at most 120 bytes of it */
+		r->werr = xn_xasprintf("watch: bad event: %.*s", (int)(n < 120 ? n : 120), s);
 		cJSON_Delete(ev);
 		cJSON_Delete(obj);
 		return -1;

@@ -64,29 +64,31 @@ int xn_quantity_parse(const char *s, int scale, int64_t *out, xn_err *err)
 	}
 	if (digits == 0)
 		return xn_error(err, EINVAL, "quantity \"%s\": no number", s);
-	if (*p == 'e' || *p == 'E') {
-		int64_t e;
-		char *end;
-
-		errno = 0;
-		e = strtoll(p + 1, &end, 10);
-		if (end == p + 1 || *end != '\0' || errno || e > 30 || e < -30)
-			return xn_error(err, EINVAL, "quantity \"%s\": bad exponent", s);
-		exp10 = (int)e;
-		p = end;
-	} else if (*p != '\0') {
+	if (*p != '\0') {
 		size_t i;
 
+		/* suffixes first, as apimachinery: "E" and "Ei" are not exponents */
 		for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
 			if (strcmp(p, suffixes[i].s) == 0)
 				break;
-		if (i == sizeof(suffixes) / sizeof(suffixes[0]))
+		if (i < sizeof(suffixes) / sizeof(suffixes[0])) {
+			if (suffixes[i].base == 2)
+				exp2 = suffixes[i].exp;
+			else
+				exp10 = suffixes[i].exp;
+		} else if (*p == 'e' || *p == 'E') {
+			int64_t e;
+			char *end;
+
+			errno = 0;
+			e = strtoll(p + 1, &end, 10);
+			if (end == p + 1 || *end != '\0' || errno || e > 30 || e < -30)
+				return xn_error(err, EINVAL, "quantity \"%s\": bad exponent", s);
+			exp10 = (int)e;
+		} else {
 			return xn_error(err, EINVAL, "quantity \"%s\": unknown suffix \"%s\"", s,
 					p);
-		if (suffixes[i].base == 2)
-			exp2 = suffixes[i].exp;
-		else
-			exp10 = suffixes[i].exp;
+		}
 	}
 	/* value = mant * 10^(exp10 - frac_digits) * 2^exp2, in units of 10^-scale */
 	for (; exp2 > 0; exp2--) {

@@ -137,7 +137,7 @@ static bool all_of(const char *v, size_t len, const char *set)
 static bool ok_integer(const char *v, size_t len, int64_t min, int64_t max)
 {
 	char buf[24];
-	size_t i = v[0] == '-';
+	size_t i = len > 0 && v[0] == '-'; /* v[0] only if there is one */
 	int64_t n;
 
 	if (len == 0 || len >= sizeof(buf) || i == len)

@@ -3,7 +3,7 @@
 # Idempotent: packages already present are left alone.  Needs root.
 set -eu
 PKGS="
- build-essential pkg-config clang clang-format
+ build-essential pkg-config clang clang-format libclang-rt-14-dev
  libxen-dev libcmocka-dev libcjson-dev libevent-dev libcurl4-openssl-dev zlib1g-dev
  libyaml-dev libssl-dev openssl
  xen-utils-4.17 xenstore-utils

@@ -467,6 +467,52 @@ static void test_round_trip(void **state)
 	xn_config_dispose(&c);
 }
 
+/* Settings that have a built-in default and no "unset" refuse YAML's null:
+ * "backend:" left backend NULL and xn_config_check (xenletd -n, and every
+ * start) crashed on it (found by test/fuzz/fuzz_config). */
+static void test_null_only_for_optional(void **state)
+{
+	static const char *const required[] = {"backend",   "rootDir", "podLogDir",
+					       "ctlSocket", "bridge",  "address"};
+	static const char *const nulls[] = {"null", "~", ""};
+	char path[] = "/tmp/xn-test-config.XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < XN_ARRAY_SIZE(required); i++) {
+		for (size_t j = 0; j < XN_ARRAY_SIZE(nulls); j++) {
+			cleanup_free char *text = xn_xasprintf("%s: %s\n", required[i], nulls[j]);
+			struct xn_config c;
+			xn_err err = NULL;
+
+			xn_test_write(path, text);
+			xn_config_init(&c);
+			if (xn_config_load_file(&c, path, &err) == 0)
+				fail_msg("\"%s\" loaded", text);
+			if (strstr(xn_error_msg(err), required[i]) == NULL)
+				fail_msg("\"%s\": %s", text, xn_error_msg(err));
+			assert_one_line(xn_error_msg(err));
+			xn_error_free(&err);
+			xn_config_dispose(&c);
+		}
+	}
+	/* optional ones are unset by null */
+	xn_test_write(path, "kubeconfig: null\nnodeName: ~\nstore:\ntlsCertFile: null\n");
+	{
+		struct xn_config c;
+		xn_err err = NULL;
+
+		xn_config_init(&c);
+		if (xn_config_load_file(&c, path, &err) < 0)
+			fail_msg("%s", xn_error_msg(err));
+		assert_null(c.kubeconfig);
+		assert_null(c.node_name);
+		xn_config_dispose(&c);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +528,7 @@ int main(void)
 	    cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_golden_print),
 	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_null_only_for_optional),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

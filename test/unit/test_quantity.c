@@ -30,6 +30,14 @@ static void bytes(void **state)
 	assert_int_equal(q("42", 0), 42);
 	assert_int_equal(q("0", 0), 0);
 	assert_int_equal(q("+1Ki", 0), 1024);
+	/* "E" and "Ei" are suffixes (exa, exbi), "E3" and "e3" exponents; "Ei"
+	 * and "E" were read as a bad exponent (found by the quantity fuzzer:
+	 * 5Ei, as xn_quantity_format_bytes writes it, did not parse back) */
+	assert_int_equal(q("5Ei", 0), 5LL << 60);
+	assert_int_equal(q("2E", 0), 2000000000000000000LL);
+	assert_int_equal(q("1E3", 0), 1000);
+	assert_int_equal(q("1e-3", 3), 1);
+	assert_int_equal(q("1Ex", 0), -1);
 }
 
 static void milli(void **state)

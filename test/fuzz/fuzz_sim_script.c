@@ -1,0 +1,36 @@
+/* fuzz_sim_script.c - hv_sim scripts (daemon/sim_script.c), the "images"
+ * of the simulator backend: any file a pod names can reach this parser.
+ * The input is passed as is (not NUL-terminated), as hv_sim passes a file's
+ * bytes.  Besides the sanitizers, checks that a parsed program is well
+ * formed and that a failure says where. */
+#include "fuzz.h"
+#include "xenlet/sim_script.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct xn_sim_script s;
+	xn_err err = NULL;
+
+	if (xn_sim_script_parse("fuzz.sim", (const char *)data, size, &s, &err) < 0) {
+		if (err == NULL || strncmp(xn_error_msg(err), "fuzz.sim:", 9) != 0)
+			abort();
+		if (s.steps != NULL || s.nsteps != 0)
+			abort();
+		xn_error_free(&err);
+		return 0;
+	}
+	for (size_t i = 0; i < s.nsteps; i++) {
+		const struct xn_sim_step *st = &s.steps[i];
+
+		if (xn_sim_op_name(st->op) == NULL || st->line == 0)
+			abort();
+		if ((st->op == XN_SIM_PRINT || st->op == XN_SIM_WRITE) != (st->text != NULL))
+			abort();
+		if (st->op == XN_SIM_SLEEP && st->arg > XN_SIM_SLEEP_MAX_MS)
+			abort();
+		if (st->op == XN_SIM_EXIT && st->arg > 255)
+			abort();
+	}
+	xn_sim_script_dispose(&s);
+	return 0;
+}
