@@ -545,8 +545,8 @@ static void finish_instance(struct pod *p)
 	if (p->st.stopping) {
 		/* how it ended, for the operator: no Event, the pod is going */
 		if (p->st.has_last)
-			log_info("pod %s/%s: stopped: %s", p->spec.ns, p->spec.name,
-				 p->st.last.message);
+			log_info("pod %s/%s: stopped with exit code %d: %s", p->spec.ns,
+				 p->spec.name, p->st.last.exit_code, p->st.last.message);
 		forget(p);
 	} else {
 		xn_rt_decide(p, p->st.last.message);
