@@ -9,6 +9,13 @@
 #include "xenlet/util.h"
 
 #define CMDLINE_MAX 2048 /* Xen's PV command line limit (MAX_GUEST_CMDLINE 1024 x2 for PVH) */
+/* Quantities are clamped to these before any arithmetic (issue 9, finding
+ * 5: they overflowed).  All are far above what any node has, so a pod
+ * asking for more is still refused by admission; and both keep the spec
+ * within what pod_spec.c loads back (memoryKiB <= 1e12, cpuCap <= 12800). */
+#define MEMORY_MAX    (1LL << 49) /* bytes: 512 TiB */
+#define CPU_MILLI_MAX 128000	  /* 128 CPUs, the most vcpus a pod gets */
+#define GRACE_MAX     (365.0 * 86400)
 
 __attribute__((format(printf, 3, 4))) static int reject(struct xn_pod_reject *rej,
 							const char *reason, const char *fmt, ...)
@@ -294,6 +301,9 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 			      "memory %" PRId64 " bytes: a Xen domain needs at least 4Mi", mem);
 	if (cpu_req < 0)
 		cpu_req = cpu_lim;
+	mem = mem > MEMORY_MAX ? MEMORY_MAX : mem;
+	cpu_lim = cpu_lim > CPU_MILLI_MAX ? CPU_MILLI_MAX : cpu_lim;
+	cpu_req = cpu_req > CPU_MILLI_MAX ? CPU_MILLI_MAX : cpu_req;
 
 	if (image_kernel(image, &out->kernel, rej) < 0)
 		return -1;
@@ -316,8 +326,10 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 	out->cpu_request_milli = cpu_req > 0 ? (unsigned)(cpu_req > 128000 ? 128000 : cpu_req) : 0;
 	out->cpu_cap = cpu_lim > 0 ? (unsigned)((cpu_lim + 9) / 10) : 0;
 	grace = path(pod, "spec", "terminationGracePeriodSeconds");
-	out->grace_s =
-	    cJSON_IsNumber(grace) && grace->valuedouble >= 0 ? (unsigned)grace->valuedouble : 30;
+	out->grace_s = 30;
+	if (cJSON_IsNumber(grace) && grace->valuedouble >= 0) /* clamped: no UB cast */
+		out->grace_s =
+		    (unsigned)(grace->valuedouble > GRACE_MAX ? GRACE_MAX : grace->valuedouble);
 	out->type = XN_GUEST_PVH;
 	ann = str(anns, "xenlet.io/guest-type", NULL);
 	if (ann && strcmp(ann, "pv") == 0)
@@ -356,19 +368,23 @@ int xn_pod_admit(const struct xn_pod_spec *spec, int64_t cpu_request_milli,
 		 const struct xn_node_resources *alloc, const struct xn_node_resources *used,
 		 struct xn_pod_reject *rej)
 {
-	int64_t mem = (int64_t)spec->memory_kb * 1024;
+	/* checked: a sum or product here must not wrap (issue 9, finding 5) */
+	int64_t mem =
+	    spec->memory_kb > INT64_MAX / 1024 ? INT64_MAX : (int64_t)spec->memory_kb * 1024;
 
-	if (used->pods + 1 > alloc->pods)
+	if (used->pods >= alloc->pods)
 		return reject(rej, "OutOfpods",
 			      "Node didn't have enough resource: pods, requested: 1, used: %u, "
 			      "capacity: %u",
 			      used->pods, alloc->pods);
-	if (used->memory_bytes + mem > alloc->memory_bytes)
+	if (used->memory_bytes > alloc->memory_bytes ||
+	    mem > alloc->memory_bytes - used->memory_bytes)
 		return reject(rej, "OutOfmemory",
 			      "Node didn't have enough resource: memory, requested: %" PRId64
 			      ", used: %" PRId64 ", capacity: %" PRId64,
 			      mem, used->memory_bytes, alloc->memory_bytes);
-	if (used->cpu_milli + cpu_request_milli > alloc->cpu_milli)
+	if (used->cpu_milli > alloc->cpu_milli ||
+	    cpu_request_milli > alloc->cpu_milli - used->cpu_milli)
 		return reject(rej, "OutOfcpu",
 			      "Node didn't have enough resource: cpu, requested: %" PRId64
 			      ", used: %" PRId64 ", capacity: %" PRId64,

@@ -75,6 +75,94 @@ static void admission(void **state)
 	assert_string_equal(rej.reason, "OutOfpods");
 }
 
+/* A pod with resources.<kind>.<res> set to q, translated. */
+static int translate_with(const char *kind, const char *res, const char *q,
+			  struct xn_pod_spec *spec)
+{
+	struct xn_pod_defaults def = {.memory_bytes = 64LL << 20};
+	struct xn_pod_reject rej;
+	char *warnings = NULL;
+	cleanup_free char *json = xn_xasprintf(
+	    "{\"metadata\":{\"uid\":\"u1\",\"namespace\":\"default\",\"name\":\"big\"},"
+	    "\"spec\":{\"terminationGracePeriodSeconds\":1e300,\"containers\":[{\"name\":"
+	    "\"app\",\"image\":\"/img\",\"resources\":{\"%s\":{\"%s\":\"%s\"}}}]}}",
+	    kind, res, q);
+	cJSON *pod = cJSON_Parse(json);
+	int rc;
+
+	assert_non_null(pod);
+	rc = xn_pod_translate(pod, &def, spec, &warnings, &rej);
+	if (rc < 0)
+		print_error("rejected %s: %s\n", rej.reason, rej.message);
+	free(warnings);
+	cJSON_Delete(pod);
+	return rc;
+}
+
+/* The spec as the runtime stores it loads back (pod_spec.c's limits). */
+static void assert_stored_spec_loads(const struct xn_pod_spec *spec)
+{
+	cleanup_free char *json = xn_pod_spec_to_json(spec);
+	struct xn_pod_spec back;
+	xn_err err = NULL;
+
+	if (xn_pod_spec_from_json(json, &back, &err) < 0)
+		fail_msg("%s: %s", json, xn_error_msg(err));
+	xn_pod_spec_dispose(&back);
+}
+
+/* Issue 9, finding 5 (found again by test/fuzz/fuzz_pod_translate): huge
+ * quantities overflowed in translation and admission, so a pod asking for
+ * 8 EiB was admitted on a 1 GiB node; a huge CPU limit gave a cap the
+ * stored spec could not load back; a huge grace period was an undefined
+ * double -> unsigned conversion. */
+static void huge_quantities_clamped_and_refused(void **state)
+{
+	struct xn_node_resources alloc = {.memory_bytes = 1LL << 30, .cpu_milli = 2000, .pods = 3};
+	struct xn_node_resources used = {0};
+	struct xn_pod_reject rej;
+	struct xn_pod_spec spec;
+
+	assert_int_equal(translate_with("limits", "memory", "9223372036854775807", &spec), 0);
+	assert_true(spec.memory_kb > (1ULL << 30) / 1024);
+	assert_int_equal(spec.grace_s, 365 * 86400);
+	assert_stored_spec_loads(&spec);
+	assert_int_equal(xn_pod_admit(&spec, 0, &alloc, &used, &rej), -1);
+	assert_string_equal(rej.reason, "OutOfmemory");
+	xn_pod_spec_dispose(&spec);
+
+	assert_int_equal(translate_with("limits", "cpu", "9223372036854775807m", &spec), 0);
+	assert_int_equal(spec.vcpus, 128);
+	assert_int_equal(spec.cpu_cap, 12800);
+	assert_stored_spec_loads(&spec);
+	xn_pod_spec_dispose(&spec);
+
+	assert_int_equal(translate_with("requests", "cpu", "9223372036854775807m", &spec), 0);
+	assert_int_equal(spec.cpu_request_milli, 128000);
+	assert_true(spec.cpu_weight > 0 && spec.cpu_weight <= 65535);
+	assert_stored_spec_loads(&spec);
+	xn_pod_spec_dispose(&spec);
+
+	/* admission sums do not wrap either */
+	spec = (struct xn_pod_spec){.memory_kb = 1ULL << 20};
+	alloc.memory_bytes = INT64_MAX;
+	used.memory_bytes = INT64_MAX - 1000;
+	assert_int_equal(xn_pod_admit(&spec, 0, &alloc, &used, &rej), -1);
+	assert_string_equal(rej.reason, "OutOfmemory");
+	used.memory_bytes = 0;
+	alloc.cpu_milli = INT64_MAX;
+	used.cpu_milli = INT64_MAX - 10;
+	assert_int_equal(xn_pod_admit(&spec, 1000, &alloc, &used, &rej), -1);
+	assert_string_equal(rej.reason, "OutOfcpu");
+	assert_int_equal(xn_pod_admit(&spec, INT64_MAX, &alloc, &used, &rej), -1);
+	/* a stored spec of 2^64-1 KiB on an empty 1 GiB node */
+	spec.memory_kb = UINT64_MAX;
+	alloc = (struct xn_node_resources){.memory_bytes = 1LL << 30, .cpu_milli = 2000, .pods = 3};
+	used = (struct xn_node_resources){0};
+	assert_int_equal(xn_pod_admit(&spec, 0, &alloc, &used, &rej), -1);
+	assert_string_equal(rej.reason, "OutOfmemory");
+}
+
 #define GOLDEN(n) cmocka_unit_test_prestate(golden, (void *)n)
 
 int main(void)
@@ -91,6 +179,7 @@ int main(void)
 	    GOLDEN("boot-timeout"),
 	    GOLDEN("bad-boot-timeout"),
 	    cmocka_unit_test(admission),
+	    cmocka_unit_test(huge_quantities_clamped_and_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
