@@ -201,6 +201,11 @@ static void op_create(struct conn *c, cJSON *req)
 			  s.ns);
 		return;
 	}
+	/* it names a log directory: a DNS label, as for API pods (issue 9, finding 7) */
+	if (!xn_dns_label(s.container)) {
+		reply_err(c, "create: container '%.64s': must be a DNS label", s.container);
+		return;
+	}
 	if (s.kernel[0] != '/' || access(s.kernel, R_OK) < 0) {
 		reply_err(c, "create: kernel %s: %s", s.kernel,
 			  s.kernel[0] != '/' ? "must be an absolute path" : strerror(errno));

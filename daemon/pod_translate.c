@@ -250,6 +250,50 @@ static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
 	*warnings = xn_xstrdup(buf);
 }
 
+/* Names become file names (the CRI log under <log>/<ns>_<name>_<uid>/
+ * <container>/, the spec under <root>/pods/<uid>.json) and domain names, so
+ * they are checked here as Kubernetes validates them, whoever sent the pod
+ * (issue 9, finding 7: a container named "../../../escaped" wrote its log
+ * outside the log root).  The uid is the API server's (a UUID) or ours. */
+#define DNS_LABEL_RULE                                                                             \
+	"must be a DNS label (lowercase letters, digits and '-', alphanumeric at both ends, at "   \
+	"most 63 characters)"
+
+static bool uid_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
+static int check_names(const char *uid, const char *ns, const char *name, const char *container,
+		       struct xn_pod_reject *rej)
+{
+	if (!xn_dns_subdomain(name))
+		return reject(
+		    rej, "UnsupportedPodSpec",
+		    "metadata.name \"%.253s\": must be a DNS subdomain (lowercase "
+		    "letters, digits, '-' and '.', alphanumeric at both ends, at most 253 "
+		    "characters)",
+		    name);
+	if (!xn_dns_label(ns))
+		return reject(rej, "UnsupportedPodSpec", "metadata.namespace \"%.64s\": %s", ns,
+			      DNS_LABEL_RULE);
+	if (!uid_ok(uid))
+		return reject(rej, "UnsupportedPodSpec",
+			      "metadata.uid \"%.64s\": must be 1-63 letters, digits and '-'", uid);
+	if (container && !xn_dns_label(container))
+		return reject(rej, "UnsupportedPodSpec", "containers[0].name \"%.64s\": %s",
+			      container, DNS_LABEL_RULE);
+	return 0;
+}
+
 int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct xn_pod_spec *out,
 		     char **warnings, struct xn_pod_reject *rej)
 {
@@ -278,6 +322,8 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 		return reject(rej, "UnsupportedPodSpec",
 			      "init containers are not supported: a unikernel pod is one domain");
 	c = cJSON_GetArrayItem(cs, 0);
+	if (check_names(uid, ns, name, str(c, "name", NULL), rej) < 0)
+		return -1;
 	image = str(c, "image", NULL);
 	if (image == NULL || image[0] == '\0')
 		return reject(rej, "InvalidImageName", "containers[0].image: missing");

@@ -95,6 +95,24 @@ check "a missing kernel exits 1 with one line naming it" \
 	echo $?) "$out"
 check "a bad kernel creates nothing" $(not_listed default/bad; echo $?)
 
+# --- names become file names: checked as Kubernetes does (issue 9, finding 7)
+ctl_raw() { # ctl_raw JSON: one request on the control socket, the answer line
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+print(s.makefile().readline().strip())' "$SOCK" "$1"
+}
+out=$(ctl_raw '{"op":"create","name":"esc","kernel":"'"$FIX"'/xlpod-hello.sim","container":"../../escaped"}')
+sleep 1
+check "a container name that is not a DNS label is refused, nothing written outside the log root" \
+	$(grep -q '"ok":false' <<<"$out" && grep -qF 'must be a DNS label' <<<"$out" &&
+		[ ! -e "$TMP/escaped" ] && not_listed default/esc; echo $?) "$out; $(ls "$TMP")"
+out=$(ctl_raw '{"op":"create","name":"esc","kernel":"'"$FIX"'/xlpod-hello.sim","container":"Main_1"}')
+check "  ... likewise one with capitals and '_'" \
+	$(grep -q '"ok":false' <<<"$out" && not_listed default/esc; echo $?) "$out"
+
 # --- create, list, logs, destroy
 out=$(cd "$FIX" && xlpod create -c 1 -m 32 hello xlpod-hello.sim one two 2>&1)
 check "create prints the uid (relative kernel path accepted)" \
