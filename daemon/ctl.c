@@ -224,7 +224,8 @@ static void op_create(struct conn *c, cJSON *req)
 		xn_error_free(&err);
 		return;
 	}
-	s.memory_kb = (uint64_t)(bytes + 1023) / 1024;
+	/* clamped before arithmetic, as translation does (issue 9, finding 5) */
+	s.memory_kb = (uint64_t)((bytes > (1LL << 49) ? 1LL << 49 : bytes) + 1023) / 1024;
 	v = cJSON_GetObjectItemCaseSensitive(req, "vcpus");
 	s.vcpus = 1;
 	if (v != NULL) {

@@ -484,7 +484,7 @@ static void admit(struct xn_pod_sync *ps, const cJSON *pod)
 
 		ps->opts.allocatable(ps->opts.allocatable_arg, &alloc);
 		xn_runtime_usage(ps->rt, &used.pods, &mem_kb, &vcpus);
-		used.memory_bytes = (int64_t)mem_kb * 1024;
+		used.memory_bytes = xn_kib_to_bytes(mem_kb); /* saturates: never wraps */
 		used.cpu_milli = (int64_t)xn_runtime_cpu_requests(ps->rt);
 		if (xn_pod_admit(&spec, spec.cpu_request_milli, &alloc, &used, &rej) < 0) {
 			reject_pod(ps, pod, rej.reason, rej.message, spec.container);

@@ -437,3 +437,12 @@ int xn_pod_admit(const struct xn_pod_spec *spec, int64_t cpu_request_milli,
 			      cpu_request_milli, used->cpu_milli, alloc->cpu_milli);
 	return 0;
 }
+
+int64_t xn_kib_to_bytes(uint64_t kib)
+{
+	uint64_t bytes;
+
+	if (__builtin_mul_overflow(kib, 1024, &bytes) || bytes > INT64_MAX)
+		return INT64_MAX;
+	return (int64_t)bytes;
+}

@@ -168,6 +168,10 @@ wait_for 40 pod_phase_is after1 Succeeded
 check "after the API server restart new pods run (watch resynced)" $? "$(kubectl get pod after1 2>&1)"
 
 # ---- bad pods ----
+# issue 9, finding 5: two local pods of 7Ei (in bytes; they never start) made the
+# node's used memory wrap, so that the 64Gi pod below was admitted
+xlpod create -p Always -m 8070450532247928832e0 big1 "$FIX/hello.sim" >/dev/null 2>&1
+xlpod create -p Always -m 8070450532247928832e0 big2 "$FIX/hello.sim" >/dev/null 2>&1
 cat <<EOF | kubectl apply -f - >/dev/null
 apiVersion: v1
 kind: Pod
@@ -183,12 +187,20 @@ EOF
 pod_yaml huge hello.sim Never | sed -e 's/memory: 64Mi/memory: 64Gi/' \
 	-e "s/^  restartPolicy:/  nodeName: $NODE\n  restartPolicy:/" | kubectl apply -f - >/dev/null
 pod_yaml noimage missing.sim Never | kubectl apply -f - >/dev/null
+# issue 9, finding 5: 2^63-1 bytes wrapped into a small number and was
+# admitted
+pod_yaml maxmem hello.sim Never | sed -e 's/memory: 64Mi/memory: "9223372036854775807"/' \
+	-e "s/^  restartPolicy:/  nodeName: $NODE\n  restartPolicy:/" | kubectl apply -f - >/dev/null
 wait_for 30 pod_phase_is two Failed
 check "two containers -> Failed, reason UnsupportedPodSpec" "$([ "$(jp pod/two '{.status.reason}')" = UnsupportedPodSpec ]; echo $?)" "$(jp pod/two '{.status}')"
 check "  ... with an Event that says why" "$(kubectl get events --field-selector involvedObject.name=two -o jsonpath='{.items[*].message}' | grep -q 'one container per pod'; echo $?)"
 wait_for 30 pod_phase_is huge Failed
 check "memory above allocatable -> Failed, reason OutOfmemory" "$([ "$(jp pod/huge '{.status.reason}')" = OutOfmemory ]; echo $?)" "$(jp pod/huge '{.status}')"
 check "  ... with an Event" "$(event_seen huge OutOfmemory; echo $?)"
+wait_for 30 pod_phase_is maxmem Failed
+check "memory 9223372036854775807 (2^63-1) -> Failed, reason OutOfmemory" "$([ "$(jp pod/maxmem '{.status.reason}')" = OutOfmemory ]; echo $?)" "$(jp pod/maxmem '{.status}')"
+xlpod destroy -g 0 big1 >/dev/null 2>&1
+xlpod destroy -g 0 big2 >/dev/null 2>&1
 wait_for 30 pod_phase_is noimage Failed
 check "missing image -> Failed, reason ErrImagePull" "$([ "$(jp pod/noimage '{.status.reason}')" = ErrImagePull ]; echo $?)" "$(jp pod/noimage '{.status}')"
 check "  ... with an Event naming the file" "$(kubectl get events --field-selector involvedObject.name=noimage -o jsonpath='{.items[*].message}' | grep -q 'missing.sim'; echo $?)"

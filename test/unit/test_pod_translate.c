@@ -240,6 +240,38 @@ static void names_are_checked(void **state)
 	}
 }
 
+/* Issue 9, finding 5 as it was reported: limits.memory 2^63-1 was admitted
+ * on an 8 GiB node; and once such a pod was counted, the node's used memory
+ * (KiB summed by the runtime, then made bytes) wrapped and a 64 GiB pod was
+ * admitted too. */
+static void int64_max_memory_refused_on_8gib_node(void **state)
+{
+	struct xn_node_resources alloc = {
+	    .memory_bytes = 8LL << 30, .cpu_milli = 4000, .pods = 110};
+	struct xn_node_resources used = {0};
+	struct xn_pod_reject rej;
+	struct xn_pod_spec spec;
+
+	assert_int_equal(translate_with("limits", "memory", "9223372036854775807", &spec), 0);
+	assert_int_equal(xn_pod_admit(&spec, 0, &alloc, &used, &rej), -1);
+	assert_string_equal(rej.reason, "OutOfmemory");
+	assert_non_null(strstr(rej.message, "Node didn't have enough resource: memory"));
+	assert_non_null(strstr(rej.message, "capacity: 8589934592"));
+	xn_pod_spec_dispose(&spec);
+
+	/* the used sum as pod_sync computes it: 2^54 KiB is 2^64 bytes */
+	assert_int_equal(xn_kib_to_bytes(1ULL << 54), INT64_MAX);
+	assert_int_equal(xn_kib_to_bytes(UINT64_MAX), INT64_MAX);
+	assert_int_equal(xn_kib_to_bytes((uint64_t)INT64_MAX / 1024), (INT64_MAX / 1024) * 1024);
+	assert_int_equal(xn_kib_to_bytes((uint64_t)INT64_MAX / 1024 + 1), INT64_MAX);
+	assert_int_equal(xn_kib_to_bytes(512), 512 * 1024);
+	used.memory_bytes = xn_kib_to_bytes(1ULL << 54);
+	assert_int_equal(translate_with("limits", "memory", "64Gi", &spec), 0);
+	assert_int_equal(xn_pod_admit(&spec, 0, &alloc, &used, &rej), -1);
+	assert_string_equal(rej.reason, "OutOfmemory");
+	xn_pod_spec_dispose(&spec);
+}
+
 #define GOLDEN(n) cmocka_unit_test_prestate(golden, (void *)n)
 
 int main(void)
@@ -261,6 +293,7 @@ int main(void)
 	    cmocka_unit_test(names_are_checked),
 	    cmocka_unit_test(admission),
 	    cmocka_unit_test(huge_quantities_clamped_and_refused),
+	    cmocka_unit_test(int64_max_memory_refused_on_8gib_node),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
