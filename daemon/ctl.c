@@ -1,5 +1,6 @@
 /* ctl.c - the root-only control socket that xl-pod talks to (see ctl.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <event2/listener.h>
 
 #include "xenlet/ctl.h"
+#include "xenlet/image_path.h"
 #include "xenlet/log.h"
 #include "xenlet/quantity.h"
 #include "xenlet/runtime.h"
@@ -172,6 +174,8 @@ static void op_create(struct conn *c, cJSON *req)
 	int64_t bytes;
 	xn_err err = NULL;
 	struct xn_domain_config d;
+	struct stat sb;
+	char why[PATH_MAX + 64];
 
 	s.name = (char *)str_arg(req, "name", NULL);
 	s.ns = (char *)str_arg(req, "namespace", "default");
@@ -206,9 +210,11 @@ static void op_create(struct conn *c, cJSON *req)
 		reply_err(c, "create: container '%.64s': must be a DNS label", s.container);
 		return;
 	}
-	if (s.kernel[0] != '/' || access(s.kernel, R_OK) < 0) {
-		reply_err(c, "create: kernel %s: %s", s.kernel,
-			  s.kernel[0] != '/' ? "must be an absolute path" : strerror(errno));
+	/* the image roots hold for local pods too (image_path.h) */
+	if (xn_image_check(s.kernel, s.ramdisk, &sb, why, sizeof(why), &err) < 0) {
+		log_info("ctl: create %s/%s: %s", s.ns, s.name, why);
+		reply_err(c, "create: %s", xn_error_msg(err));
+		xn_error_free(&err);
 		return;
 	}
 	if (strcmp(type, "pv") == 0)

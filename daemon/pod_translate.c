@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "xenlet/image_path.h"
 #include "xenlet/pod_translate.h"
 #include "xenlet/quantity.h"
 #include "xenlet/util.h"
@@ -177,15 +178,9 @@ static int parse_seconds(const char *s, unsigned *out)
 	return 0;
 }
 
-static int has_dotdot(const char *p)
-{
-	for (const char *seg = p; seg; seg = strchr(seg + 1, '/'))
-		if (strncmp(seg, "/..", 3) == 0 && (seg[3] == '/' || seg[3] == '\0'))
-			return 1;
-	return 0;
-}
-
-/* The image as a kernel path: "/abs/path" or "file:///abs/path". */
+/* The image as a kernel path: "/abs/path" or "file:///abs/path", inside
+ * the node's image roots (lexically here; admission and the domain build
+ * open it, see image_path.h).  One message for any path outside. */
 static int image_kernel(const char *image, char **kernel, struct xn_pod_reject *rej)
 {
 	const char *p = image;
@@ -197,8 +192,9 @@ static int image_kernel(const char *image, char **kernel, struct xn_pod_reject *
 			      "image \"%s\": not a unikernel this node can run (give an absolute "
 			      "kernel path or file:///path)",
 			      image);
-	if (has_dotdot(p))
-		return reject(rej, "InvalidImageName", "image \"%s\": must not contain ..", image);
+	if (!xn_image_path_allowed(p))
+		return reject(rej, "InvalidImageName", "image \"%s\": " XN_IMAGE_REFUSAL " (%s)",
+			      image, xn_image_roots_text());
 	*kernel = xn_xstrdup(p);
 	return 0;
 }
@@ -218,6 +214,17 @@ static bool only_api_access(const cJSON *mounts)
 	return true;
 }
 
+static bool known_annotation(const char *k)
+{
+	static const char *const known[] = {"xenlet.io/guest-type", "xenlet.io/ramdisk",
+					    "xenlet.io/readiness", "xenlet.io/boot-timeout"};
+
+	for (size_t i = 0; i < XN_ARRAY_SIZE(known); i++)
+		if (strcmp(k, known[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Fields that ask for things a unikernel domain does not do: warn, run anyway. */
 static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
 {
@@ -228,7 +235,7 @@ static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
 	    "ports",	      "env",	      "envFrom",   "volumeMounts",    "livenessProbe",
 	    "readinessProbe", "startupProbe", "lifecycle", "securityContext", "workingDir"};
 	char buf[1024] = "";
-	const cJSON *spec = path(pod, "spec", NULL);
+	const cJSON *spec = path(pod, "spec", NULL), *a;
 
 	for (size_t i = 0; i < XN_ARRAY_SIZE(pod_fields); i++) {
 		const cJSON *v = path(spec, pod_fields[i], NULL);
@@ -246,6 +253,17 @@ static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
 		    !(cJSON_IsObject(v) && v->child == NULL))
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%scontainers[0].%s",
 				 buf[0] ? ", " : "", c_fields[i]);
+	}
+	/* the node reads only the annotations in pod_translate.h: any other
+	 * xenlet.io/ one (a cmdline, a kernel, extra arguments ...) adds
+	 * nothing to the domain, and the user is told so */
+	cJSON_ArrayForEach(a, path(pod, "metadata", "annotations"))
+	{
+		if (a->string == NULL || strncmp(a->string, "xenlet.io/", 10) != 0 ||
+		    known_annotation(a->string))
+			continue;
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			 "%smetadata.annotations[%.64s]", buf[0] ? ", " : "", a->string);
 	}
 	*warnings = xn_xstrdup(buf);
 }
@@ -387,11 +405,13 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 	}
 	ann = str(anns, "xenlet.io/ramdisk", NULL);
 	if (ann) {
-		if (ann[0] != '/') {
+		/* a path the tenant names: the same roots as the kernel */
+		if (!xn_image_path_allowed(ann)) {
 			xn_pod_spec_dispose(out);
-			return reject(
-			    rej, "UnsupportedPodSpec",
-			    "annotation xenlet.io/ramdisk \"%s\": must be an absolute path", ann);
+			return reject(rej, "InvalidImageName",
+				      "annotation xenlet.io/ramdisk \"%s\": " XN_IMAGE_REFUSAL
+				      " (%s)",
+				      ann, xn_image_roots_text());
 		}
 		out->ramdisk = xn_xstrdup(ann);
 	}

@@ -86,7 +86,7 @@ static int translate_with(const char *kind, const char *res, const char *q,
 	cleanup_free char *json = xn_xasprintf(
 	    "{\"metadata\":{\"uid\":\"u1\",\"namespace\":\"default\",\"name\":\"big\"},"
 	    "\"spec\":{\"terminationGracePeriodSeconds\":1e300,\"containers\":[{\"name\":"
-	    "\"app\",\"image\":\"/img\",\"resources\":{\"%s\":{\"%s\":\"%s\"}}}]}}",
+	    "\"app\",\"image\":\"/var/lib/xenlet/images/img\",\"resources\":{\"%s\":{\"%s\":\"%s\"}}}]}}",
 	    kind, res, q);
 	cJSON *pod = cJSON_Parse(json);
 	int rc;
@@ -290,6 +290,11 @@ int main(void)
 	    GOLDEN("bad-container-name"),
 	    GOLDEN("bad-pod-name"),
 	    GOLDEN("bad-namespace"),
+	    GOLDEN("image-outside-roots"),
+	    GOLDEN("image-sibling-root"),
+	    GOLDEN("ramdisk-outside-roots"),
+	    GOLDEN("ramdisk-dotdot"),
+	    GOLDEN("unknown-annotation"),
 	    cmocka_unit_test(names_are_checked),
 	    cmocka_unit_test(admission),
 	    cmocka_unit_test(huge_quantities_clamped_and_refused),
