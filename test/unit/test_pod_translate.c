@@ -86,7 +86,8 @@ static int translate_with(const char *kind, const char *res, const char *q,
 	cleanup_free char *json = xn_xasprintf(
 	    "{\"metadata\":{\"uid\":\"u1\",\"namespace\":\"default\",\"name\":\"big\"},"
 	    "\"spec\":{\"terminationGracePeriodSeconds\":1e300,\"containers\":[{\"name\":"
-	    "\"app\",\"image\":\"/var/lib/xenlet/images/img\",\"resources\":{\"%s\":{\"%s\":\"%s\"}}}]}}",
+	    "\"app\",\"image\":\"/var/lib/xenlet/images/"
+	    "img\",\"resources\":{\"%s\":{\"%s\":\"%s\"}}}]}}",
 	    kind, res, q);
 	cJSON *pod = cJSON_Parse(json);
 	int rc;
