@@ -187,6 +187,12 @@ EOF
 pod_yaml huge hello.sim Never | sed -e 's/memory: 64Mi/memory: 64Gi/' \
 	-e "s/^  restartPolicy:/  nodeName: $NODE\n  restartPolicy:/" | kubectl apply -f - >/dev/null
 pod_yaml noimage missing.sim Never | kubectl apply -f - >/dev/null
+# issue 9, finding 2: a file outside the image roots (test/fixtures/sim)
+printf 'TOPSECRET-0123456789\n' >"$TMP/secret.txt"
+for p in steal1:secret.txt steal2:nothing.txt; do # bound by hand: the scheduler has no say
+	pod_yaml "${p%%:*}" x Never | sed -e "s|image: $FIX/x|image: $TMP/${p#*:}|" \
+		-e "s/^  restartPolicy:/  nodeName: $NODE\n  restartPolicy:/" | kubectl apply -f - >/dev/null
+done
 # issue 9, finding 5: 2^63-1 bytes wrapped into a small number and was
 # admitted
 pod_yaml maxmem hello.sim Never | sed -e 's/memory: 64Mi/memory: "9223372036854775807"/' \
@@ -204,6 +210,16 @@ xlpod destroy -g 0 big2 >/dev/null 2>&1
 wait_for 30 pod_phase_is noimage Failed
 check "missing image -> Failed, reason ErrImagePull" "$([ "$(jp pod/noimage '{.status.reason}')" = ErrImagePull ]; echo $?)" "$(jp pod/noimage '{.status}')"
 check "  ... with an Event naming the file" "$(kubectl get events --field-selector involvedObject.name=noimage -o jsonpath='{.items[*].message}' | grep -q 'missing.sim'; echo $?)"
+wait_for 30 pod_phase_is steal1 Failed
+wait_for 30 pod_phase_is steal2 Failed
+m1=$(jp pod/steal1 '{.status.reason}: {.status.message}')
+m2=$(jp pod/steal2 '{.status.reason}: {.status.message}')
+check "an image outside the image roots -> Failed, InvalidImageName, the roots named" \
+	"$([ "$m1" = "InvalidImageName: image \"$TMP/secret.txt\": not a regular file under the node's image roots ($FIX)" ]; echo $?)" "$m1"
+check "  ... the same message whether the file exists or not" "$([ -n "${m1#: }" ] && [ "${m2/nothing.txt/secret.txt}" = "$m1" ]; echo $?)" "$m2"
+ev=$(kubectl get events --field-selector involvedObject.name=steal1 -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}')
+check "  ... and nothing of the file in Events or status: no Pulled, no size, no content" \
+	"$([ -n "$ev" ] && ! grep -qE 'Pulled|bytes|TOPSECRET' <<<"$ev$m1$(jp pod/steal1 '{.status}')"; echo $?)" "$ev"
 check "the other pods are unaffected" "$([ "$(jp pod/srv '{.status.phase}/{.status.containerStatuses[0].restartCount}')" = Running/0 ] && kill -0 "$DPID"; echo $?)"
 
 # ---- delete ----
