@@ -3,7 +3,7 @@
  * Precedence, as the kubelet has it: built-in defaults < the file named by
  * --config < command-line flags.  xn_config_check() validates the result
  * without side effects; `xenletd -n` prints the effective settings.
- * The file format is documented in docs/xenletd.conf.md.
+ * The file format is documented in docs/man/xenletd.conf.5.
  */
 #ifndef XENLET_CONFIG_H
 #define XENLET_CONFIG_H
