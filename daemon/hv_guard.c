@@ -117,7 +117,9 @@ static int g_create(struct xn_hv *hv, const struct xn_domain_config *cfg, xn_hv_
 	struct xn_domain_config c = *cfg;
 	const char *what[2] = {"kernel", "ramdisk"}, *file[2] = {cfg->kernel, cfg->ramdisk};
 
-	if (cb == NULL || cfg->kernel == NULL)
+	if (cb == NULL)
+		return xn_error(err, EINVAL, "create: a completion callback is required");
+	if (cfg->kernel == NULL) /* the backend's config check names it */
 		return g->inner->ops->create(g->inner, cfg, cb, arg, err);
 	p = xn_xcalloc(1, sizeof(*p));
 	p->g = g;
