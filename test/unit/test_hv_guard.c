@@ -188,6 +188,10 @@ static void outside_the_roots_never_reaches_the_backend(void **state)
 	assert_int_equal(g->ops->create(g, &cfg, on_create, t, &err), -1);
 	assert_string_equal(t->kernel_seen, "");
 	assert_int_equal(t->ncreated, 0);
+	/* no way around the check: a create without a callback is refused */
+	cfg.kernel = secret;
+	assert_int_equal(g->ops->create(g, &cfg, NULL, NULL, &err), -1);
+	assert_string_equal(t->kernel_seen, "");
 	xn_error_free(&err);
 	xn_hv_guard_free(g);
 }
