@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "xenlet/config.h"
+#include "xenlet/image_path.h"
 #include "xenlet/quantity.h"
 #include "xenlet/util.h"
 
@@ -43,6 +44,31 @@ static void clear_taints(struct xn_config *c)
 	c->ntaints = 0;
 }
 
+static void clear_image_roots(struct xn_config *c)
+{
+	for (size_t i = 0; i < c->nimage_roots; i++)
+		free(c->image_roots[i]);
+	free(c->image_roots);
+	c->image_roots = NULL;
+	c->nimage_roots = 0;
+}
+
+/* NULL, or why root cannot be an image root (image_path.h's rules). */
+static const char *add_image_root(struct xn_config *c, const char *root)
+{
+	const char *why = xn_image_root_check(root);
+	size_t n = strlen(root);
+
+	if (why != NULL)
+		return why;
+	c->image_roots = xn_xrealloc(c->image_roots, (c->nimage_roots + 1) * sizeof(char *));
+	c->image_roots[c->nimage_roots] = xn_xstrdup(root);
+	while (n > 1 && root[n - 1] == '/') /* "/srv/images/" is "/srv/images" */
+		c->image_roots[c->nimage_roots][--n] = '\0';
+	c->nimage_roots++;
+	return NULL;
+}
+
 static void add_label(struct xn_config *c, const char *k, const char *v)
 {
 	c->labels = xn_xrealloc(c->labels, (c->nlabels + 1) * sizeof(*c->labels));
@@ -71,6 +97,7 @@ void xn_config_init(struct xn_config *c)
 	c->node_status_update_s = 60;
 	c->lease_duration_s = 40;
 	add_taint(c, "xenlet.io/unikernel", "true", "NoSchedule");
+	add_image_root(c, XN_IMAGE_ROOT_DEFAULT);
 }
 
 void xn_config_dispose(struct xn_config *c)
@@ -90,6 +117,7 @@ void xn_config_dispose(struct xn_config *c)
 	free(c->tls_key_file);
 	free(c->client_ca_file);
 	clear_taints(c);
+	clear_image_roots(c);
 	for (size_t i = 0; i < c->nlabels; i++) {
 		free(c->labels[i].key);
 		free(c->labels[i].value);
@@ -305,6 +333,25 @@ static int load_taints(struct yctx *y, struct xn_config *c, yaml_node_t *s)
 	return 0;
 }
 
+static int load_image_roots(struct yctx *y, struct xn_config *c, yaml_node_t *s)
+{
+	if (s->type != YAML_SEQUENCE_NODE)
+		return yerr(y, s, "imageRoots: must be a list of directories");
+	clear_image_roots(c);
+	for (yaml_node_item_t *it = s->data.sequence.items.start; it < s->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *v = yaml_document_get_node(y->doc, *it);
+		const char *root = scalar(v), *why;
+
+		if (root == NULL)
+			return yerr(y, v, "imageRoots: each entry is a directory path");
+		why = add_image_root(c, root);
+		if (why != NULL)
+			return yerr(y, v, "imageRoots: '%s': %s", root, why);
+	}
+	return 0;
+}
+
 static int load_labels(struct yctx *y, struct xn_config *c, yaml_node_t *m)
 {
 	if (m->type != YAML_MAPPING_NODE)
@@ -411,6 +458,8 @@ static int load_key(struct yctx *y, struct xn_config *c, const char *key, yaml_n
 		return load_taints(y, c, v);
 	if (strcmp(key, "nodeLabels") == 0)
 		return load_labels(y, c, v);
+	if (strcmp(key, "imageRoots") == 0)
+		return load_image_roots(y, c, v);
 	/* kubelet config files carry these two; accept them for familiarity */
 	if (strcmp(key, "kind") == 0 || strcmp(key, "apiVersion") == 0)
 		return 0;
@@ -505,6 +554,7 @@ enum {
 	OPT_TLS_KEY,
 	OPT_CLIENT_CA,
 	OPT_SERVER_TLS_BOOTSTRAP,
+	OPT_IMAGE_ROOT,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -529,6 +579,7 @@ static const struct option long_opts[] = {
     {"tls-private-key-file", required_argument, NULL, OPT_TLS_KEY},
     {"client-ca-file", required_argument, NULL, OPT_CLIENT_CA},
     {"server-tls-bootstrap", no_argument, NULL, OPT_SERVER_TLS_BOOTSTRAP},
+    {"image-root", required_argument, NULL, OPT_IMAGE_ROOT},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -545,6 +596,7 @@ void xn_config_usage(FILE *out)
 	    "               [--address ADDR] [--tls-cert-file F --tls-private-key-file F]\n"
 	    "               [--client-ca-file F] [--server-tls-bootstrap]\n"
 	    "               [--container-log-max-size Q] [--container-log-max-files N]\n"
+	    "               [--image-root DIR]...\n"
 	    "  -d  stay in the foreground (log to stderr)\n"
 	    "  -n  check the configuration, print the effective settings, exit\n"
 	    "  -v  more verbose (repeat for more)\n"
@@ -587,6 +639,7 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 {
 	int ch;
 	uint64_t n;
+	bool image_root_flag = false;
 
 	/* First pass: --config, so that the file applies before other flags.
 	 * optind 0 makes glibc start over completely (also after an earlier
@@ -641,6 +694,17 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 		case OPT_TLS_KEY: set_str(&c->tls_key_file, optarg); break;
 		case OPT_CLIENT_CA: set_str(&c->client_ca_file, optarg); break;
 		case OPT_SERVER_TLS_BOOTSTRAP: c->server_tls_bootstrap = true; break;
+		case OPT_IMAGE_ROOT: {
+			const char *why;
+
+			if (!image_root_flag) /* the flags' list replaces the file's */
+				clear_image_roots(c);
+			image_root_flag = true;
+			why = add_image_root(c, optarg);
+			if (why != NULL)
+				return xn_error(err, EINVAL, "--image-root '%s': %s", optarg, why);
+			break;
+		}
 		case OPT_PORT:
 			if (xn_parse_u64(optarg, 65535, &n) < 0 || n == 0)
 				return xn_error(err, EINVAL,
@@ -765,6 +829,12 @@ void xn_config_print(const struct xn_config *c, FILE *out)
 	yaml_str(out, "podLogDir", c->log_dir);
 	yaml_str(out, "ctlSocket", c->ctl_socket);
 	yaml_str(out, "bridge", c->bridge);
+	fprintf(out, "imageRoots:%s\n", c->nimage_roots ? "" : " []");
+	for (size_t i = 0; i < c->nimage_roots; i++) {
+		fputs("  - ", out);
+		yaml_quote(out, c->image_roots[i]);
+		fputc('\n', out);
+	}
 	fprintf(out, "port: %u\nmaxPods: %u\n", c->kubelet_port, c->max_pods);
 	yaml_str(out, "address", c->address);
 	if (c->tls_cert_file)

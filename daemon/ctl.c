@@ -1,5 +1,6 @@
 /* ctl.c - the root-only control socket that xl-pod talks to (see ctl.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <event2/listener.h>
 
 #include "xenlet/ctl.h"
+#include "xenlet/image_path.h"
 #include "xenlet/log.h"
 #include "xenlet/pod_translate.h"
 #include "xenlet/runtime.h"
@@ -257,6 +259,8 @@ static void op_create(struct conn *c, cJSON *req)
 	cJSON *pod, *o;
 	xn_err err = NULL;
 	struct xn_domain_config d;
+	struct stat sb;
+	char detail[PATH_MAX + 64];
 
 	new_uid(uid);
 	pod = local_pod(req, uid, why, sizeof(why));
@@ -271,9 +275,12 @@ static void op_create(struct conn *c, cJSON *req)
 	}
 	cJSON_Delete(pod);
 	s.local = true;
-	/* the kernel is on this host: say now when it is not there */
-	if (access(s.kernel, R_OK) < 0) {
-		reply_err(c, "create: kernel %s: %s", s.kernel, strerror(errno));
+	/* the image roots hold for local pods too (image_path.h); the detail
+	 * goes to the log only, the client gets the one message */
+	if (xn_image_check(s.kernel, s.ramdisk, &sb, detail, sizeof(detail), &err) < 0) {
+		log_info("ctl: create %s/%s: %s", s.ns, s.name, detail);
+		reply_err(c, "create: %s", xn_error_msg(err));
+		xn_error_free(&err);
 		goto out;
 	}
 	xn_runtime_domain_config(&s, name, &d);

@@ -17,7 +17,9 @@
 #include "xenlet/config.h"
 #include "xenlet/ctl.h"
 #include "xenlet/hv.h"
+#include "xenlet/hv_guard.h"
 #include "xenlet/hv_sim.h"
+#include "xenlet/image_path.h"
 #include "xenlet/kube.h"
 #include "xenlet/kube_events.h"
 #include "xenlet/kubeconfig.h"
@@ -35,6 +37,7 @@ struct daemon {
 	struct event_base *base;
 	struct xn_store *store;
 	struct xn_hv *hv;
+	struct xn_hv *guard; /* hv as the runtime sees it: images from the roots only */
 	struct xn_runtime *rt;
 	struct xn_ctl *ctl;
 	struct xn_kube *kube;
@@ -235,7 +238,9 @@ static int start(struct daemon *d, xn_err *err)
 		return -1;
 	if (d->hv->ops == &xn_hv_sim_ops)
 		xn_hv_sim_set_ready_hook(d->hv, sim_ready, d);
-	d->rt = xn_runtime_new(d->base, d->hv, d->store, &ro, runtime_cb, runtime_note, d, err);
+	xn_image_roots_set((const char *const *)d->cfg.image_roots, d->cfg.nimage_roots);
+	d->guard = xn_hv_guard_new(d->hv);
+	d->rt = xn_runtime_new(d->base, d->guard, d->store, &ro, runtime_cb, runtime_note, d, err);
 	if (d->rt == NULL)
 		return -1;
 	d->hv->event_arg = d->rt;
@@ -265,6 +270,7 @@ static void stop(struct daemon *d)
 		xn_kube_free(d->kube);
 	xn_runtime_free(d->rt);
 	xn_hv_free(d->hv);
+	xn_hv_guard_free(d->guard);
 	if (d->store)
 		xn_store_close(d->store);
 	if (d->lock_fd >= 0)

@@ -1,5 +1,6 @@
 /* pod_sync.c - pods bound to this node <-> the runtime (see pod_sync.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -8,6 +9,7 @@
 #include <event2/event.h>
 
 #include "xenlet/crilog.h"
+#include "xenlet/image_path.h"
 #include "xenlet/kube.h"
 #include "xenlet/kube_events.h"
 #include "xenlet/log.h"
@@ -455,7 +457,7 @@ static void admit(struct xn_pod_sync *ps, const cJSON *pod)
 	struct xn_pod_spec spec;
 	struct xn_pod_reject rej;
 	char *warnings = NULL;
-	char msg[1024];
+	char msg[1024], why[PATH_MAX + 64];
 	struct stat sb;
 	xn_err err = NULL;
 	struct tracked *t;
@@ -467,9 +469,12 @@ static void admit(struct xn_pod_sync *ps, const cJSON *pod)
 	}
 	snprintf(msg, sizeof(msg), "Pulling image \"%s\"", spec.image);
 	event_for(ps, ns, name, uid, spec.container, "Normal", "Pulling", msg);
-	if (stat(spec.kernel, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		snprintf(msg, sizeof(msg), "Failed to pull image \"%s\": %s", spec.image,
-			 stat(spec.kernel, &sb) < 0 ? strerror(errno) : "not a regular file");
+	/* opened as the domain build will: one message for any refusal, so
+	 * nothing about files outside the image roots leaks (image_path.h) */
+	if (xn_image_check(spec.kernel, spec.ramdisk, &sb, why, sizeof(why), &err) < 0) {
+		log_info("pod %s/%s: %s", ns, name, why);
+		snprintf(msg, sizeof(msg), "Failed to pull %s", xn_error_msg(err));
+		xn_error_free(&err);
 		reject_pod(ps, pod, "ErrImagePull", msg, spec.container);
 		goto out;
 	}
@@ -483,7 +488,7 @@ static void admit(struct xn_pod_sync *ps, const cJSON *pod)
 
 		ps->opts.allocatable(ps->opts.allocatable_arg, &alloc);
 		xn_runtime_usage(ps->rt, &used.pods, &mem_kb, &vcpus);
-		used.memory_bytes = (int64_t)mem_kb * 1024;
+		used.memory_bytes = xn_kib_to_bytes(mem_kb); /* saturates: never wraps */
 		used.cpu_milli = (int64_t)xn_runtime_cpu_requests(ps->rt);
 		if (xn_pod_admit(&spec, spec.cpu_request_milli, &alloc, &used, &rej) < 0) {
 			reject_pod(ps, pod, rej.reason, rej.message, spec.container);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "xenlet/image_path.h"
 #include "xenlet/pod_translate.h"
 #include "xenlet/quantity.h"
 #include "xenlet/util.h"
@@ -176,15 +177,9 @@ static int parse_seconds(const char *s, unsigned *out)
 	return 0;
 }
 
-static int has_dotdot(const char *p)
-{
-	for (const char *seg = p; seg; seg = strchr(seg + 1, '/'))
-		if (strncmp(seg, "/..", 3) == 0 && (seg[3] == '/' || seg[3] == '\0'))
-			return 1;
-	return 0;
-}
-
-/* The image as a kernel path: "/abs/path" or "file:///abs/path". */
+/* The image as a kernel path: "/abs/path" or "file:///abs/path", inside
+ * the node's image roots (lexically here; admission and the domain build
+ * open it, see image_path.h).  One message for any path outside. */
 static int image_kernel(const char *image, char **kernel, struct xn_pod_reject *rej)
 {
 	const char *p = image;
@@ -196,8 +191,9 @@ static int image_kernel(const char *image, char **kernel, struct xn_pod_reject *
 			      "image \"%s\": not a unikernel this node can run (give an absolute "
 			      "kernel path or file:///path)",
 			      image);
-	if (has_dotdot(p))
-		return reject(rej, "InvalidImageName", "image \"%s\": must not contain ..", image);
+	if (!xn_image_path_allowed(p))
+		return reject(rej, "InvalidImageName", "image \"%s\": " XN_IMAGE_REFUSAL " (%s)",
+			      image, xn_image_roots_text());
 	*kernel = xn_xstrdup(p);
 	return 0;
 }
@@ -216,6 +212,17 @@ static bool only_api_access(const cJSON *mounts)
 	return true;
 }
 
+static bool known_annotation(const char *k)
+{
+	static const char *const known[] = {"xenlet.io/guest-type", "xenlet.io/ramdisk",
+					    "xenlet.io/readiness", "xenlet.io/boot-timeout"};
+
+	for (size_t i = 0; i < XN_ARRAY_SIZE(known); i++)
+		if (strcmp(k, known[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Fields that ask for things a unikernel domain does not do: warn, run anyway. */
 static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
 {
@@ -226,7 +233,7 @@ static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
 	    "ports",	      "env",	      "envFrom",   "volumeMounts",    "livenessProbe",
 	    "readinessProbe", "startupProbe", "lifecycle", "securityContext", "workingDir"};
 	char buf[1024] = "";
-	const cJSON *spec = path(pod, "spec", NULL);
+	const cJSON *spec = path(pod, "spec", NULL), *a;
 
 	for (size_t i = 0; i < XN_ARRAY_SIZE(pod_fields); i++) {
 		const cJSON *v = path(spec, pod_fields[i], NULL);
@@ -245,7 +252,61 @@ static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%scontainers[0].%s",
 				 buf[0] ? ", " : "", c_fields[i]);
 	}
+	/* the node reads only the annotations in pod_translate.h: any other
+	 * xenlet.io/ one (a cmdline, a kernel, extra arguments ...) adds
+	 * nothing to the domain, and the user is told so */
+	cJSON_ArrayForEach(a, path(pod, "metadata", "annotations")) {
+		if (a->string == NULL || strncmp(a->string, "xenlet.io/", 10) != 0 ||
+		    known_annotation(a->string))
+			continue;
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			 "%smetadata.annotations[%.64s]", buf[0] ? ", " : "", a->string);
+	}
 	*warnings = xn_xstrdup(buf);
+}
+
+/* Names become file names (the CRI log under <log>/<ns>_<name>_<uid>/
+ * <container>/, the spec under <root>/pods/<uid>.json) and domain names, so
+ * they are checked here as Kubernetes validates them, whoever sent the pod
+ * (issue 9, finding 7: a container named "../../../escaped" wrote its log
+ * outside the log root).  The uid is the API server's (a UUID) or ours. */
+#define DNS_LABEL_RULE                                                                             \
+	"must be a DNS label (lowercase letters, digits and '-', alphanumeric at both ends, at "   \
+	"most 63 characters)"
+
+static bool uid_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
+static int check_names(const char *uid, const char *ns, const char *name, const char *container,
+		       struct xn_pod_reject *rej)
+{
+	if (!xn_dns_subdomain(name))
+		return reject(
+		    rej, "UnsupportedPodSpec",
+		    "metadata.name \"%.253s\": must be a DNS subdomain (lowercase "
+		    "letters, digits, '-' and '.', alphanumeric at both ends, at most 253 "
+		    "characters)",
+		    name);
+	if (!xn_dns_label(ns))
+		return reject(rej, "UnsupportedPodSpec", "metadata.namespace \"%.64s\": %s", ns,
+			      DNS_LABEL_RULE);
+	if (!uid_ok(uid))
+		return reject(rej, "UnsupportedPodSpec",
+			      "metadata.uid \"%.64s\": must be 1-63 letters, digits and '-'", uid);
+	if (container && !xn_dns_label(container))
+		return reject(rej, "UnsupportedPodSpec", "containers[0].name \"%.64s\": %s",
+			      container, DNS_LABEL_RULE);
+	return 0;
 }
 
 int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct xn_pod_spec *out,
@@ -276,6 +337,8 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 		return reject(rej, "UnsupportedPodSpec",
 			      "init containers are not supported: a unikernel pod is one domain");
 	c = cJSON_GetArrayItem(cs, 0);
+	if (check_names(uid, ns, name, str(c, "name", NULL), rej) < 0)
+		return -1;
 	image = str(c, "image", NULL);
 	if (image == NULL || image[0] == '\0')
 		return reject(rej, "InvalidImageName", "containers[0].image: missing");
@@ -339,11 +402,13 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 	}
 	ann = str(anns, "xenlet.io/ramdisk", NULL);
 	if (ann) {
-		if (ann[0] != '/') {
+		/* a path the tenant names: the same roots as the kernel */
+		if (!xn_image_path_allowed(ann)) {
 			xn_pod_spec_dispose(out);
-			return reject(
-			    rej, "UnsupportedPodSpec",
-			    "annotation xenlet.io/ramdisk \"%s\": must be an absolute path", ann);
+			return reject(rej, "InvalidImageName",
+				      "annotation xenlet.io/ramdisk \"%s\": " XN_IMAGE_REFUSAL
+				      " (%s)",
+				      ann, xn_image_roots_text());
 		}
 		out->ramdisk = xn_xstrdup(ann);
 	}
@@ -388,4 +453,13 @@ int xn_pod_admit(const struct xn_pod_spec *spec, int64_t cpu_request_milli,
 			      ", used: %" PRId64 ", capacity: %" PRId64,
 			      cpu_request_milli, used->cpu_milli, alloc->cpu_milli);
 	return 0;
+}
+
+int64_t xn_kib_to_bytes(uint64_t kib)
+{
+	uint64_t bytes;
+
+	if (__builtin_mul_overflow(kib, 1024, &bytes) || bytes > INT64_MAX)
+		return INT64_MAX;
+	return (int64_t)bytes;
 }

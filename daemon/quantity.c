@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,12 @@ static const struct suffix suffixes[] = {
     {"Ei", 2, 60}, {"n", 10, -9}, {"u", 10, -6}, {"m", 10, -3}, {"k", 10, 3},
     {"M", 10, 6},  {"G", 10, 9},  {"T", 10, 12}, {"P", 10, 15}, {"E", 10, 18},
 };
+
+/* Bound of the mantissa while reading: far above any result (INT64_MAX),
+ * far below where __int128 arithmetic would overflow (2^127 = 1.7e38), so a
+ * value whose digits exceed INT64_MAX but whose scaled result fits (e.g.
+ * "9223372036854775806.1") is read, and the result is checked once scaled. */
+#define MANT_MAX ((__int128)INT64_MAX * 1000000000000000000LL)
 
 /* Multiply v by 10 (or divide, rounding up) |n| times, checking overflow. */
 static int scale10(__int128 *v, int n)
@@ -38,6 +45,7 @@ int xn_quantity_parse(const char *s, int scale, int64_t *out, xn_err *err)
 	const char *p = s;
 	__int128 mant = 0;
 	int frac_digits = 0, digits = 0, exp10 = 0, exp2 = 0;
+	bool rest = false;
 
 	if (s == NULL || *s == '\0')
 		return xn_error(err, EINVAL, "quantity: empty");
@@ -47,20 +55,24 @@ int xn_quantity_parse(const char *s, int scale, int64_t *out, xn_err *err)
 		return xn_error(err, EINVAL, "quantity \"%s\": must not be negative", s);
 	for (; isdigit((unsigned char)*p); p++, digits++) {
 		mant = mant * 10 + (*p - '0');
-		if (mant > INT64_MAX)
+		if (mant > MANT_MAX)
 			return xn_error(err, ERANGE, "quantity \"%s\": too large", s);
 	}
 	if (*p == '.') {
 		for (p++; isdigit((unsigned char)*p); p++, digits++, frac_digits++) {
 			if (frac_digits < 18) {
 				mant = mant * 10 + (*p - '0');
-				if (mant > INT64_MAX)
+				if (mant > MANT_MAX)
 					return xn_error(err, ERANGE, "quantity \"%s\": too large",
 							s);
 			} else {
 				frac_digits--; /* beyond nano precision: ignore */
+				rest |= *p != '0';
 			}
 		}
+		/* a value below the last digit kept still rounds up, never down */
+		if (rest)
+			mant++;
 	}
 	if (digits == 0)
 		return xn_error(err, EINVAL, "quantity \"%s\": no number", s);
@@ -93,7 +105,7 @@ int xn_quantity_parse(const char *s, int scale, int64_t *out, xn_err *err)
 	/* value = mant * 10^(exp10 - frac_digits) * 2^exp2, in units of 10^-scale */
 	for (; exp2 > 0; exp2--) {
 		mant *= 2;
-		if (mant > (__int128)INT64_MAX * 1000000000000000000LL)
+		if (mant > MANT_MAX)
 			return xn_error(err, ERANGE, "quantity \"%s\": too large", s);
 	}
 	if (scale10(&mant, exp10 - frac_digits + scale) < 0)

@@ -67,6 +67,16 @@ static bool loop_has_sleep(const struct xn_sim_script *s)
 	return false;
 }
 
+/* A word of the file, for an error message, only if it could be part of a
+ * script (at most 16 of [A-Za-z0-9.-]): a file that is not a script (a key
+ * given as the image) must not show its content in a pod's status. */
+static const char *shown(const char *w)
+{
+	size_t n = strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+
+	return n <= 16 && w[n] == '\0' ? w : "(not shown)";
+}
+
 /* One line, NUL-terminated, without its "\n" and trailing "\r". */
 static int parse_line(struct xn_sim_script *s, size_t *cap, const char *file, unsigned lineno,
 		      char *line, xn_err *err)
@@ -104,14 +114,14 @@ static int parse_line(struct xn_sim_script *s, size_t *cap, const char *file, un
 			return xn_error(err, EINVAL,
 					"%s:%u: sleep: '%s' is not a number of milliseconds "
 					"0..%u",
-					file, lineno, arg, XN_SIM_SLEEP_MAX_MS);
+					file, lineno, shown(arg), XN_SIM_SLEEP_MAX_MS);
 		add_step(s, cap, XN_SIM_SLEEP, lineno)->arg = v;
 		return 0;
 	}
 	if (strcmp(word, "exit") == 0) {
 		if (xn_parse_u64(arg, 255, &v) < 0)
 			return xn_error(err, EINVAL, "%s:%u: exit: '%s' is not an exit code 0..255",
-					file, lineno, arg);
+					file, lineno, shown(arg));
 		add_step(s, cap, XN_SIM_EXIT, lineno)->arg = v;
 		return 0;
 	}
@@ -127,7 +137,7 @@ static int parse_line(struct xn_sim_script *s, size_t *cap, const char *file, un
 			continue;
 		if (*arg != '\0')
 			return xn_error(err, EINVAL, "%s:%u: %s: takes no argument, got '%s'", file,
-					lineno, word, arg);
+					lineno, word, shown(arg));
 		if (bare_ops[i].op == XN_SIM_LOOP && !loop_has_sleep(s))
 			return xn_error(err, EINVAL,
 					"%s:%u: loop: needs a sleep of at least 1 ms before it, "
@@ -136,7 +146,7 @@ static int parse_line(struct xn_sim_script *s, size_t *cap, const char *file, un
 		add_step(s, cap, bare_ops[i].op, lineno);
 		return 0;
 	}
-	return xn_error(err, EINVAL, "%s:%u: unknown directive '%s'", file, lineno, word);
+	return xn_error(err, EINVAL, "%s:%u: unknown directive '%s'", file, lineno, shown(word));
 }
 
 int xn_sim_script_parse(const char *file, const char *text, size_t len, struct xn_sim_script *out,

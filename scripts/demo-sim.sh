@@ -32,7 +32,7 @@ say "Starting xenletd as node $NODE (backend: sim, 2 GiB, 4 CPUs)"
 XN_SIM_MEMORY_MB=2048 XN_SIM_CPUS=4 "$B/xenletd" --backend=sim -d \
 	--kubeconfig "$TMP/node.kubeconfig" --node-name "$NODE" --node-ip 127.0.0.1 \
 	--root-dir "$TMP/root" --pod-log-dir "$TMP/logs" --ctl-socket "$TMP/ctl.sock" \
-	>"$TMP/xenletd.log" 2>&1 &
+	--image-root "$SRC/test/fixtures/sim" >"$TMP/xenletd.log" 2>&1 &
 DPID=$!
 kubectl wait --for=condition=Ready "node/$NODE" --timeout=60s >/dev/null
 run kubectl get nodes -o wide

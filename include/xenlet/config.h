@@ -3,7 +3,7 @@
  * Precedence, as the kubelet has it: built-in defaults < the file named by
  * --config < command-line flags.  xn_config_check() validates the result
  * without side effects; `xenletd -n` prints the effective settings.
- * The file format is documented in docs/xenletd.conf.md.
+ * The file format is documented in docs/man/xenletd.conf.5.
  */
 #ifndef XENLET_CONFIG_H
 #define XENLET_CONFIG_H
@@ -26,24 +26,28 @@ struct xn_label {
 };
 
 struct xn_config {
-	char *config_file;     /* --config; NULL: none */
-	char *kubeconfig;      /* --kubeconfig; NULL: standalone (no API server) */
-	char *node_name;       /* --node-name; default: the host name, lowercased */
-	char *node_ip;	       /* --node-ip: InternalIP address to advertise */
-	char *backend;	       /* --backend: "libxl" (default) or "sim" */
-	char *store;	       /* --store: "xs" or "mem"; default: xs with libxl, mem with sim */
-	char *root_dir;	       /* --root-dir: state (default /var/lib/xenlet) */
-	char *log_dir;	       /* --pod-log-dir: CRI logs (default /var/log/pods) */
-	char *ctl_socket;      /* --ctl-socket (default /run/xenlet/xenletd.sock) */
-	char *bridge;	       /* vifs attach here (default xenbr0) */
-	bool foreground;       /* -d */
-	bool check_only;       /* -n */
-	int verbose;	       /* -v, repeatable */
-	unsigned kubelet_port; /* port of the kubelet API (default 10250) */
-	char *address;	       /* --address: kubelet API bind address (default 0.0.0.0) */
-	char *tls_cert_file;   /* --tls-cert-file; NULL: self-signed at start */
-	char *tls_key_file;    /* --tls-private-key-file */
-	char *client_ca_file;  /* --client-ca-file: CA of client certificates */
+	char *config_file;  /* --config; NULL: none */
+	char *kubeconfig;   /* --kubeconfig; NULL: standalone (no API server) */
+	char *node_name;    /* --node-name; default: the host name, lowercased */
+	char *node_ip;	    /* --node-ip: InternalIP address to advertise */
+	char *backend;	    /* --backend: "libxl" (default) or "sim" */
+	char *store;	    /* --store: "xs" or "mem"; default: xs with libxl, mem with sim */
+	char *root_dir;	    /* --root-dir: state (default /var/lib/xenlet) */
+	char *log_dir;	    /* --pod-log-dir: CRI logs (default /var/log/pods) */
+	char *ctl_socket;   /* --ctl-socket (default /run/xenlet/xenletd.sock) */
+	char *bridge;	    /* vifs attach here (default xenbr0) */
+	char **image_roots; /* imageRoots, --image-root: the only directories a
+			     * pod's kernel or ramdisk may come from (default
+			     * /var/lib/xenlet/images; see image_path.h) */
+	size_t nimage_roots;
+	bool foreground;		/* -d */
+	bool check_only;		/* -n */
+	int verbose;			/* -v, repeatable */
+	unsigned kubelet_port;		/* port of the kubelet API (default 10250) */
+	char *address;			/* --address: kubelet API bind address (default 0.0.0.0) */
+	char *tls_cert_file;		/* --tls-cert-file; NULL: self-signed at start */
+	char *tls_key_file;		/* --tls-private-key-file */
+	char *client_ca_file;		/* --client-ca-file: CA of client certificates */
 	bool server_tls_bootstrap;	/* --server-tls-bootstrap: serving cert via a CSR */
 	unsigned max_pods;		/* default 110, as the kubelet */
 	int64_t reserved_memory;	/* bytes kept for Dom0/daemon (systemReserved.memory) */

@@ -49,6 +49,10 @@ struct xn_node_resources {
 int xn_pod_admit(const struct xn_pod_spec *spec, int64_t cpu_request_milli,
 		 const struct xn_node_resources *alloc, const struct xn_node_resources *used,
 		 struct xn_pod_reject *rej);
+/* KiB (what the runtime sums over its pods) as bytes for a
+ * struct xn_node_resources: saturates at INT64_MAX instead of wrapping, so
+ * an absurd sum makes admission refuse, never admit (issue 9, finding 5). */
+int64_t xn_kib_to_bytes(uint64_t kib);
 /* CPU request of a pod's container in millicores (0 if none). */
 int64_t xn_pod_cpu_request(const cJSON *pod);
 /* QoS class as the API server computes it: Guaranteed, Burstable, BestEffort. */

@@ -25,6 +25,7 @@ cluster_node_kubeconfig "$NODE" "$TMP/node.kubeconfig" >/dev/null
 XN_SIM_MEMORY_MB=$((N * 64 + 1024)) XN_SIM_CPUS=64 "$B/xenletd" --backend=sim -d \
 	--kubeconfig "$TMP/node.kubeconfig" --node-name "$NODE" --node-ip 127.0.0.1 \
 	--root-dir "$TMP/root" --pod-log-dir "$TMP/logs" --ctl-socket "$TMP/ctl.sock" \
+	--image-root "$SRC/test/fixtures/sim" \
 	>"$TMP/xenletd.log" 2>&1 &
 DPID=$!
 kubectl wait --for=condition=Ready "node/$NODE" --timeout=60s >/dev/null || { echo "bench-pods: node not Ready"; exit 1; }

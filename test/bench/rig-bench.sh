@@ -44,7 +44,7 @@ for b in xenletd xl-pod; do
 done
 mkdir -p /var/lib/xenlet $LOGS /run/xenlet
 xenletd --backend=libxl --store=xs -d --root-dir=/var/lib/xenlet --pod-log-dir=$LOGS \
-	--ctl-socket=$SOCK --node-name rig >/tmp/xenletd.log 2>&1 &
+	--ctl-socket=$SOCK --node-name rig --image-root=/guests >/tmp/xenletd.log 2>&1 &
 XP=$!
 i=0
 while ! pod list >/dev/null 2>&1 && [ $i -lt 80 ]; do sleep 0.25; i=$((i + 1)); done

@@ -47,7 +47,7 @@ mkdir -p /var/lib/xenlet $LOGS /run/xenlet
 # shellcheck disable=SC2086 # XN_XENLETD_ARGS is a word list by design
 xenletd --backend=libxl --store=xs -d -v --kubeconfig $CONF/node.kubeconfig \
 	--node-name "$XN_NODE" --node-ip 127.0.0.1 --port "$XN_KUBELET_PORT" \
-	--root-dir /var/lib/xenlet --pod-log-dir $LOGS --ctl-socket $SOCK \
+	--root-dir /var/lib/xenlet --pod-log-dir $LOGS --ctl-socket $SOCK --image-root /guests \
 	$XN_XENLETD_ARGS >$DLOG 2>&1 &
 XP=$!
 echo "RIG-K8S-XENLETD-STARTED pid $XP node $XN_NODE port $XN_KUBELET_PORT"

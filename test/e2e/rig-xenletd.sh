@@ -11,6 +11,7 @@ ROOT=/var/lib/xenlet
 LOGS=/var/log/pods
 SOCK=/run/xenlet/xenletd.sock
 DLOG=/tmp/xenletd.log
+IMAGES=/tmp/xn-images # a second image root, for the bad kernels below
 XP=
 
 ok() { pass=$((pass + 1)); echo "PASS $*"; }
@@ -38,8 +39,10 @@ done
 start_daemon() {
 	local i
 	mkdir -p $ROOT $LOGS /run/xenlet
+	mkdir -p $IMAGES
 	xenletd --backend=libxl --store=xs -d -v --root-dir=$ROOT --pod-log-dir=$LOGS \
-		--ctl-socket=$SOCK --node-name rig >>$DLOG 2>&1 &
+		--ctl-socket=$SOCK --node-name rig --image-root=/guests --image-root=$IMAGES \
+		>>$DLOG 2>&1 &
 	XP=$!
 	i=0
 	while [ $i -lt 80 ]; do
@@ -416,8 +419,19 @@ else
 fi
 
 echo "== bad input"
-printf 'this is not a kernel\n' >/tmp/notakernel
-for k in /bin/busybox /tmp/notakernel; do
+# kernels come from the image roots only: a file elsewhere is refused at
+# once, nothing of it read (issue 9, finding 2)
+out=$(pod create -t pvh bout /etc/passwd 2>&1)
+rc=$?
+if [ $rc = 1 ] && has "$out" "image roots (/guests, $IMAGES)" && [ "$(domains)" = 0 ]; then
+	ok "a kernel outside the image roots: refused, the roots named, no domain"
+else
+	ko "a kernel outside the image roots: refused, the roots named, no domain (exit $rc: $out)"
+fi
+# bad kernels inside a root reach libxl, which must fail cleanly
+cp /bin/busybox $IMAGES/busybox
+printf 'this is not a kernel\n' >$IMAGES/notakernel
+for k in $IMAGES/busybox $IMAGES/notakernel; do
 	b=b$(basename $k | tr -cd a-z | cut -c1-6)
 	pod create -t pvh $b $k >/dev/null 2>&1
 	i=0

@@ -12,7 +12,9 @@
 #   xn_it_start_xenletd [FLAG...]
 #                              xenletd in the background as NODE, state and
 #                              logs under TMP, output in TMP/xenletd.log, PID
-#                              in DPID
+#                              in DPID; images from test/fixtures/sim (more
+#                              roots: FLAGs --image-root DIR, the fixtures'
+#                              one included)
 #   xn_it_start_kubelet_api IP [FLAG...]
 #                              the same with the kubelet HTTPS API on IP and a
 #                              free PORT (serving cert signed by the cluster
@@ -78,7 +80,8 @@ xn_it_start_xenletd() {
 	XN_SIM_MEMORY_MB=2048 XN_SIM_CPUS=4 XN_BACKOFF_BASE_MS=1000 \
 		"$B/xenletd" --backend=sim -d --kubeconfig "$TMP/node.kubeconfig" \
 		--node-name "$NODE" --root-dir "$TMP/root" \
-		--pod-log-dir "$TMP/logs" --ctl-socket "$TMP/ctl.sock" "$@" \
+		--pod-log-dir "$TMP/logs" --ctl-socket "$TMP/ctl.sock" \
+		--image-root "$SRC/test/fixtures/sim" "$@" \
 		>>"$TMP/xenletd.log" 2>&1 &
 	DPID=$!
 }

@@ -97,6 +97,9 @@ bad_input "config: list for a scalar" "line 2: nodeName: must be a single value"
 	--config "$CFG/bad-list-scalar.yaml"
 bad_input "config: port out of range" "line 3: port: must be a number in 1..65535" \
 	--config "$CFG/bad-port.yaml"
+bad_input "config: a relative image root" "line 4: imageRoots: 'images': must be an absolute path" \
+	--config "$CFG/bad-image-root.yaml"
+bad_input "--image-root /" "--image-root '/': must not be /" --image-root /
 
 # ---- xenletd -n: the effective settings, nothing created ----
 out=$("$B/xenletd" -n --config "$CFG/full.yaml" --port 1234 --node-name flag-node \
@@ -118,8 +121,9 @@ else
 	not_ok "-n output loads back as the same settings" "$(diff <(echo "$out") <(echo "$again"))"
 fi
 out=$("$B/xenletd" -n --backend=sim --node-name n1 2>&1)
-if grep -qx 'store: "mem"' <<<"$out" && grep -qx 'kubeconfig: null' <<<"$out"; then
-	ok "-n shows derived defaults (store mem with sim)"
+if grep -qx 'store: "mem"' <<<"$out" && grep -qx 'kubeconfig: null' <<<"$out" &&
+	grep -A1 -x 'imageRoots:' <<<"$out" | grep -qx '  - "/var/lib/xenlet/images"'; then
+	ok "-n shows derived defaults (store mem with sim, the default image root)"
 else
 	not_ok "-n shows derived defaults" "$out"
 fi
@@ -135,7 +139,7 @@ SOCK=$TMP/ctl.sock
 mkdir -p "$ROOT/pods"
 echo '{"uid": "garbage", not json' >"$ROOT/pods/garbage.json"
 "$B/xenletd" -d --backend=sim --node-name cli-test --root-dir="$ROOT" \
-	--pod-log-dir="$TMP/logs" --ctl-socket="$SOCK" >"$TMP/a.log" 2>&1 &
+	--pod-log-dir="$TMP/logs" --ctl-socket="$SOCK" --image-root="$SIMFIX" >"$TMP/a.log" 2>&1 &
 PIDS+=($!)
 if wait_for 10 version_ok "$SOCK"; then
 	ok "daemon starts and serves despite a garbage spec file"

@@ -168,6 +168,10 @@ wait_for 40 pod_phase_is after1 Succeeded
 check "after the API server restart new pods run (watch resynced)" $? "$(kubectl get pod after1 2>&1)"
 
 # ---- bad pods ----
+# issue 9, finding 5: two local pods of 7Ei (in bytes; they never start) made the
+# node's used memory wrap, so that the 64Gi pod below was admitted
+xlpod create -p Always -m 8070450532247928832e0 big1 "$FIX/hello.sim" >/dev/null 2>&1
+xlpod create -p Always -m 8070450532247928832e0 big2 "$FIX/hello.sim" >/dev/null 2>&1
 cat <<EOF | kubectl apply -f - >/dev/null
 apiVersion: v1
 kind: Pod
@@ -183,15 +187,39 @@ EOF
 pod_yaml huge hello.sim Never | sed -e 's/memory: 64Mi/memory: 64Gi/' \
 	-e "s/^  restartPolicy:/  nodeName: $NODE\n  restartPolicy:/" | kubectl apply -f - >/dev/null
 pod_yaml noimage missing.sim Never | kubectl apply -f - >/dev/null
+# issue 9, finding 2: a file outside the image roots (test/fixtures/sim)
+printf 'TOPSECRET-0123456789\n' >"$TMP/secret.txt"
+for p in steal1:secret.txt steal2:nothing.txt; do # bound by hand: the scheduler has no say
+	pod_yaml "${p%%:*}" x Never | sed -e "s|image: $FIX/x|image: $TMP/${p#*:}|" \
+		-e "s/^  restartPolicy:/  nodeName: $NODE\n  restartPolicy:/" | kubectl apply -f - >/dev/null
+done
+# issue 9, finding 5: 2^63-1 bytes wrapped into a small number and was
+# admitted
+pod_yaml maxmem hello.sim Never | sed -e 's/memory: 64Mi/memory: "9223372036854775807"/' \
+	-e "s/^  restartPolicy:/  nodeName: $NODE\n  restartPolicy:/" | kubectl apply -f - >/dev/null
 wait_for 30 pod_phase_is two Failed
 check "two containers -> Failed, reason UnsupportedPodSpec" "$([ "$(jp pod/two '{.status.reason}')" = UnsupportedPodSpec ]; echo $?)" "$(jp pod/two '{.status}')"
 check "  ... with an Event that says why" "$(kubectl get events --field-selector involvedObject.name=two -o jsonpath='{.items[*].message}' | grep -q 'one container per pod'; echo $?)"
 wait_for 30 pod_phase_is huge Failed
 check "memory above allocatable -> Failed, reason OutOfmemory" "$([ "$(jp pod/huge '{.status.reason}')" = OutOfmemory ]; echo $?)" "$(jp pod/huge '{.status}')"
 check "  ... with an Event" "$(event_seen huge OutOfmemory; echo $?)"
+wait_for 30 pod_phase_is maxmem Failed
+check "memory 9223372036854775807 (2^63-1) -> Failed, reason OutOfmemory" "$([ "$(jp pod/maxmem '{.status.reason}')" = OutOfmemory ]; echo $?)" "$(jp pod/maxmem '{.status}')"
+xlpod destroy -g 0 big1 >/dev/null 2>&1
+xlpod destroy -g 0 big2 >/dev/null 2>&1
 wait_for 30 pod_phase_is noimage Failed
 check "missing image -> Failed, reason ErrImagePull" "$([ "$(jp pod/noimage '{.status.reason}')" = ErrImagePull ]; echo $?)" "$(jp pod/noimage '{.status}')"
 check "  ... with an Event naming the file" "$(kubectl get events --field-selector involvedObject.name=noimage -o jsonpath='{.items[*].message}' | grep -q 'missing.sim'; echo $?)"
+wait_for 30 pod_phase_is steal1 Failed
+wait_for 30 pod_phase_is steal2 Failed
+m1=$(jp pod/steal1 '{.status.reason}: {.status.message}')
+m2=$(jp pod/steal2 '{.status.reason}: {.status.message}')
+check "an image outside the image roots -> Failed, InvalidImageName, the roots named" \
+	"$([ "$m1" = "InvalidImageName: image \"$TMP/secret.txt\": not a regular file under the node's image roots ($FIX)" ]; echo $?)" "$m1"
+check "  ... the same message whether the file exists or not" "$([ -n "${m1#: }" ] && [ "${m2/nothing.txt/secret.txt}" = "$m1" ]; echo $?)" "$m2"
+ev=$(kubectl get events --field-selector involvedObject.name=steal1 -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}')
+check "  ... and nothing of the file in Events or status: no Pulled, no size, no content" \
+	"$([ -n "$ev" ] && ! grep -qE 'Pulled|bytes|TOPSECRET' <<<"$ev$m1$(jp pod/steal1 '{.status}')"; echo $?)" "$ev"
 check "the other pods are unaffected" "$([ "$(jp pod/srv '{.status.phase}/{.status.containerStatuses[0].restartCount}')" = Running/0 ] && kill -0 "$DPID"; echo $?)"
 
 # ---- delete ----

@@ -25,8 +25,9 @@ trap cleanup EXIT
 
 xlpod() { "${XLPOD[@]}" "$@"; }
 start_daemon() {
-	"$B/xenletd" --backend=sim -d --root-dir="$TMP/root" --pod-log-dir="$TMP/logs" \
-		--ctl-socket="$SOCK" >>"$TMP/xenletd.log" 2>&1 &
+	XN_BACKOFF_BASE_MS=500 "$B/xenletd" --backend=sim -d --root-dir="$TMP/root" \
+		--pod-log-dir="$TMP/logs" --ctl-socket="$SOCK" --image-root="$FIX" \
+		--image-root="$TMP/images" >>"$TMP/xenletd.log" 2>&1 &
 	DPID=$!
 	wait_for 10 xlpod version
 }
@@ -46,6 +47,14 @@ logs_have() { # logs_have TEXT LOGS-ARGS...
 	xlpod logs "$@" 2>/dev/null | grep -qF "$text"
 }
 listed() { xlpod list | grep -q "^$1 "; }
+ctl_raw() { # ctl_raw JSON: one request on the control socket, the answer line
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+print(s.makefile().readline().strip())' "$SOCK" "$1"
+}
 not_listed() { ! listed "$1"; }
 sim_domain_state() { # sim_domain_state DOMID: its state in the sim's domain table, or "gone"
 	python3 -c '
@@ -119,6 +128,58 @@ check "an unknown guest type is refused as the annotation is" \
 		[ "$out" = 'xl-pod: create: annotation xenlet.io/guest-type "hvm": must be pv or pvh' ]
 	echo $?) "$out"
 check "a refused pod creates nothing" $(not_listed default/tiny; echo $?)
+
+# --- images only from the image roots (issue 9, finding 2): a file outside
+# gets the same answer whether it exists or not, and nothing of its content
+roots_msg="not a regular file under the node's image roots ($FIX, $TMP/images)"
+printf 'TOPSECRET-0123456789\n' >"$TMP/secret.txt"
+out=$(xlpod create steal "$TMP/secret.txt" 2>&1)
+rc=$?
+check "a kernel outside the image roots is refused: one line, exit 1, nothing created" \
+	$([ $rc -eq 1 ] && [ "$out" = "xl-pod: create: image \"$TMP/secret.txt\": $roots_msg" ] &&
+		not_listed default/steal; echo $?) "$out"
+# the daemon's answers (xl-pod itself resolves the path it is given)
+a1=$(ctl_raw '{"op":"create","name":"steal","kernel":"'"$TMP"'/secret.txt"}')
+a2=$(ctl_raw '{"op":"create","name":"steal","kernel":"'"$TMP"'/no-such.txt"}')
+a3=$(ctl_raw '{"op":"create","name":"steal","kernel":"'"$FIX"'/../../../../etc/passwd"}')
+check "  ... the same answer for a file that does not exist" \
+	$([ "${a2/no-such.txt/secret.txt}" = "$a1" ] && grep -qF "$roots_msg" <<<"$a1" &&
+		! grep -q TOPSECRET <<<"$a1"; echo $?) "$a1 / $a2"
+check "  ... and for a path out of a root through .." \
+	$(grep -qF "image \\\"$FIX/../../../../etc/passwd\\\": $roots_msg" <<<"$a3"; echo $?) "$a3"
+out=$(xlpod create -r "$TMP/secret.txt" steal "$FIX/xlpod-hello.sim" 2>&1)
+check "a ramdisk outside the image roots is refused likewise" \
+	$([ "$out" = "xl-pod: create: ramdisk \"$TMP/secret.txt\": $roots_msg" ] &&
+		not_listed default/steal; echo $?) "$out"
+mkdir -p "$TMP/images"
+ln -s "$TMP/secret.txt" "$TMP/images/link.sim"
+out=$(ctl_raw '{"op":"create","name":"steal","kernel":"'"$TMP"'/images/link.sim"}')
+check "a symlink in a root that leads out of it is refused likewise" \
+	$(grep -qF "image \\\"$TMP/images/link.sim\\\": $roots_msg" <<<"$out" &&
+		not_listed default/steal; echo $?) "$out"
+# checked at every domain build, not only at create: a restart after the
+# image was swapped for a symlink out of the roots loads nothing of it
+printf 'print swap-run\nexit 1\n' >"$TMP/images/swap.sim"
+xlpod create -p Always swap "$TMP/images/swap.sim" >/dev/null 2>&1
+wait_for 10 logs_have swap-run swap
+ln -sf "$TMP/secret.txt" "$TMP/images/swap.sim.new" && mv -T "$TMP/images/swap.sim.new" "$TMP/images/swap.sim"
+swap_refused() { pod_field default/swap message | grep -qF 'image roots'; }
+wait_for 15 swap_refused
+msg=$(pod_field default/swap message)
+check "an image swapped for a symlink out of the roots is refused at the restart" \
+	$(grep -qF "kernel \"$TMP/images/swap.sim\": $roots_msg" <<<"$msg" &&
+		! grep -q TOPSECRET <<<"$msg" "$TMP/xenletd.log"; echo $?) "$msg"
+xlpod destroy -g 0 swap >/dev/null 2>&1
+
+# --- names become file names: checked as Kubernetes does (issue 9, finding 7)
+out=$(ctl_raw '{"op":"create","name":"esc","kernel":"'"$FIX"'/xlpod-hello.sim","container":"../../escaped"}')
+sleep 1
+check "a container name that is not a DNS label is refused, nothing written outside the log root" \
+	$(grep -q '"ok":false' <<<"$out" && grep -qF 'must be a DNS label' <<<"$out" &&
+		[ ! -e "$TMP/escaped" ] && not_listed default/esc; echo $?) "$out; $(ls "$TMP")"
+out=$(ctl_raw '{"op":"create","name":"esc","kernel":"'"$FIX"'/xlpod-hello.sim","container":"Main_1"}')
+check "  ... likewise one with capitals and '_'" \
+	$(grep -q '"ok":false' <<<"$out" && not_listed default/esc; echo $?) "$out"
 
 # --- create, list, logs, destroy
 out=$(cd "$FIX" && xlpod create -c 1 -m 32 hello xlpod-hello.sim one two 2>&1)

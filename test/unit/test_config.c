@@ -72,6 +72,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c.ntaints, 1);
 	assert_string_equal(c.taints[0].key, "xenlet.io/unikernel");
 	assert_string_equal(c.taints[0].effect, "NoSchedule");
+	assert_int_equal(c.nimage_roots, 1);
+	assert_string_equal(c.image_roots[0], "/var/lib/xenlet/images");
 	assert_int_equal(xn_config_check(&c, &err), 0);
 	assert_string_equal(c.store, "xs"); /* derived from the libxl backend */
 	assert_non_null(c.node_name);	    /* the host name, lowercased */
@@ -127,6 +129,9 @@ static void test_full_file(void **state)
 	assert_string_equal(c.labels[0].value, "lab-1");
 	assert_string_equal(c.labels[1].key, "xenlet.io/tier");
 	assert_string_equal(c.labels[1].value, "gold");
+	assert_int_equal(c.nimage_roots, 2);
+	assert_string_equal(c.image_roots[0], "/srv/images");
+	assert_string_equal(c.image_roots[1], "/opt/unikernels"); /* trailing '/' dropped */
 	/* the kubeconfig does not exist here: check names it */
 	assert_int_equal(xn_config_check(&c, &err), -1);
 	assert_non_null(strstr(xn_error_msg(err), "/etc/xenlet/kubeconfig"));
@@ -196,6 +201,17 @@ static void test_flags_override_file(void **state)
 	assert_int_equal(c.max_pods, 42);
 	assert_string_equal(c.bridge, "br-pods");
 	assert_string_equal(c.store, "mem");
+	assert_int_equal(c.nimage_roots, 2); /* from the file */
+	xn_config_dispose(&c);
+
+	/* --image-root, repeated: the flags' list replaces the file's */
+	xn_config_init(&c);
+	if (from_args(&c, &err, "--image-root", "/a/img", "--config", FIX "full.yaml",
+		      "--image-root=/b/img/", NULL) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	assert_int_equal(c.nimage_roots, 2);
+	assert_string_equal(c.image_roots[0], "/a/img");
+	assert_string_equal(c.image_roots[1], "/b/img");
 	xn_config_dispose(&c);
 
 	/* an empty taint flag means no taints at all */
@@ -232,6 +248,8 @@ static void test_bad_files(void **state)
 	    {"bad-port.yaml", 3, "port"},
 	    {"bad-maxpods.yaml", 1, "maxPods"},
 	    {"bad-bool.yaml", 2, "serverTLSBootstrap: must be true or false"},
+	    {"bad-image-root.yaml", 4, "imageRoots: 'images': must be an absolute path"},
+	    {"bad-image-root-scalar.yaml", 1, "imageRoots: must be a list"},
 	};
 
 	for (size_t i = 0; i < XN_ARRAY_SIZE(cases); i++) {
@@ -286,6 +304,9 @@ static void test_bad_flags(void **state)
 	    {"-dx", NULL, "unknown option '-x'"},
 	    {"stray", NULL, "unexpected argument 'stray'"},
 	    {"--port", NULL, "needs a value"},
+	    {"--image-root", "/", "--image-root '/': must not be /"},
+	    {"--image-root", "img", "--image-root 'img': must be an absolute path"},
+	    {"--image-root", "/a/../etc", "--image-root '/a/../etc'"},
 	};
 
 	for (size_t i = 0; i < XN_ARRAY_SIZE(cases); i++) {
@@ -408,6 +429,24 @@ static void test_golden_print(void **state)
 	xn_test_golden(golden, got);
 }
 
+/* Load text as a config file. */
+static int load_text(struct xn_config *c, const char *text)
+{
+	char path[] = "/tmp/xn-test-config.XXXXXX";
+	int fd = mkstemp(path), rc;
+	xn_err err = NULL;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	rc = xn_config_load_file(c, path, &err);
+	if (rc < 0)
+		print_message("%s\n", xn_error_msg(err));
+	xn_error_free(&err);
+	unlink(path);
+	return rc;
+}
+
 /* print -> load gives the same settings (compared through print again). */
 static void round_trip(struct xn_config *c)
 {
@@ -433,6 +472,7 @@ static void round_trip(struct xn_config *c)
 	assert_true((c->store == NULL) == (d.store == NULL));
 	assert_int_equal(c->ntaints, d.ntaints);
 	assert_int_equal(c->nlabels, d.nlabels);
+	assert_int_equal(c->nimage_roots, d.nimage_roots);
 	xn_config_dispose(&d);
 }
 
@@ -457,6 +497,13 @@ static void test_round_trip(void **state)
 	c.labels[0].key = xn_xstrdup("a/b");
 	c.labels[0].value = xn_xstrdup("x: y # z");
 	c.nlabels = 1;
+	round_trip(&c);
+	xn_config_dispose(&c);
+
+	/* no image roots print "[]", which loads back as none */
+	xn_config_init(&c);
+	assert_int_equal(load_text(&c, "imageRoots: []\n"), 0);
+	assert_int_equal(c.nimage_roots, 0);
 	round_trip(&c);
 	xn_config_dispose(&c);
 

@@ -2,6 +2,7 @@
  * XN_UPDATE_GOLDEN=1 rewrites test/fixtures/pods/<name>.expected. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,7 +86,8 @@ static int translate_with(const char *kind, const char *res, const char *q,
 	cleanup_free char *json = xn_xasprintf(
 	    "{\"metadata\":{\"uid\":\"u1\",\"namespace\":\"default\",\"name\":\"big\"},"
 	    "\"spec\":{\"terminationGracePeriodSeconds\":1e300,\"containers\":[{\"name\":"
-	    "\"app\",\"image\":\"/img\",\"resources\":{\"%s\":{\"%s\":\"%s\"}}}]}}",
+	    "\"app\",\"image\":\"/var/lib/xenlet/images/"
+	    "img\",\"resources\":{\"%s\":{\"%s\":\"%s\"}}}]}}",
 	    kind, res, q);
 	cJSON *pod = cJSON_Parse(json);
 	int rc;
@@ -163,6 +165,114 @@ static void huge_quantities_clamped_and_refused(void **state)
 	assert_string_equal(rej.reason, "OutOfmemory");
 }
 
+/* Issue 9, finding 7: names become file names (CRI logs under
+ * <ns>_<name>_<uid>/<container>/, specs under <root>/pods/<uid>.json), so the
+ * daemon checks them as Kubernetes does, whoever sent the pod: a container
+ * named "../../../escaped" wrote its log outside the log root. */
+static void names_are_checked(void **state)
+{
+	static const struct {
+		const char *field; /* container, name, namespace, uid */
+		const char *value;
+		bool ok;
+	} cases[] = {
+	    {"container", "app", true},
+	    {"container", "a-1", true},
+	    {"container", "0", true},
+	    {"container", "../../../escaped", false},
+	    {"container", "..", false},
+	    {"container", "a/b", false},
+	    {"container", "App", false},
+	    {"container", "a_b", false},
+	    {"container", "a.b", false},
+	    {"container", "-a", false},
+	    {"container", "a-", false},
+	    {"container", "", false},
+	    {"name", "hello", true},
+	    {"name", "a.b-c.d", true},
+	    {"name", "../escaped", false},
+	    {"name", "a/b", false},
+	    {"name", "Hello", false},
+	    {"name", "", false},
+	    {"namespace", "kube-system", true},
+	    {"namespace", "a.b", false},
+	    {"namespace", "..", false},
+	    {"uid", "0b7c4f7e-1111-4222-8333-444455556666", true},
+	    {"uid", "../x", false},
+	    {"uid", "a/b", false},
+	    {"uid", "", false},
+	};
+	cleanup_free char *c63 = xn_xasprintf("%063d", 0), *c64 = xn_xasprintf("%064d", 0);
+
+	for (size_t i = 0; i < XN_ARRAY_SIZE(cases) + 2; i++) {
+		const char *field = i < XN_ARRAY_SIZE(cases) ? cases[i].field : "container";
+		const char *value = i < XN_ARRAY_SIZE(cases)	? cases[i].value
+				    : i == XN_ARRAY_SIZE(cases) ? c63
+								: c64;
+		bool want = i < XN_ARRAY_SIZE(cases) ? cases[i].ok : i == XN_ARRAY_SIZE(cases);
+		bool is = !strcmp(field, "container");
+		cleanup_free char *json = xn_xasprintf(
+		    "{\"metadata\":{\"uid\":\"%s\",\"namespace\":\"%s\",\"name\":\"%s\"},"
+		    "\"spec\":{\"containers\":[{\"name\":\"%s\",\"image\":"
+		    "\"/var/lib/xenlet/images/hello.sim\"}]}}",
+		    !strcmp(field, "uid") ? value : "u-1",
+		    !strcmp(field, "namespace") ? value : "default",
+		    !strcmp(field, "name") ? value : "p", is ? value : "main");
+		struct xn_pod_defaults def = {.memory_bytes = 64LL << 20};
+		struct xn_pod_spec spec;
+		struct xn_pod_reject rej;
+		char *warnings = NULL;
+		cJSON *pod = cJSON_Parse(json);
+		int rc;
+
+		assert_non_null(pod);
+		rc = xn_pod_translate(pod, &def, &spec, &warnings, &rej);
+		if ((rc == 0) != want)
+			fail_msg("%s \"%s\": %s (%s)", field, value,
+				 rc == 0 ? "accepted" : "refused", rc == 0 ? "" : rej.message);
+		if (rc == 0) {
+			assert_string_equal(is ? spec.container : "main", is ? value : "main");
+			xn_pod_spec_dispose(&spec);
+		} else {
+			assert_string_equal(rej.reason, "UnsupportedPodSpec");
+		}
+		free(warnings);
+		cJSON_Delete(pod);
+	}
+}
+
+/* Issue 9, finding 5 as it was reported: limits.memory 2^63-1 was admitted
+ * on an 8 GiB node; and once such a pod was counted, the node's used memory
+ * (KiB summed by the runtime, then made bytes) wrapped and a 64 GiB pod was
+ * admitted too. */
+static void int64_max_memory_refused_on_8gib_node(void **state)
+{
+	struct xn_node_resources alloc = {
+	    .memory_bytes = 8LL << 30, .cpu_milli = 4000, .pods = 110};
+	struct xn_node_resources used = {0};
+	struct xn_pod_reject rej;
+	struct xn_pod_spec spec;
+
+	assert_int_equal(translate_with("limits", "memory", "9223372036854775807", &spec), 0);
+	assert_int_equal(xn_pod_admit(&spec, 0, &alloc, &used, &rej), -1);
+	assert_string_equal(rej.reason, "OutOfmemory");
+	assert_non_null(strstr(rej.message, "Node didn't have enough resource: memory"));
+	assert_non_null(strstr(rej.message, "capacity: 8589934592"));
+	xn_pod_spec_dispose(&spec);
+
+	/* the used sum as pod_sync computes it: 2^54 KiB is 2^64 bytes */
+	assert_int_equal(xn_kib_to_bytes(1ULL << 54), INT64_MAX);
+	assert_int_equal(xn_kib_to_bytes(UINT64_MAX), INT64_MAX);
+	assert_int_equal(xn_kib_to_bytes((uint64_t)INT64_MAX / 1024), (INT64_MAX / 1024) * 1024);
+	assert_int_equal(xn_kib_to_bytes((uint64_t)INT64_MAX / 1024 + 1), INT64_MAX);
+	assert_int_equal(xn_kib_to_bytes(512), 512 * 1024);
+	used.memory_bytes = xn_kib_to_bytes(1ULL << 54);
+	assert_int_equal(translate_with("limits", "memory", "64Gi", &spec), 0);
+	assert_int_equal(xn_pod_admit(&spec, 0, &alloc, &used, &rej), -1);
+	assert_string_equal(rej.reason, "OutOfmemory");
+	xn_pod_spec_dispose(&spec);
+}
+
 #define GOLDEN(n) cmocka_unit_test_prestate(golden, (void *)n)
 
 int main(void)
@@ -178,8 +288,18 @@ int main(void)
 	    GOLDEN("sa-token"),
 	    GOLDEN("boot-timeout"),
 	    GOLDEN("bad-boot-timeout"),
+	    GOLDEN("bad-container-name"),
+	    GOLDEN("bad-pod-name"),
+	    GOLDEN("bad-namespace"),
+	    GOLDEN("image-outside-roots"),
+	    GOLDEN("image-sibling-root"),
+	    GOLDEN("ramdisk-outside-roots"),
+	    GOLDEN("ramdisk-dotdot"),
+	    GOLDEN("unknown-annotation"),
+	    cmocka_unit_test(names_are_checked),
 	    cmocka_unit_test(admission),
 	    cmocka_unit_test(huge_quantities_clamped_and_refused),
+	    cmocka_unit_test(int64_max_memory_refused_on_8gib_node),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,6 +65,46 @@ static void rejects(void **state)
 	assert_int_equal(q("1e999", 0), -1);
 }
 
+/* Values at and just past INT64_MAX, in every form that scales (issue 9,
+ * finding 5: quantities are added and scaled later, so the parser must
+ * refuse what does not fit rather than wrap; run under UBSan by make SAN=1). */
+static void near_the_limits(void **state)
+{
+	assert_int_equal(q("9223372036854775807", 0), INT64_MAX);
+	assert_int_equal(q("9223372036854775808", 0), -1);
+	assert_int_equal(q("99999999999999999999999999999999999999999", 0), -1);
+	assert_int_equal(q("9223372036854775807.1", 0), -1); /* rounds up past the limit */
+	assert_int_equal(q("9223372036854775806.1", 0), INT64_MAX);
+	assert_int_equal(q("7Ei", 0), 7LL << 60); /* "Ei" and "E" are suffixes, "E3" an exponent */
+	assert_int_equal(q("1Ei", 0), 1LL << 60);
+	assert_int_equal(q("1E", 0), 1000000000000000000LL);
+	assert_int_equal(q("2E3", 0), 2000);
+	assert_int_equal(q("2E+3", 0), 2000);
+	assert_int_equal(q("8Ei", 0), -1);
+	assert_int_equal(q("8191Pi", 0), 8191LL << 50);
+	assert_int_equal(q("8192Pi", 0), -1);
+	assert_int_equal(q("9E", 0), 9000000000000000000LL);
+	assert_int_equal(q("10E", 0), -1);
+	assert_int_equal(q("9.223372036854775807E", 0), INT64_MAX);
+	assert_int_equal(q("9.223372036854775808E", 0), -1);
+	assert_int_equal(q("1e18", 0), 1000000000000000000LL);
+	assert_int_equal(q("1e19", 0), -1);
+	assert_int_equal(q("1e30", 0), -1);
+	assert_int_equal(q("1e-30", 0), 1); /* rounded up, never to 0 */
+	/* milli-units: the limit is 1000 times lower */
+	assert_int_equal(q("9223372036854775", 3), 9223372036854775000LL);
+	assert_int_equal(q("9223372036854775.807", 3), INT64_MAX);
+	assert_int_equal(q("9223372036854776", 3), -1);
+	assert_int_equal(q("9223372036854775807m", 3), INT64_MAX);
+	assert_int_equal(q("9223372036854775808m", 3), -1);
+	assert_int_equal(q("9223372036854775807", 3), -1);
+	assert_int_equal(q("8Ei", 3), -1);
+	assert_int_equal(q("1n", 3), 1);
+	/* many digits after the point are read, not counted into an overflow */
+	assert_int_equal(q("0.0000000000000000000000000000000000000001", 0), 1);
+	assert_int_equal(q("1.00000000000000000000000000000000000000000000", 0), 1);
+}
+
 static void format(void **state)
 {
 	char buf[32];
@@ -82,10 +122,8 @@ static void format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(bytes),
-	    cmocka_unit_test(milli),
-	    cmocka_unit_test(rejects),
-	    cmocka_unit_test(format),
+	    cmocka_unit_test(bytes),	       cmocka_unit_test(milli),	 cmocka_unit_test(rejects),
+	    cmocka_unit_test(near_the_limits), cmocka_unit_test(format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
