@@ -149,7 +149,7 @@ check "  ... and for a path out of a root through .." \
 	$(grep -qF "image \\\"$FIX/../../../../etc/passwd\\\": $roots_msg" <<<"$a3"; echo $?) "$a3"
 out=$(xlpod create -r "$TMP/secret.txt" steal "$FIX/xlpod-hello.sim" 2>&1)
 check "a ramdisk outside the image roots is refused likewise" \
-	$([ "$out" = "xl-pod: create: ramdisk \"$TMP/secret.txt\": $roots_msg" ] &&
+	$([ "$out" = "xl-pod: create: annotation xenlet.io/ramdisk \"$TMP/secret.txt\": $roots_msg" ] &&
 		not_listed default/steal; echo $?) "$out"
 mkdir -p "$TMP/images"
 ln -s "$TMP/secret.txt" "$TMP/images/link.sim"
