@@ -137,7 +137,8 @@ int xn_net_ranges_parse(const char *s, struct xn_net_ranges *out, xn_err *err)
 	unsigned n = 0;
 
 	memset(out, 0, sizeof(*out));
-	for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+	for (char *tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
 		struct xn_cidr c;
 
 		if (xn_cidr_parse(tok, &c, err) < 0)
@@ -177,6 +178,6 @@ static bool cidr_equal(const struct xn_cidr *a, const struct xn_cidr *b)
 
 bool xn_net_ranges_equal(const struct xn_net_ranges *a, const struct xn_net_ranges *b)
 {
-	return a->has4 == b->has4 && a->has6 == b->has6 && (!a->has4 || cidr_equal(&a->v4, &b->v4)) &&
-	       (!a->has6 || cidr_equal(&a->v6, &b->v6));
+	return a->has4 == b->has4 && a->has6 == b->has6 &&
+	       (!a->has4 || cidr_equal(&a->v4, &b->v4)) && (!a->has6 || cidr_equal(&a->v6, &b->v6));
 }

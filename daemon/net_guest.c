@@ -72,11 +72,11 @@ static char *conv_args(enum xn_net_conv conv, const struct xn_pod_net *n)
 					    n->a.ip4, n->prefix4, n->gw4, n->a.ip6, n->prefix6,
 					    n->gw6);
 		if (n->a.ip4[0])
-			return xn_xasprintf("--ipv4=%s/%u --ipv4-gateway=%s", n->a.ip4,
-					    n->prefix4, n->gw4);
+			return xn_xasprintf("--ipv4=%s/%u --ipv4-gateway=%s", n->a.ip4, n->prefix4,
+					    n->gw4);
 		if (n->a.ip6[0])
-			return xn_xasprintf("--ipv6=%s/%u --ipv6-gateway=%s",
-					    n->a.ip6, n->prefix6, n->gw6);
+			return xn_xasprintf("--ipv6=%s/%u --ipv6-gateway=%s", n->a.ip6, n->prefix6,
+					    n->gw6);
 		break;
 	case XN_NETCONF_UNIKRAFT:
 		/* uknetdev's netdev.ip=cidr[:gw[:dns0]] (IPv4 only) */
@@ -118,8 +118,8 @@ char *xn_net_cmdline(enum xn_net_conv conv, const struct xn_pod_net *n, const ch
 		return u[0] ? xn_xstrdup(u) : NULL;
 	dd = find_dashdash(u);
 	if (dd >= 0) /* ours go before the user's "--": options, not arguments */
-		return xn_xasprintf("%.*s%s%s %s", (int)dd, u, dd > 0 && u[dd - 1] != ' ' ? " " : "",
-				    args, u + dd);
+		return xn_xasprintf("%.*s%s%s %s", (int)dd, u,
+				    dd > 0 && u[dd - 1] != ' ' ? " " : "", args, u + dd);
 	if (conv == XN_NETCONF_UNIKRAFT)
 		return u[0] ? xn_xasprintf("%s -- %s", args, u) : xn_xstrdup(args);
 	return u[0] ? xn_xasprintf("%s %s", u, args) : xn_xstrdup(args);

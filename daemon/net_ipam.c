@@ -35,8 +35,8 @@ static struct ent *find(const struct xn_ipam *ip, const char *uid)
 }
 
 /* Read one field of a record: 0 (absent is "" and fine unless required). */
-static int load_field(struct xn_store *st, const char *uid, const char *key, char *out,
-		      size_t size, bool required, xn_err *err)
+static int load_field(struct xn_store *st, const char *uid, const char *key, char *out, size_t size,
+		      bool required, xn_err *err)
 {
 	cleanup_free char *path = xn_xasprintf(NET_PODS "/%s/%s", uid, key);
 	char *val = NULL;

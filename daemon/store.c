@@ -603,7 +603,8 @@ static int record_put_body(struct xn_store *st, uint32_t tx, void *arg, xn_err *
 			return -1;
 		*p = '/';
 	}
-	if (st->ops->rm(st, tx, a->dir, err) < 0 || ensure_dir(st, tx, a->dir, dom0_only, 1, err) < 0)
+	if (st->ops->rm(st, tx, a->dir, err) < 0 ||
+	    ensure_dir(st, tx, a->dir, dom0_only, 1, err) < 0)
 		return -1;
 	for (size_t i = 0; a->keys[i] != NULL; i++) {
 		cleanup_free char *kp = xn_xasprintf("%s/%s", a->dir, a->keys[i]);
@@ -621,7 +622,8 @@ int xn_store_record_put(struct xn_store *st, const char *dir, const char *const 
 	struct record_put_arg a = {dir, keys, vals};
 
 	if (k == NULL || strcmp(k->syntax, "DIR") != 0 || strcmp(k->perms, "n") != 0)
-		return xn_error(err, EINVAL, "record %s: not a Dom0 directory of the xenstore schema",
+		return xn_error(err, EINVAL,
+				"record %s: not a Dom0 directory of the xenstore schema",
 				dir ? dir : "");
 	/* every value checked before the transaction: a bad one changes nothing */
 	for (size_t i = 0; keys[i] != NULL; i++) {
@@ -629,9 +631,10 @@ int xn_store_record_put(struct xn_store *st, const char *dir, const char *const 
 
 		k = xn_schema_lookup(path);
 		if (k == NULL || strcmp(k->syntax, "DIR") == 0)
-			return xn_error(err, EINVAL, "record %s: %s: not in the xenstore schema", dir,
-					keys[i]);
-		if (vals[i] == NULL || xn_schema_check_value(k, vals[i], strlen(vals[i]), err) < 0) {
+			return xn_error(err, EINVAL, "record %s: %s: not in the xenstore schema",
+					dir, keys[i]);
+		if (vals[i] == NULL ||
+		    xn_schema_check_value(k, vals[i], strlen(vals[i]), err) < 0) {
 			if (vals[i] == NULL)
 				xn_error(err, EINVAL, "no value");
 			return xn_error_wrap(err, "record %s: %s", dir, keys[i]);
