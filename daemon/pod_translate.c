@@ -358,6 +358,14 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 		    "1s..24h",
 		    ann);
 	}
+	ann = str(anns, "xenlet.io/net-config", NULL);
+	if (ann && xn_net_conv_parse(ann, &out->net_config) < 0) {
+		xn_pod_spec_dispose(out);
+		return reject(rej, "UnsupportedPodSpec",
+			      "annotation xenlet.io/net-config \"%s\": must be none, mirage, "
+			      "unikraft or linux",
+			      ann);
+	}
 	collect_warnings(pod, c, warnings);
 	return 0;
 }

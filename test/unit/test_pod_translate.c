@@ -178,6 +178,8 @@ int main(void)
 	    GOLDEN("sa-token"),
 	    GOLDEN("boot-timeout"),
 	    GOLDEN("bad-boot-timeout"),
+	    GOLDEN("net-config"),
+	    GOLDEN("bad-net-config"),
 	    cmocka_unit_test(admission),
 	    cmocka_unit_test(huge_quantities_clamped_and_refused),
 	};
