@@ -274,6 +274,7 @@ static int start(struct daemon *d, xn_err *err)
 	ro.ipam = d->ipam;
 	ro.bridge = d->cfg.bridge;
 	ro.vif_script = d->cfg.vif_script;
+	ro.check_host_net = strcmp(d->cfg.backend, "libxl") == 0; /* hv_sim has no vifs */
 	d->hv = xn_hv_new(d->cfg.backend, d->base, xn_runtime_hv_event, NULL, err);
 	if (d->hv == NULL)
 		return -1;

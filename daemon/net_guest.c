@@ -2,8 +2,11 @@
  * network (see net.h): xenstore keys, the kernel command line of each image
  * convention, the vif, podIP(s).  Pure: no I/O. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "xenlet/net.h"
 #include "xenlet/util.h"
@@ -169,6 +172,20 @@ void xn_net_vif(const struct xn_pod_net *n, const char *bridge, const char *scri
 	 * vif-bridge expects; the hook reads the rest from xenstore */
 	out->ip = (char *)(n->a.ip4[0] ? n->a.ip4 : n->a.ip6[0] ? n->a.ip6 : NULL);
 	out->script = (char *)script;
+}
+
+int xn_net_host_check(const char *sys_class_net, const char *bridge, const char *script,
+		      xn_err *err)
+{
+	cleanup_free char *path = xn_xasprintf("%s/%s/bridge", sys_class_net, bridge);
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return xn_error(err, ENODEV, "pod network: bridge %s does not exist (no %s)",
+				bridge, path);
+	if (script != NULL && access(script, X_OK) < 0)
+		return xn_error_errno(err, errno, "pod network: vif hook %s", script);
+	return 0;
 }
 
 void xn_net_status_ips(cJSON *status, const char *ip4, const char *ip6)

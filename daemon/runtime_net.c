@@ -22,8 +22,21 @@ int xn_rt_net_prepare(struct pod *p, char name[XN_NAME_MAX], struct xn_domain_co
 
 	*cmdline = NULL;
 	p->has_net = false;
+	xn_err e = NULL;
+
 	if (ipam == NULL || !xn_ipam_configured(ipam))
 		return 0; /* no pod network (yet): the pod starts without one */
+	if (p->rt->opts.check_host_net &&
+	    xn_net_host_check(p->rt->opts.sys_class_net ? p->rt->opts.sys_class_net
+							: "/sys/class/net",
+			      p->rt->opts.bridge, p->rt->opts.vif_script, &e) < 0) {
+		/* a vif that cannot be plugged would fail the domain: run it
+		 * without one, as before there was a pod network, and say so */
+		xn_rt_note(p, "Warning", "NetworkNotReady", "%s; the pod starts without a network",
+			   xn_error_msg(e));
+		xn_error_free(&e);
+		return 0;
+	}
 	if (xn_ipam_alloc(ipam, p->spec.uid, &a, err) < 0)
 		return -1;
 	xn_pod_net_fill(xn_ipam_ranges(ipam), &a, &p->net);

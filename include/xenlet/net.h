@@ -164,6 +164,13 @@ void xn_net_guest_keys(const struct xn_pod_net *n, struct xn_net_guest_keys *out
 void xn_net_vif(const struct xn_pod_net *n, const char *bridge, const char *script,
 		struct xn_vif *out);
 
+/* Is the host ready to plug a vif?  The bridge exists as a bridge
+ * (<sys_class_net>/<bridge>/bridge, sys_class_net normally
+ * "/sys/class/net") and the hotplug script is executable.  The error says
+ * which is missing. */
+int xn_net_host_check(const char *sys_class_net, const char *bridge, const char *script,
+		      xn_err *err);
+
 /* podIP and podIPs of a pod status (IPv4 first); nothing when ip4 and ip6
  * are both empty. */
 void xn_net_status_ips(cJSON *status, const char *ip4, const char *ip6);

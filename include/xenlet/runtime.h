@@ -153,6 +153,12 @@ struct xn_runtime_opts {
 	const char *bridge;
 	const char *vif_script;
 	unsigned mtu;
+	/* Real vifs (libxl): before each start check that the bridge and the
+	 * hook exist (xn_net_host_check); if not, the pod starts without a
+	 * network and an Event NetworkNotReady says why.  sys_class_net: the
+	 * sysfs directory to look in (NULL: /sys/class/net). */
+	bool check_host_net;
+	const char *sys_class_net;
 };
 
 struct xn_runtime *xn_runtime_new(struct event_base *base, struct xn_hv *hv, struct xn_store *store,

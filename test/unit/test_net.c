@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
@@ -574,6 +576,38 @@ static void vif_and_status_ips(void **state)
 	cJSON_Delete(s);
 }
 
+/* The host side a vif needs: the bridge (a directory "bridge" in sysfs)
+ * and an executable hook; each missing piece is named. */
+static void host_check_names_what_is_missing(void **state)
+{
+	char dir[] = "/tmp/xn-test-net.XXXXXX";
+	cleanup_free char *eth = NULL, *br = NULL, *hook = NULL, *cmd = NULL;
+	xn_err err = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	eth = xn_xasprintf("%s/eth0", dir);
+	br = xn_xasprintf("%s/xenlet0", dir);
+	hook = xn_xasprintf("%s/vif-xenlet", dir);
+	assert_int_equal(mkdir(eth, 0700), 0);
+	expect_err(xn_net_host_check(dir, "xenlet0", NULL, &err), &err, ENODEV,
+		   "pod network: bridge xenlet0 does not exist");
+	expect_err(xn_net_host_check(dir, "eth0", NULL, &err), &err, ENODEV,
+		   "bridge eth0 does not exist"); /* an interface, not a bridge */
+	assert_int_equal(mkdir(br, 0700), 0);
+	free(br);
+	br = xn_xasprintf("%s/xenlet0/bridge", dir);
+	assert_int_equal(mkdir(br, 0700), 0);
+	assert_int_equal(xn_net_host_check(dir, "xenlet0", NULL, &err), 0);
+	expect_err(xn_net_host_check(dir, "xenlet0", hook, &err), &err, ENOENT,
+		   "pod network: vif hook");
+	xn_test_write(hook, "#!/bin/sh\n");
+	expect_err(xn_net_host_check(dir, "xenlet0", hook, &err), &err, EACCES, "vif hook");
+	assert_int_equal(chmod(hook, 0700), 0);
+	assert_int_equal(xn_net_host_check(dir, "xenlet0", hook, &err), 0);
+	cmd = xn_xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,6 +627,7 @@ int main(void)
 	    cmocka_unit_test(cmdline_conventions),
 	    cmocka_unit_test_setup_teardown(guest_keys_fit_the_schema, setup, teardown),
 	    cmocka_unit_test(vif_and_status_ips),
+	    cmocka_unit_test(host_check_names_what_is_missing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,7 +52,8 @@ struct t {
 	int nrecs;
 	char notes[MAX_REC][64]; /* "uid reason" */
 	int nnotes;
-	char cidr[64]; /* "": no pod network */
+	char cidr[64];	/* "": no pod network */
+	char hook[128]; /* the vif script; "": Xen's path (never checked) */
 	struct xn_ipam *ipam;
 };
 
@@ -143,7 +144,7 @@ static void open_all(struct t *t)
 		xn_ipam_set_ranges(t->ipam, &r);
 		t->opts.ipam = t->ipam;
 		t->opts.bridge = "xenlet0";
-		t->opts.vif_script = "/etc/xen/scripts/vif-xenlet";
+		t->opts.vif_script = t->hook[0] ? t->hook : "/etc/xen/scripts/vif-xenlet";
 	}
 	t->rt = xn_runtime_new(t->base, t->hv, t->store, &t->opts, on_status, on_note, t, &err);
 	if (t->rt == NULL)
@@ -937,6 +938,40 @@ static void test_pod_network_terminated(void **state)
 	assert_store(t, NULL, "/xenlet/pods/%s/ip", s.uid);
 }
 
+/* With real vifs, a host without the bridge would fail every domain: the
+ * pod runs without a network and an Event says why; once the bridge is
+ * there, the next pod gets its address. */
+static void test_pod_network_host_not_ready(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec a = spec("uid-ha", "ha", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec b = spec("uid-hb", "hb", FIXTURES "server.sim", XN_RESTART_NEVER);
+	cleanup_free char *sys = xn_xasprintf("%s/sys", t->root);
+	cleanup_free char *br = xn_xasprintf("%s/sys/xenlet0", t->root);
+	cleanup_free char *brdir = xn_xasprintf("%s/sys/xenlet0/bridge", t->root);
+	int i;
+
+	assert_int_equal(mkdir(sys, 0700), 0);
+	snprintf(t->hook, sizeof(t->hook), "%s/vif-xenlet", t->root);
+	xn_test_write(t->hook, "#!/bin/sh\n");
+	assert_int_equal(chmod(t->hook, 0700), 0);
+	t->opts.check_host_net = true;
+	t->opts.sys_class_net = sys;
+	with_network(t, "10.244.1.0/24");
+	run_pod(t, &a);
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_string_equal(t->recs[i].st.ip, "");
+	assert_true(has_note(t, a.uid, "NetworkNotReady"));
+	assert_int_equal(xn_ipam_count(t->ipam), 0);
+
+	assert_int_equal(mkdir(br, 0700), 0);
+	assert_int_equal(mkdir(brdir, 0700), 0);
+	run_pod(t, &b);
+	i = wait_rec(t, b.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_string_equal(t->recs[i].st.ip, "10.244.1.2");
+	assert_false(has_note(t, b.uid, "NetworkNotReady"));
+}
+
 /* After a daemon restart: the adopted pod has the address it had, a pod
  * deleted while the daemon was down gives its address back. */
 static void test_pod_network_recovery(void **state)
@@ -1231,6 +1266,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pod_network_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_terminated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_recovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pod_network_host_not_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_stops_boot_deadline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_keeps_remaining_boot_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_refused_without_domain, setup, teardown),
