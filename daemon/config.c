@@ -12,6 +12,7 @@
 
 #include "xenlet/config.h"
 #include "xenlet/image_path.h"
+#include "xenlet/net.h"
 #include "xenlet/quantity.h"
 #include "xenlet/util.h"
 
@@ -84,7 +85,8 @@ void xn_config_init(struct xn_config *c)
 	c->root_dir = xn_xstrdup("/var/lib/xenlet");
 	c->log_dir = xn_xstrdup("/var/log/pods");
 	c->ctl_socket = xn_xstrdup("/run/xenlet/xenletd.sock");
-	c->bridge = xn_xstrdup("xenbr0");
+	c->bridge = xn_xstrdup("xenlet0");
+	c->vif_script = xn_xstrdup("/etc/xen/scripts/vif-xenlet");
 	c->kubelet_port = 10250;
 	c->address = xn_xstrdup("0.0.0.0");
 	c->max_pods = 110;
@@ -112,6 +114,8 @@ void xn_config_dispose(struct xn_config *c)
 	free(c->log_dir);
 	free(c->ctl_socket);
 	free(c->bridge);
+	free(c->pod_cidr);
+	free(c->vif_script);
 	free(c->address);
 	free(c->tls_cert_file);
 	free(c->tls_key_file);
@@ -386,6 +390,8 @@ static char **str_field(struct xn_config *c, const char *key, bool *optional)
 	    {"podLogDir", offsetof(struct xn_config, log_dir), false},
 	    {"ctlSocket", offsetof(struct xn_config, ctl_socket), false},
 	    {"bridge", offsetof(struct xn_config, bridge), false},
+	    {"podCIDR", offsetof(struct xn_config, pod_cidr), true},
+	    {"vifScript", offsetof(struct xn_config, vif_script), false},
 	    {"address", offsetof(struct xn_config, address), false},
 	    {"tlsCertFile", offsetof(struct xn_config, tls_cert_file), true},
 	    {"tlsPrivateKeyFile", offsetof(struct xn_config, tls_key_file), true},
@@ -555,6 +561,8 @@ enum {
 	OPT_CLIENT_CA,
 	OPT_SERVER_TLS_BOOTSTRAP,
 	OPT_IMAGE_ROOT,
+	OPT_POD_CIDR,
+	OPT_VIF_SCRIPT,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -571,6 +579,8 @@ static const struct option long_opts[] = {
     {"ctl-socket", required_argument, NULL, OPT_CTL_SOCKET},
     {"port", required_argument, NULL, OPT_PORT},
     {"bridge", required_argument, NULL, OPT_BRIDGE},
+    {"pod-cidr", required_argument, NULL, OPT_POD_CIDR},
+    {"vif-script", required_argument, NULL, OPT_VIF_SCRIPT},
     {"register-with-taints", required_argument, NULL, OPT_TAINTS},
     {"address", required_argument, NULL, OPT_ADDRESS},
     {"container-log-max-size", required_argument, NULL, OPT_LOG_MAX_SIZE},
@@ -593,6 +603,7 @@ void xn_config_usage(FILE *out)
 	    "               [--node-ip ADDR] [--backend libxl|sim] [--store xs|mem]\n"
 	    "               [--root-dir DIR] [--pod-log-dir DIR] [--ctl-socket PATH]\n"
 	    "               [--port N] [--bridge NAME] [--register-with-taints K=V:EFFECT,...]\n"
+	    "               [--pod-cidr CIDR[,CIDR]] [--vif-script PATH]\n"
 	    "               [--address ADDR] [--tls-cert-file F --tls-private-key-file F]\n"
 	    "               [--client-ca-file F] [--server-tls-bootstrap]\n"
 	    "               [--container-log-max-size Q] [--container-log-max-files N]\n"
@@ -668,6 +679,8 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 		case OPT_LOG_DIR: set_str(&c->log_dir, optarg); break;
 		case OPT_CTL_SOCKET: set_str(&c->ctl_socket, optarg); break;
 		case OPT_BRIDGE: set_str(&c->bridge, optarg); break;
+		case OPT_POD_CIDR: set_str(&c->pod_cidr, optarg); break;
+		case OPT_VIF_SCRIPT: set_str(&c->vif_script, optarg); break;
 		case OPT_ADDRESS: set_str(&c->address, optarg); break;
 		case OPT_LOG_MAX_SIZE: {
 			xn_err qerr = NULL;
@@ -736,6 +749,27 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 	return 0;
 }
 
+/* The pod network's settings: a bridge name the kernel takes, pod ranges
+ * that parse, an absolute hook path. */
+static int check_network(const struct xn_config *c, xn_err *err)
+{
+	struct xn_net_ranges r;
+
+	if (c->bridge[0] == '\0' || strlen(c->bridge) >= 16 ||
+	    strcspn(c->bridge, "/: \t\n") != strlen(c->bridge) || strcmp(c->bridge, ".") == 0 ||
+	    strcmp(c->bridge, "..") == 0)
+		return xn_error(err, EINVAL,
+				"bridge '%s': not a network interface name (1..15 bytes, no '/', "
+				"':' or blanks)",
+				c->bridge);
+	if (c->pod_cidr != NULL && xn_net_ranges_parse(c->pod_cidr, &r, err) < 0)
+		return xn_error_wrap(err, "podCIDR");
+	if (c->vif_script[0] != '/')
+		return xn_error(err, EINVAL, "vif script '%s': must be an absolute path",
+				c->vif_script);
+	return 0;
+}
+
 int xn_config_check(struct xn_config *c, xn_err *err)
 {
 	if (strcmp(c->backend, "libxl") != 0 && strcmp(c->backend, "sim") != 0)
@@ -780,6 +814,8 @@ int xn_config_check(struct xn_config *c, xn_err *err)
 				c->ctl_socket);
 	if (c->default_pod_memory < (4LL << 20))
 		return xn_error(err, EINVAL, "defaultPodMemory: at least 4Mi");
+	if (check_network(c, err) < 0)
+		return -1;
 	if (c->kubeconfig != NULL && access(c->kubeconfig, R_OK) < 0)
 		return xn_error_errno(err, errno, "kubeconfig %s", c->kubeconfig);
 	return 0;
@@ -835,6 +871,8 @@ void xn_config_print(const struct xn_config *c, FILE *out)
 		yaml_quote(out, c->image_roots[i]);
 		fputc('\n', out);
 	}
+	yaml_str(out, "podCIDR", c->pod_cidr);
+	yaml_str(out, "vifScript", c->vif_script);
 	fprintf(out, "port: %u\nmaxPods: %u\n", c->kubelet_port, c->max_pods);
 	yaml_str(out, "address", c->address);
 	if (c->tls_cert_file)

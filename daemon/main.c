@@ -26,6 +26,7 @@
 #include "xenlet/kubelet_api.h"
 #include "xenlet/kubelet_csr.h"
 #include "xenlet/log.h"
+#include "xenlet/net.h"
 #include "xenlet/node.h"
 #include "xenlet/pod_sync.h"
 #include "xenlet/runtime.h"
@@ -36,6 +37,7 @@ struct daemon {
 	struct xn_config cfg;
 	struct event_base *base;
 	struct xn_store *store;
+	struct xn_ipam *ipam;
 	struct xn_hv *hv;
 	struct xn_hv *guard; /* hv as the runtime sees it: images from the roots only */
 	struct xn_runtime *rt;
@@ -82,6 +84,35 @@ static void runtime_note(struct xn_runtime *rt, const char *uid, const char *typ
 	xn_pod_sync_runtime_note(d->ps, uid, type, reason, message);
 }
 
+/* The pod ranges: the Node's spec.podCIDR(s) when it has them (the
+ * controller-manager's --allocate-node-cidrs), else the podCIDR setting. */
+static void use_pod_cidrs(struct daemon *d, const char *cidrs, const char *from)
+{
+	struct xn_net_ranges r;
+	char text[2 * XN_CIDR_STRLEN];
+	xn_err err = NULL;
+
+	if (xn_net_ranges_parse(cidrs, &r, &err) < 0) {
+		log_warnx("%s: %s; pods keep the ranges they had", from, xn_error_msg(err));
+		xn_error_free(&err);
+		return;
+	}
+	if (xn_ipam_configured(d->ipam) && xn_net_ranges_equal(&r, xn_ipam_ranges(d->ipam)))
+		return;
+	xn_ipam_set_ranges(d->ipam, &r);
+	xn_net_ranges_format(&r, text);
+	log_info("pod network: %s (from %s), gateway on bridge %s", text, from, d->cfg.bridge);
+}
+
+static void node_changed(struct xn_node *n, void *arg)
+{
+	struct daemon *d = arg;
+	const char *cidrs = xn_node_pod_cidr(n);
+
+	if (cidrs != NULL)
+		use_pod_cidrs(d, cidrs, "the Node's spec.podCIDRs");
+}
+
 /* The API side: only with a kubeconfig; without one the node is standalone
  * (local pods through xl-pod). */
 static int start_kube(struct daemon *d, xn_err *err)
@@ -105,6 +136,7 @@ static int start_kube(struct daemon *d, xn_err *err)
 	d->node = xn_node_new(d->base, d->kube, d->hv, d->rt, &d->cfg, err);
 	if (d->node == NULL || xn_node_start(d->node, err) < 0)
 		return xn_error_wrap(err, "node %s", d->cfg.node_name);
+	xn_node_set_change_cb(d->node, node_changed, d);
 	po.node_ip = xn_node_ip(d->node);
 	po.allocatable = node_allocatable;
 	po.allocatable_arg = d->node;
@@ -219,6 +251,7 @@ static int start(struct daemon *d, xn_err *err)
 	};
 	const char *bo = getenv("XN_BACKOFF_BASE_MS");
 	uint64_t n;
+	char *warn = NULL;
 
 	/* tests shorten the kubelet's 10 s back-off; never set in production */
 	if (bo && xn_parse_u64(bo, 600000, &n) == 0 && n > 0) {
@@ -233,6 +266,18 @@ static int start(struct daemon *d, xn_err *err)
 	d->store = xn_store_open(d->cfg.store, d->base, err);
 	if (d->store == NULL)
 		return xn_error_wrap(err, "store %s", d->cfg.store);
+	d->ipam = xn_ipam_new(d->store, &warn, err);
+	if (d->ipam == NULL)
+		return -1;
+	if (warn != NULL)
+		log_warnx("%s", warn);
+	free(warn);
+	if (d->cfg.pod_cidr != NULL)
+		use_pod_cidrs(d, d->cfg.pod_cidr, "the podCIDR setting");
+	ro.ipam = d->ipam;
+	ro.bridge = d->cfg.bridge;
+	ro.vif_script = d->cfg.vif_script;
+	ro.check_host_net = strcmp(d->cfg.backend, "libxl") == 0; /* hv_sim has no vifs */
 	d->hv = xn_hv_new(d->cfg.backend, d->base, xn_runtime_hv_event, NULL, err);
 	if (d->hv == NULL)
 		return -1;
@@ -269,6 +314,7 @@ static void stop(struct daemon *d)
 	if (d->kube)
 		xn_kube_free(d->kube);
 	xn_runtime_free(d->rt);
+	xn_ipam_free(d->ipam);
 	xn_hv_free(d->hv);
 	xn_hv_guard_free(d->guard);
 	if (d->store)

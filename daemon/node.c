@@ -170,13 +170,36 @@ static char *status_text(struct xn_node *n, time_t heartbeat)
 
 /* ---- the Node seen through the informer ---- */
 
+/* spec.podCIDRs joined with "," (dual-stack), else spec.podCIDR; NULL when
+ * the Node has none yet. */
+static char *pod_cidrs(const cJSON *spec)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(spec, "podCIDRs"), *it;
+	const char *one = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(spec, "podCIDR"));
+	char *out = NULL;
+
+	if (!cJSON_IsArray(arr))
+		arr = NULL;
+	cJSON_ArrayForEach(it, arr) {
+		char *next;
+
+		if (!cJSON_IsString(it))
+			continue;
+		next =
+		    out ? xn_xasprintf("%s,%s", out, it->valuestring) : xn_xstrdup(it->valuestring);
+		free(out);
+		out = next;
+	}
+	return out ? out : xn_dup_or_null(one);
+}
+
 static void node_seen(const cJSON *obj, void *arg)
 {
 	struct xn_node *n = arg;
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
 	const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "uid"));
-	const char *cidr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(spec, "podCIDR"));
+	cleanup_free char *cidr = pod_cidrs(spec);
 	char *taints = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(spec, "taints"));
 	bool changed = false;
 

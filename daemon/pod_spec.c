@@ -90,6 +90,8 @@ char *xn_pod_spec_to_json(const struct xn_pod_spec *s)
 	if (s->boot_timeout_s)
 		cJSON_AddNumberToObject(o, "bootTimeoutSeconds", s->boot_timeout_s);
 	cJSON_AddBoolToObject(o, "guestReadiness", s->guest_readiness);
+	if (s->net_config != XN_NETCONF_NONE)
+		cJSON_AddStringToObject(o, "netConfig", xn_net_conv_name(s->net_config));
 	cJSON_AddBoolToObject(o, "local", s->local);
 	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -184,6 +186,12 @@ int xn_pod_spec_from_json(const char *json, struct xn_pod_spec *s, xn_err *err)
 		goto out;
 	}
 	s->guest_readiness = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "guestReadiness"));
+	v = cJSON_GetObjectItemCaseSensitive(o, "netConfig");
+	if (v && (!cJSON_IsString(v) || xn_net_conv_parse(v->valuestring, &s->net_config) < 0)) {
+		xn_error(err, EINVAL,
+			 "pod spec: netConfig must be none, mirage, unikraft or linux");
+		goto out;
+	}
 	s->local = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "local"));
 	rc = 0;
 out:

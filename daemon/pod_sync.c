@@ -201,6 +201,7 @@ cJSON *xn_pod_status_json(const struct xn_pod_spec *spec, const struct xn_pod_st
 		cJSON_AddStringToObject(ip, "ip", host_ip);
 		cJSON_AddItemToArray(ips, ip);
 	}
+	xn_net_status_ips(s, st->ip, st->ip6);
 	if (start_time && start_time[0])
 		cJSON_AddStringToObject(s, "startTime", start_time);
 	cJSON_AddStringToObject(s, "qosClass", xn_pod_qos_class(pod));

@@ -215,7 +215,8 @@ static bool only_api_access(const cJSON *mounts)
 static bool known_annotation(const char *k)
 {
 	static const char *const known[] = {"xenlet.io/guest-type", "xenlet.io/ramdisk",
-					    "xenlet.io/readiness", "xenlet.io/boot-timeout"};
+					    "xenlet.io/readiness", "xenlet.io/boot-timeout",
+					    "xenlet.io/net-config"};
 
 	for (size_t i = 0; i < XN_ARRAY_SIZE(known); i++)
 		if (strcmp(k, known[i]) == 0)
@@ -422,6 +423,14 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 		    "annotation xenlet.io/boot-timeout \"%s\": give seconds (30, 30s, 2m), "
 		    "1s..24h",
 		    ann);
+	}
+	ann = str(anns, "xenlet.io/net-config", NULL);
+	if (ann && xn_net_conv_parse(ann, &out->net_config) < 0) {
+		xn_pod_spec_dispose(out);
+		return reject(rej, "UnsupportedPodSpec",
+			      "annotation xenlet.io/net-config \"%s\": must be none, mirage, "
+			      "unikraft or linux",
+			      ann);
 	}
 	collect_warnings(pod, c, warnings);
 	return 0;

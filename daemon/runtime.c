@@ -201,10 +201,15 @@ void xn_rt_save_record(struct pod *p)
 	    .finished_at = p->st.has_last ? p->st.last.finished_at / 1000000000ull : 0,
 	};
 	char domain[XN_NAME_MAX];
+	struct xn_pod_addrs addrs;
+	const char *ip, *mac;
 	xn_err err = NULL;
 
 	xn_rt_domain_name(&p->spec, domain);
 	r.domain = domain;
+	xn_rt_net_record(p, &ip, &mac, &addrs);
+	r.ip = (char *)ip;
+	r.mac = (char *)mac;
 	if (xn_store_pod_put(p->rt->store, &r, &err) < 0) {
 		log_warnx("pod %s/%s: %s", p->spec.ns, p->spec.name, xn_error_msg(err));
 		xn_error_free(&err);
@@ -339,14 +344,18 @@ void xn_rt_start_instance(struct pod *p)
 	struct xn_runtime *rt = p->rt;
 	char name[XN_NAME_MAX];
 	struct xn_domain_config c;
+	struct xn_vif vif;
+	cleanup_free char *cmdline = NULL;
 	xn_err err = NULL;
+	int net;
 
 	xn_runtime_domain_config(&p->spec, name, &c);
 	xn_rt_transition(p, XN_POD_CREATING, XN_RT_NO_TIMER, "ContainerCreating", NULL);
+	net = xn_rt_net_prepare(p, name, &c, &vif, &cmdline, &err);
 	xn_rt_notify(p);
 	p->create_ns = xn_now_mono_ns();
 	hold(p);
-	if (xn_domain_config_check(&c, &err) < 0 ||
+	if (net < 0 || xn_domain_config_check(&c, &err) < 0 ||
 	    rt->hv->ops->create(rt->hv, &c, created, p, &err) < 0) {
 		created(rt->hv, -1, XN_DOMID_INVALID, err, p);
 		xn_error_free(&err);
@@ -386,7 +395,8 @@ static void created(struct xn_hv *hv, int rc, uint32_t domid, xn_err cerr, void 
 		return;
 	}
 	if (xn_store_guest_data_init(rt->store, domid, &err) < 0 ||
-	    xn_store_guest_config_put(rt->store, domid, keys, vals, &err) < 0) {
+	    xn_store_guest_config_put(rt->store, domid, keys, vals, &err) < 0 ||
+	    xn_rt_net_guest(p, domid, &err) < 0) {
 		xn_rt_note(p, "Warning", "Failed", "guest areas in xenstore: %s",
 			   xn_error_msg(err));
 		xn_error_free(&err);
@@ -570,6 +580,7 @@ void xn_rt_decide(struct pod *p, const char *why)
 	}
 	xn_rt_transition(p, XN_POD_TERMINATED, XN_RT_NO_TIMER, p->st.last.reason, "%s",
 			 p->st.last.message);
+	xn_rt_net_release(p); /* no domain ever again */
 	xn_rt_save_record(p);
 	xn_rt_notify(p);
 }
@@ -634,6 +645,7 @@ static void forget(struct pod *p)
 		xn_error_free(&err);
 	}
 	xn_pod_spec_remove(rt->spec_dir, p->spec.uid);
+	xn_rt_net_release(p);
 	logs_pod_removed(p);
 	if (p->timer)
 		evtimer_del(p->timer);
@@ -872,6 +884,7 @@ struct pod *xn_rt_pod_new(struct xn_runtime *rt, const struct xn_pod_spec *spec)
 	p->st.domid = XN_DOMID_INVALID;
 	p->st.phase = XN_POD_CREATING;
 	p->ready_watch = -1;
+	xn_rt_net_restore(p);
 	TAILQ_INSERT_TAIL(&rt->pods, p, entry);
 	return p;
 }

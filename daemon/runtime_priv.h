@@ -35,6 +35,8 @@ struct pod {
 	unsigned pending;	   /* hv callbacks that still hold this pod */
 	bool forgotten;		   /* removed from the runtime; freed once pending is 0 */
 	int ready_watch;	   /* store watch id, -1 */
+	bool has_net;		   /* net holds the running instance's network */
+	struct xn_pod_net net;
 };
 
 TAILQ_HEAD(pod_list, pod);
@@ -77,5 +79,21 @@ void xn_rt_instance_over(struct pod *p);
 /* The instance is over and the pod stays: the restart policy decides
  * between TERMINATED and BACKOFF (the one restart decision). */
 void xn_rt_decide(struct pod *p, const char *why);
+
+/* runtime_net.c: the pod network of an instance */
+/* Allocate (once per pod: restarts keep them) the pod's addresses and make
+ * c the domain with its vif (*vif) and command line (*cmdline, malloc'd):
+ * xn_runtime_domain_config_net.  c untouched when the runtime has no pod
+ * network. */
+int xn_rt_net_prepare(struct pod *p, char name[XN_NAME_MAX], struct xn_domain_config *c,
+		      struct xn_vif *vif, char **cmdline, xn_err *err);
+/* Write the guest's network keys once its domain exists. */
+int xn_rt_net_guest(struct pod *p, uint32_t domid, xn_err *err);
+/* The pod will have no domain again: its addresses go back. */
+void xn_rt_net_release(struct pod *p);
+/* The recorded addresses into the status (a pod found after a restart). */
+void xn_rt_net_restore(struct pod *p);
+/* The addresses for the store's pod record (NULL: none). */
+void xn_rt_net_record(struct pod *p, const char **ip, const char **mac, struct xn_pod_addrs *buf);
 
 #endif

@@ -54,6 +54,18 @@ void xn_runtime_domain_config(const struct xn_pod_spec *s, char name[XN_NAME_MAX
 	};
 }
 
+void xn_runtime_domain_config_net(const struct xn_pod_spec *s, const struct xn_pod_net *n,
+				  const char *bridge, const char *script, char name[XN_NAME_MAX],
+				  struct xn_domain_config *c, struct xn_vif *vif, char **cmdline)
+{
+	xn_runtime_domain_config(s, name, c);
+	xn_net_vif(n, bridge, script, vif);
+	c->vifs = vif;
+	c->nvifs = 1;
+	*cmdline = xn_net_cmdline(s->net_config, n, s->cmdline);
+	c->cmdline = *cmdline;
+}
+
 const struct xn_pod_status *xn_runtime_status(struct xn_runtime *rt, const char *uid)
 {
 	struct pod *p = xn_rt_find_uid(rt, uid);

@@ -125,6 +125,7 @@ int xn_runtime_recover(struct xn_runtime *rt, xn_err *err)
 	size_t ndoms = 0;
 	struct pod *p, *next;
 	xn_err e2 = NULL;
+	size_t n;
 
 	if (xn_pod_spec_load_dir(rt->spec_dir, add_spec, rt, err) < 0)
 		return -1;
@@ -148,6 +149,9 @@ int xn_runtime_recover(struct xn_runtime *rt, xn_err *err)
 			xn_error_free(&e2);
 	}
 	free(doms);
+	/* addresses of pods we no longer have go back */
+	if (rt->opts.ipam != NULL && (n = xn_ipam_sweep(rt->opts.ipam, pod_known, rt)) > 0)
+		log_info("recover: released the addresses of %zu pods that are gone", n);
 	/* log directories of pods we no longer have (deleted while we were
 	 * down, or left by a lost record), as the kubelet's log GC removes */
 	if (xn_crilog_sweep(rt->opts.log_dir, pod_known, rt, &e2) < 0) {

@@ -584,6 +584,87 @@ int xn_store_pod_list(struct xn_store *st, struct xn_pod_record **out, size_t *n
 	return 0;
 }
 
+/* --- other Dom0 records (the net module's allocations) ---------------------- */
+
+struct record_put_arg {
+	const char *dir;
+	const char *const *keys, *const *vals;
+};
+
+static int record_put_body(struct xn_store *st, uint32_t tx, void *arg, xn_err *err)
+{
+	struct record_put_arg *a = arg;
+	cleanup_free char *path = xn_xstrdup(a->dir);
+
+	/* every ancestor below / is one of our Dom0-only directories */
+	for (char *p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (ensure_dir(st, tx, path, dom0_only, 1, err) < 0)
+			return -1;
+		*p = '/';
+	}
+	if (st->ops->rm(st, tx, a->dir, err) < 0 ||
+	    ensure_dir(st, tx, a->dir, dom0_only, 1, err) < 0)
+		return -1;
+	for (size_t i = 0; a->keys[i] != NULL; i++) {
+		cleanup_free char *kp = xn_xasprintf("%s/%s", a->dir, a->keys[i]);
+
+		if (st->ops->set(st, tx, kp, a->vals[i], strlen(a->vals[i]), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int xn_store_record_put(struct xn_store *st, const char *dir, const char *const *keys,
+			const char *const *vals, xn_err *err)
+{
+	const struct xn_schema_key *k = xn_schema_lookup(dir ? dir : "");
+	struct record_put_arg a = {dir, keys, vals};
+
+	if (k == NULL || strcmp(k->syntax, "DIR") != 0 || strcmp(k->perms, "n") != 0)
+		return xn_error(err, EINVAL,
+				"record %s: not a Dom0 directory of the xenstore schema",
+				dir ? dir : "");
+	/* every value checked before the transaction: a bad one changes nothing */
+	for (size_t i = 0; keys[i] != NULL; i++) {
+		cleanup_free char *path = xn_xasprintf("%s/%s", dir, keys[i]);
+
+		k = xn_schema_lookup(path);
+		if (k == NULL || strcmp(k->syntax, "DIR") == 0)
+			return xn_error(err, EINVAL, "record %s: %s: not in the xenstore schema",
+					dir, keys[i]);
+		if (vals[i] == NULL ||
+		    xn_schema_check_value(k, vals[i], strlen(vals[i]), err) < 0) {
+			if (vals[i] == NULL)
+				xn_error(err, EINVAL, "no value");
+			return xn_error_wrap(err, "record %s: %s", dir, keys[i]);
+		}
+	}
+	if (with_tx(st, record_put_body, &a, err) < 0)
+		return xn_error_wrap(err, "record %s", dir);
+	return 0;
+}
+
+int xn_store_record_get(struct xn_store *st, const char *path, char **val, xn_err *err)
+{
+	const struct xn_schema_key *k = xn_schema_lookup(path ? path : "");
+	char *v = NULL;
+	size_t len;
+
+	*val = NULL;
+	if (k == NULL || strcmp(k->perms, "n") != 0 || strcmp(k->syntax, "DIR") == 0)
+		return xn_error(err, EINVAL, "%s: not a Dom0 key of the xenstore schema",
+				path ? path : "");
+	if (st->ops->get(st, 0, path, &v, &len, err) < 0)
+		return -1;
+	if (xn_schema_check_value(k, v, len, err) < 0) {
+		free(v);
+		return xn_error_wrap(err, "%s", path);
+	}
+	*val = v;
+	return 0;
+}
+
 /* --- guest areas ---------------------------------------------------------- */
 
 static char *cfg_dir(uint32_t domid)

@@ -1,4 +1,5 @@
 /* store_schema.c - the xenstore schema table and its value syntaxes. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ const size_t xn_schema_nvars = XN_ARRAY_SIZE(xn_schema_vars);
 #define POD "/xenlet/pods/$UID"
 #define CFG "/local/domain/$DOMID/xenlet"
 #define DAT "/local/domain/$DOMID/data/xenlet"
+#define NET "/xenlet/net/pods/$UID"
 
 const struct xn_schema_key xn_schema_keys[] = {
     {"/xenlet", "DIR", 0, "n", "dom0"},
@@ -42,12 +44,25 @@ const struct xn_schema_key xn_schema_keys[] = {
     {POD "/last-reason", "WORD", 32, "n", "dom0"},
     {POD "/started-at", "INTEGER(1..9999999999)", 10, "n", "dom0"},
     {POD "/finished-at", "INTEGER(1..9999999999)", 10, "n", "dom0"},
+    {"/xenlet/net", "DIR", 0, "n", "dom0"},
+    {"/xenlet/net/pods", "DIR", 0, "n", "dom0"},
+    {NET, "DIR", 0, "n", "dom0"},
+    {NET "/ipv4", "IPV4_ADDRESS", 15, "n", "dom0"},
+    {NET "/ipv6", "IPV6_ADDRESS", 39, "n", "dom0"},
+    {NET "/mac", "MAC_ADDRESS", 17, "n", "dom0"},
 
     {CFG, "DIR", 0, "r", "dom0"},
     {CFG "/ip", "IPV4_ADDRESS", 15, "r", "dom0"},
+    {CFG "/prefix", "INTEGER(0..32)", 2, "r", "dom0"},
     {CFG "/netmask", "IPV4_ADDRESS", 15, "r", "dom0"},
     {CFG "/gateway", "IPV4_ADDRESS", 15, "r", "dom0"},
+    {CFG "/ipv6", "IPV6_ADDRESS", 39, "r", "dom0"},
+    {CFG "/ipv6-prefix", "INTEGER(0..128)", 3, "r", "dom0"},
+    {CFG "/ipv6-gateway", "IPV6_ADDRESS", 39, "r", "dom0"},
+    {CFG "/mac", "MAC_ADDRESS", 17, "r", "dom0"},
+    {CFG "/mtu", "INTEGER(68..65535)", 5, "r", "dom0"},
     {CFG "/dns", "IPV4_LIST", 47, "r", "dom0"},
+    {CFG "/search", "DNS_SEARCH", 2048, "r", "dom0"},
     {CFG "/hostname", "DNS_LABEL", 63, "r", "dom0"},
     {CFG "/pod-name", "DNS_SUBDOMAIN", 253, "r", "dom0"},
     {CFG "/pod-namespace", "DNS_LABEL", 63, "r", "dom0"},
@@ -228,6 +243,38 @@ static bool ok_ipv4_list(const char *v, size_t len)
 	return true;
 }
 
+/* The canonical text form (RFC 5952: lower case, longest zero run
+ * compressed), exactly as inet_ntop writes it, so one address has one
+ * spelling. */
+static bool ok_ipv6(const char *v, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN], back[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET6, buf, &a) == 1 &&
+	       inet_ntop(AF_INET6, &a, back, sizeof(back)) != NULL && strcmp(buf, back) == 0;
+}
+
+/* DNS search domains as resolv.conf's "search" line has them: 1..32
+ * DNS_SUBDOMAINs separated by one space (Kubernetes' limit is 32). */
+static bool ok_dns_search(const char *v, size_t len)
+{
+	size_t start = 0, n = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && v[i] != ' ')
+			continue;
+		if (++n > 32 || !xn_dns_name(v + start, i - start, true))
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
 static bool ok_hex_groups(const char *v, size_t len, const unsigned *groups, size_t ng, char sep)
 {
 	size_t i = 0;
@@ -330,6 +377,10 @@ static int syntax_ok(const char *syntax, const char *v, size_t len)
 		return ok_ipv4(v, len);
 	if (strcmp(syntax, "IPV4_LIST") == 0)
 		return ok_ipv4_list(v, len);
+	if (strcmp(syntax, "IPV6_ADDRESS") == 0)
+		return ok_ipv6(v, len);
+	if (strcmp(syntax, "DNS_SEARCH") == 0)
+		return ok_dns_search(v, len);
 	if (strcmp(syntax, "MAC_ADDRESS") == 0)
 		return ok_hex_groups(v, len, mac, XN_ARRAY_SIZE(mac), ':');
 	if (strcmp(syntax, "UUID") == 0)

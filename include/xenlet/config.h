@@ -35,7 +35,9 @@ struct xn_config {
 	char *root_dir;	    /* --root-dir: state (default /var/lib/xenlet) */
 	char *log_dir;	    /* --pod-log-dir: CRI logs (default /var/log/pods) */
 	char *ctl_socket;   /* --ctl-socket (default /run/xenlet/xenletd.sock) */
-	char *bridge;	    /* vifs attach here (default xenbr0) */
+	char *bridge;	    /* the pod bridge: vifs attach here (default xenlet0) */
+	char *pod_cidr;	    /* --pod-cidr: pod ranges when the Node has none; NULL */
+	char *vif_script;   /* --vif-script: the vif hotplug script libxl runs */
 	char **image_roots; /* imageRoots, --image-root: the only directories a
 			     * pod's kernel or ramdisk may come from (default
 			     * /var/lib/xenlet/images; see image_path.h) */

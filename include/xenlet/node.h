@@ -76,7 +76,8 @@ bool xn_node_ready(struct xn_node *n);
 const char *xn_node_name(struct xn_node *n);
 /* The InternalIP we advertise. */
 const char *xn_node_ip(struct xn_node *n);
-/* spec.podCIDR as the controller-manager assigned it, NULL until it has. */
+/* spec.podCIDRs joined with "," (dual-stack), else spec.podCIDR, as the
+ * controller-manager assigned them; NULL until it has. */
 const char *xn_node_pod_cidr(struct xn_node *n);
 /* metadata.uid of our Node, NULL before registration. */
 const char *xn_node_uid(struct xn_node *n);

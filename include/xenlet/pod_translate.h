@@ -13,7 +13,9 @@
  *   xenlet.io/ramdisk (path), xenlet.io/readiness (guest: Ready follows the
  *   guest's data/xenlet/ready flag; default: Ready when running),
  *   xenlet.io/boot-timeout (30, 30s, 2m: a guest that has not booted by then
- *   is destroyed, exit 124, reason BootTimeout).
+ *   is destroyed, exit 124, reason BootTimeout), xenlet.io/net-config
+ *   (mirage | unikraft | linux | none: how the image reads its address from
+ *   the command line; docs/networking.md).
  */
 #ifndef XENLET_POD_TRANSLATE_H
 #define XENLET_POD_TRANSLATE_H

@@ -20,6 +20,7 @@
 
 #include "xenlet/err.h"
 #include "xenlet/hv.h"
+#include "xenlet/net.h"
 
 struct event_base;
 struct xn_store;
@@ -46,13 +47,15 @@ struct xn_pod_spec {
 	unsigned cpu_cap;
 	unsigned cpu_request_milli; /* for admission of later pods */
 	enum xn_restart_policy restart;
-	unsigned grace_s;	 /* terminationGracePeriodSeconds */
-	bool guest_readiness;	 /* Ready follows data/xenlet/ready of the guest */
-	unsigned boot_timeout_s; /* 0: none; else a guest that has not booted (first
-				  * console byte, or ready with guest_readiness)
-				  * this long after start is destroyed: exit 124,
-				  * reason BootTimeout */
-	bool local;		 /* created through xl-pod, not the API server */
+	unsigned grace_s;	     /* terminationGracePeriodSeconds */
+	bool guest_readiness;	     /* Ready follows data/xenlet/ready of the guest */
+	unsigned boot_timeout_s;     /* 0: none; else a guest that has not booted (first
+				      * console byte, or ready with guest_readiness)
+				      * this long after start is destroyed: exit 124,
+				      * reason BootTimeout */
+	bool local;		     /* created through xl-pod, not the API server */
+	enum xn_net_conv net_config; /* how the guest reads its address from the
+				      * command line (xenlet.io/net-config) */
 };
 void xn_pod_spec_dispose(struct xn_pod_spec *s);
 void xn_pod_spec_copy(struct xn_pod_spec *dst, const struct xn_pod_spec *src);
@@ -116,6 +119,11 @@ struct xn_pod_status {
 	struct xn_termination last;
 	bool stopping; /* kill requested: forgotten once its domain is gone */
 	bool finished; /* phase TERMINATED: the policy says no restart */
+	/* the pod's addresses (podIP/podIPs), "" when it has none: set when
+	 * they are allocated, kept when the pod terminates (as the kubelet's
+	 * status keeps them) */
+	char ip[XN_IP_STRLEN];
+	char ip6[XN_IP_STRLEN];
 };
 
 enum xn_runtime_event {
@@ -137,6 +145,20 @@ struct xn_runtime_opts {
 	unsigned backoff_reset_ms; /* 600000: a run this long resets the back-off */
 	uint64_t log_max_bytes;	   /* rotate a CRI log at this size; 0: never */
 	unsigned log_max_files;	   /* files kept per instance, current included */
+	/* The pod network (docs/networking.md).  ipam NULL, or without a range:
+	 * pods start without a vif.  Otherwise every instance gets a vif on
+	 * bridge with the pod's addresses and MAC, hotplug script vif_script
+	 * (NULL: Xen's default), and the guest its keys (mtu 0: not told). */
+	struct xn_ipam *ipam;
+	const char *bridge;
+	const char *vif_script;
+	unsigned mtu;
+	/* Real vifs (libxl): before each start check that the bridge and the
+	 * hook exist (xn_net_host_check); if not, the pod starts without a
+	 * network and an Event NetworkNotReady says why.  sys_class_net: the
+	 * sysfs directory to look in (NULL: /sys/class/net). */
+	bool check_host_net;
+	const char *sys_class_net;
 };
 
 struct xn_runtime *xn_runtime_new(struct event_base *base, struct xn_hv *hv, struct xn_store *store,
@@ -196,6 +218,13 @@ char *xn_runtime_log_path(struct xn_runtime *rt, const char *uid, unsigned resta
 /* The domain a spec becomes (pointers borrow from s; name is filled). */
 void xn_runtime_domain_config(const struct xn_pod_spec *s, char name[XN_NAME_MAX],
 			      struct xn_domain_config *c);
+/* The domain of a pod on the pod network: the above, plus one vif (n's MAC
+ * and address, on bridge, hotplug script `script`) and the command line of
+ * the pod's xenlet.io/net-config convention (*cmdline malloc'd or NULL,
+ * c->cmdline points to it). */
+void xn_runtime_domain_config_net(const struct xn_pod_spec *s, const struct xn_pod_net *n,
+				  const char *bridge, const char *script, char name[XN_NAME_MAX],
+				  struct xn_domain_config *c, struct xn_vif *vif, char **cmdline);
 /* Count of pods and the memory they hold. */
 void xn_runtime_usage(struct xn_runtime *rt, unsigned *pods, uint64_t *memory_kb, unsigned *vcpus);
 /* Sum of the CPU requests of the pods that hold resources, in millicores. */

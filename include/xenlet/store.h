@@ -111,6 +111,17 @@ int xn_store_pod_del(struct xn_store *st, const char *uid, xn_err *err);
 /* All records; *out malloc'd array, dispose each then free. */
 int xn_store_pod_list(struct xn_store *st, struct xn_pod_record **out, size_t *n, xn_err *err);
 
+/* Other Dom0-only records (the net module's /xenlet/net/pods/<uid>): replace
+ * the directory dir with keys/vals (NULL-terminated, relative names), each
+ * checked against the schema before anything is written, in one
+ * transaction; missing parents are created Dom0-only.  dir itself must be
+ * a Dom0 directory of the schema.  Read one value back with record_get
+ * (checked against the schema; ENOENT when absent); remove with
+ * xn_store_rm and list with xn_store_list. */
+int xn_store_record_put(struct xn_store *st, const char *dir, const char *const *keys,
+			const char *const *vals, xn_err *err);
+int xn_store_record_get(struct xn_store *st, const char *path, char **val, xn_err *err);
+
 /* Guest-readable config under /local/domain/<domid>/xenlet/<key>: Dom0
  * owns it, the guest gets read permission.  keys/vals NULL-terminated;
  * keys are relative ("ip", "env/PATH"), checked with their values against

@@ -414,6 +414,52 @@ static void test_check(void **state)
 	xn_config_dispose(&c);
 }
 
+/* The pod network's settings: from the file and flags, checked at start
+ * with an error that names the setting and the value. */
+static void test_network_settings(void **state)
+{
+	static const struct {
+		const char *flag, *val, *want;
+	} bad[] = {
+	    {"--pod-cidr", "10.244.1.5/24", "podCIDR: pod CIDR \"10.244.1.5/24\": host bits set"},
+	    {"--pod-cidr", "10.244.1.0/31", "at most /30"},
+	    {"--pod-cidr", "10.0.0.0/24,10.1.0.0/24", "at most one IPv4 and one IPv6"},
+	    {"--pod-cidr", "pods", "podCIDR: pod CIDR \"pods\": want ADDRESS/PREFIX"},
+	    {"--bridge", "a-very-long-bridge",
+	     "bridge 'a-very-long-bridge': not a network "
+	     "interface name"},
+	    {"--bridge", "br/0", "bridge 'br/0'"},
+	    {"--vif-script", "vif-xenlet", "vif script 'vif-xenlet': must be an absolute path"},
+	};
+	struct xn_config c;
+	xn_err err = NULL;
+
+	xn_config_init(&c);
+	assert_string_equal(c.bridge, "xenlet0");
+	assert_null(c.pod_cidr);
+	assert_string_equal(c.vif_script, "/etc/xen/scripts/vif-xenlet");
+	if (xn_config_load_file(&c, FIX "full.yaml", &err) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	assert_string_equal(c.pod_cidr, "10.244.3.0/24,fd00:10:244:3::/64");
+	assert_string_equal(c.vif_script, "/usr/libexec/xenlet/vif-xenlet");
+	xn_config_dispose(&c);
+
+	xn_config_init(&c);
+	assert_int_equal(
+	    from_args(&c, &err, "--pod-cidr", "10.244.9.0/24", "--node-name", "n1", NULL), 0);
+	assert_string_equal(c.pod_cidr, "10.244.9.0/24");
+	assert_int_equal(xn_config_check(&c, &err), 0);
+	xn_config_dispose(&c);
+
+	for (size_t i = 0; i < XN_ARRAY_SIZE(bad); i++) {
+		xn_config_init(&c);
+		assert_int_equal(
+		    from_args(&c, &err, bad[i].flag, bad[i].val, "--node-name", "n1", NULL), 0);
+		check_fails(&c, bad[i].want);
+		xn_config_dispose(&c);
+	}
+}
+
 static void test_golden_print(void **state)
 {
 	struct xn_config c;
@@ -573,6 +619,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_flags),
 	    cmocka_unit_test(test_help_version),
 	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_network_settings),
 	    cmocka_unit_test(test_golden_print),
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_null_only_for_optional),

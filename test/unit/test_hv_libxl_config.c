@@ -21,6 +21,8 @@
 #include "xenlet/err.h"
 #include "xenlet/hv.h"
 #include "xenlet/hv_libxl.h"
+#include "xenlet/net.h"
+#include "xenlet/runtime.h"
 #include "xenlet/util.h"
 
 static void check_golden(const struct xn_domain_config *cfg, const char *name)
@@ -92,6 +94,39 @@ static void golden_vif(void **state)
 	c.vifs = vifs;
 	c.nvifs = 2;
 	check_golden(&c, "vif");
+}
+
+/* A pod on the pod network, as the runtime builds it: its addresses from
+ * the allocator's ranges, the vif on the pod bridge with the hook, MirageOS
+ * options on the command line after the user's arguments. */
+static void golden_pod_vif(void **state)
+{
+	struct xn_pod_spec s = {
+	    .uid = (char *)"6b0f1c6e-0000-4000-8000-000000000001",
+	    .ns = (char *)"default",
+	    .name = (char *)"web",
+	    .kernel = (char *)"/var/lib/xenlet/images/sha256-ab/kernel",
+	    .cmdline = (char *)"--hello=world",
+	    .type = XN_GUEST_PVH,
+	    .memory_kb = 32 * 1024,
+	    .vcpus = 1,
+	    .net_config = XN_NETCONF_MIRAGE,
+	};
+	struct xn_net_ranges r;
+	struct xn_pod_addrs a = {.ip4 = "10.244.1.5", .mac = "00:16:3e:77:cd:f6"};
+	struct xn_pod_net n;
+	struct xn_domain_config c;
+	struct xn_vif vif;
+	char name[XN_NAME_MAX];
+	cleanup_free char *cmdline = NULL;
+	xn_err err = NULL;
+
+	if (xn_net_ranges_parse("10.244.1.0/24", &r, &err) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	xn_pod_net_fill(&r, &a, &n);
+	xn_runtime_domain_config_net(&s, &n, "xenlet0", "/etc/xen/scripts/vif-xenlet", name, &c,
+				     &vif, &cmdline);
+	check_golden(&c, "pod-vif");
 }
 
 static void golden_disk(void **state)
@@ -223,6 +258,7 @@ int main(void)
 	    cmocka_unit_test(golden_pvh_two_vcpus),
 	    cmocka_unit_test(golden_weight_cap),
 	    cmocka_unit_test(golden_vif),
+	    cmocka_unit_test(golden_pod_vif),
 	    cmocka_unit_test(golden_disk),
 	    cmocka_unit_test(invalid_configs_name_the_field),
 	    cmocka_unit_test(exit_code_parsing_is_strict),

@@ -297,6 +297,8 @@ int main(void)
 	    GOLDEN("ramdisk-dotdot"),
 	    GOLDEN("unknown-annotation"),
 	    cmocka_unit_test(names_are_checked),
+	    GOLDEN("net-config"),
+	    GOLDEN("bad-net-config"),
 	    cmocka_unit_test(admission),
 	    cmocka_unit_test(huge_quantities_clamped_and_refused),
 	    cmocka_unit_test(int64_max_memory_refused_on_8gib_node),

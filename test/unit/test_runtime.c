@@ -52,6 +52,9 @@ struct t {
 	int nrecs;
 	char notes[MAX_REC][64]; /* "uid reason" */
 	int nnotes;
+	char cidr[64];	/* "": no pod network */
+	char hook[128]; /* the vif script; "": Xen's path (never checked) */
+	struct xn_ipam *ipam;
 };
 
 /* ---- plumbing ---- */
@@ -128,6 +131,21 @@ static void open_all(struct t *t)
 	if (t->hv == NULL)
 		fail_msg("hv: %s", xn_error_msg(err));
 	xn_hv_sim_set_ready_hook(t->hv, sim_ready, t);
+	t->opts.ipam = NULL;
+	if (t->cidr[0]) {
+		struct xn_net_ranges r;
+		char *warn = NULL;
+
+		t->ipam = xn_ipam_new(t->store, &warn, &err);
+		if (t->ipam == NULL || warn != NULL)
+			fail_msg("ipam: %s", warn ? warn : xn_error_msg(err));
+		if (xn_net_ranges_parse(t->cidr, &r, &err) < 0)
+			fail_msg("%s", xn_error_msg(err));
+		xn_ipam_set_ranges(t->ipam, &r);
+		t->opts.ipam = t->ipam;
+		t->opts.bridge = "xenlet0";
+		t->opts.vif_script = t->hook[0] ? t->hook : "/etc/xen/scripts/vif-xenlet";
+	}
 	t->rt = xn_runtime_new(t->base, t->hv, t->store, &t->opts, on_status, on_note, t, &err);
 	if (t->rt == NULL)
 		fail_msg("runtime: %s", xn_error_msg(err));
@@ -137,6 +155,8 @@ static void close_all(struct t *t)
 {
 	xn_runtime_free(t->rt);
 	t->rt = NULL;
+	xn_ipam_free(t->ipam);
+	t->ipam = NULL;
 	xn_hv_free(t->hv);
 	t->hv = NULL;
 	xn_store_close(t->store);
@@ -772,6 +792,226 @@ static void test_recovery(void **state)
 	assert_false(domain_exists(t, d_keep));
 }
 
+/* ---- the pod network ---- */
+
+static void with_network(struct t *t, const char *cidr)
+{
+	close_all(t);
+	snprintf(t->cidr, sizeof(t->cidr), "%s", cidr);
+	open_all(t);
+}
+
+static char *store_value(struct t *t, const char *path)
+{
+	char *v = NULL;
+	xn_err err = NULL;
+
+	if (xn_store_get(t->store, path, &v, &err) < 0) {
+		xn_error_free(&err);
+		return NULL;
+	}
+	return v;
+}
+
+static void assert_store(struct t *t, const char *want, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void assert_store(struct t *t, const char *want, const char *fmt, ...)
+{
+	va_list ap;
+	char path[256];
+	cleanup_free char *got = NULL;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	got = store_value(t, path);
+	if (want == NULL && got == NULL)
+		return;
+	if (want == NULL || got == NULL || strcmp(want, got) != 0)
+		fail_msg("%s: \"%s\", want \"%s\"", path, got ? got : "(absent)",
+			 want ? want : "(absent)");
+}
+
+/* A pod gets an address of the node's range, keeps it across restarts of
+ * its domain, its guest is told (xenstore keys, the command line of its
+ * convention), and the address goes back when the pod is deleted. */
+static void test_pod_network(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *flaky = script(t, "flaky.sim", "cmdline\nsleep 20\nexit 3\n");
+	struct xn_pod_spec a = spec("uid-na", "na", flaky, XN_RESTART_ALWAYS);
+	struct xn_pod_spec b = spec("uid-nb", "nb", FIXTURES "server.sim", XN_RESTART_NEVER);
+	cleanup_free char *log0 = xn_xasprintf("%s/default_na_uid-na/main/0.log", t->logs);
+	cleanup_free char *l0 = NULL;
+	struct xn_pod_addrs addrs;
+	char ip[XN_IP_STRLEN];
+	uint32_t domid;
+	xn_err err = NULL;
+	int i;
+
+	with_network(t, "10.244.1.0/29");
+	a.net_config = XN_NETCONF_MIRAGE;
+	run_pod(t, &a);
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	snprintf(ip, sizeof(ip), "%s", t->recs[i].st.ip);
+	assert_string_equal(ip, "10.244.1.2");
+	assert_string_equal(t->recs[i].st.ip6, "");
+	assert_int_equal(xn_ipam_get(t->ipam, a.uid, &addrs), 0);
+	assert_string_equal(addrs.ip4, ip);
+	/* the guest's keys, read-only for it */
+	assert_store(t, ip, "/local/domain/%u/xenlet/ip", domid);
+	assert_store(t, "29", "/local/domain/%u/xenlet/prefix", domid);
+	assert_store(t, "255.255.255.248", "/local/domain/%u/xenlet/netmask", domid);
+	assert_store(t, "10.244.1.1", "/local/domain/%u/xenlet/gateway", domid);
+	assert_store(t, addrs.mac, "/local/domain/%u/xenlet/mac", domid);
+	assert_store(t, NULL, "/local/domain/%u/xenlet/mtu", domid);
+	/* the pod record says it too */
+	assert_store(t, ip, "/xenlet/pods/%s/ip", a.uid);
+	assert_store(t, addrs.mac, "/xenlet/pods/%s/mac", a.uid);
+
+	/* restarted (exit 3, Always): the same address; the first instance
+	 * saw the user's arguments, then MirageOS's */
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 1);
+	assert_string_equal(t->recs[i].st.ip, ip);
+	l0 = xn_test_slurp(log0);
+	assert_non_null(l0);
+	if (strstr(l0, " stdout F hello=world --ipv4=10.244.1.2/29 --ipv4-gateway=10.244.1.1\n") ==
+	    NULL)
+		fail_msg("console of instance 0: %s", l0);
+
+	/* another pod, another address (and MAC) */
+	run_pod(t, &b);
+	i = wait_rec(t, b.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_string_equal(t->recs[i].st.ip, "10.244.1.3");
+	assert_store(t, NULL, "/local/domain/%u/xenlet/ipv6", t->recs[i].st.domid);
+
+	/* deleted: the address and its record go back */
+	assert_int_equal(xn_runtime_kill(t->rt, a.uid, 0, &err), 0);
+	wait_rec(t, a.uid, XN_RT_REMOVED, 0, NULL, 0);
+	assert_int_equal(xn_ipam_get(t->ipam, a.uid, &addrs), -1);
+	assert_store(t, NULL, "/xenlet/net/pods/%s", a.uid);
+	assert_int_equal(xn_ipam_count(t->ipam), 1);
+}
+
+/* A full range: the pod waits in CreateContainerError with the reason,
+ * retried with back-off, and starts once an address is free. */
+static void test_pod_network_full(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec a = spec("uid-fa", "fa", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec b = spec("uid-fb", "fb", FIXTURES "server.sim", XN_RESTART_NEVER);
+	xn_err err = NULL;
+	int i;
+
+	with_network(t, "10.244.1.0/30"); /* one pod */
+	run_pod(t, &a);
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_string_equal(t->recs[i].st.ip, "10.244.1.2");
+	run_pod(t, &b);
+	i = wait_rec(t, b.uid, XN_RT_STATUS, XN_INST_WAITING, "CreateContainerError", 0);
+	assert_string_equal(t->recs[i].st.message,
+			    "pod network 10.244.1.0/30: no free address (all 1 in use)");
+	assert_string_equal(t->recs[i].st.ip, "");
+	assert_true(has_note(t, b.uid, "Failed"));
+	assert_int_equal(count_domains(t), 1);
+	assert_int_equal(xn_runtime_kill(t->rt, a.uid, 0, &err), 0);
+	i = wait_rec(t, b.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_string_equal(t->recs[i].st.ip, "10.244.1.2");
+}
+
+/* A pod that is over for good gives its address back; its status keeps
+ * showing it, as the kubelet's does. */
+static void test_pod_network_terminated(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-tn", "tn", FIXTURES "hello.sim", XN_RESTART_NEVER);
+	struct xn_pod_addrs addrs;
+	int i;
+
+	with_network(t, "10.244.1.0/24");
+	run_pod(t, &s);
+	i = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_TERMINATED, NULL, 0);
+	assert_string_equal(t->recs[i].st.ip, "10.244.1.2");
+	assert_int_equal(xn_ipam_get(t->ipam, s.uid, &addrs), -1);
+	assert_store(t, NULL, "/xenlet/net/pods/%s", s.uid);
+	assert_store(t, NULL, "/xenlet/pods/%s/ip", s.uid);
+}
+
+/* With real vifs, a host without the bridge would fail every domain: the
+ * pod runs without a network and an Event says why; once the bridge is
+ * there, the next pod gets its address. */
+static void test_pod_network_host_not_ready(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec a = spec("uid-ha", "ha", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec b = spec("uid-hb", "hb", FIXTURES "server.sim", XN_RESTART_NEVER);
+	cleanup_free char *sys = xn_xasprintf("%s/sys", t->root);
+	cleanup_free char *br = xn_xasprintf("%s/sys/xenlet0", t->root);
+	cleanup_free char *brdir = xn_xasprintf("%s/sys/xenlet0/bridge", t->root);
+	int i;
+
+	assert_int_equal(mkdir(sys, 0700), 0);
+	snprintf(t->hook, sizeof(t->hook), "%s/vif-xenlet", t->root);
+	xn_test_write(t->hook, "#!/bin/sh\n");
+	assert_int_equal(chmod(t->hook, 0700), 0);
+	t->opts.check_host_net = true;
+	t->opts.sys_class_net = sys;
+	with_network(t, "10.244.1.0/24");
+	run_pod(t, &a);
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_string_equal(t->recs[i].st.ip, "");
+	assert_true(has_note(t, a.uid, "NetworkNotReady"));
+	assert_int_equal(xn_ipam_count(t->ipam), 0);
+
+	assert_int_equal(mkdir(br, 0700), 0);
+	assert_int_equal(mkdir(brdir, 0700), 0);
+	run_pod(t, &b);
+	i = wait_rec(t, b.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_string_equal(t->recs[i].st.ip, "10.244.1.2");
+	assert_false(has_note(t, b.uid, "NetworkNotReady"));
+}
+
+/* After a daemon restart: the adopted pod has the address it had, a pod
+ * deleted while the daemon was down gives its address back. */
+static void test_pod_network_recovery(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec keep = spec("uid-rk", "rk", FIXTURES "server.sim", XN_RESTART_ALWAYS);
+	struct xn_pod_spec gone = spec("uid-rg", "rg", FIXTURES "server.sim", XN_RESTART_ALWAYS);
+	cleanup_free char *gone_spec = xn_xasprintf("%s/pods/uid-rg.json", t->root);
+	const struct xn_pod_status *st;
+	char ip[XN_IP_STRLEN];
+	xn_err err = NULL;
+	int i;
+
+	with_network(t, "10.244.1.0/24,fd00:10:244:1::/64");
+	run_pod(t, &keep);
+	run_pod(t, &gone);
+	i = wait_rec(t, keep.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	snprintf(ip, sizeof(ip), "%s", t->recs[i].st.ip);
+	assert_string_equal(t->recs[i].st.ip6, "fd00:10:244:1::2");
+	wait_rec(t, gone.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_int_equal(xn_ipam_count(t->ipam), 2);
+
+	/* the daemon stops; the pod "gone" is deleted meanwhile (its spec
+	 * file with it; its domain is destroyed as an orphan on recovery) */
+	close_all(t);
+	assert_int_equal(unlink(gone_spec), 0);
+	t->nrecs = t->nnotes = 0;
+	open_all(t);
+	assert_int_equal(xn_ipam_count(t->ipam), 2);
+	if (xn_runtime_recover(t->rt, &err) < 0)
+		fail_msg("recover: %s", xn_error_msg(err));
+	st = xn_runtime_status(t->rt, keep.uid);
+	assert_non_null(st);
+	assert_string_equal(st->ip, ip);
+	assert_string_equal(st->ip6, "fd00:10:244:1::2");
+	assert_false(has_note(t, keep.uid, "Created"));
+	assert_int_equal(xn_ipam_count(t->ipam), 1);
+	assert_store(t, NULL, "/xenlet/net/pods/%s", gone.uid);
+}
+
 /* ---- pause (fault 4: a paused pod is not destroyed by its boot deadline) ---- */
 
 static bool log_has(struct t *t, const void *arg)
@@ -1022,6 +1262,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_guest_readiness, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pod_network, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pod_network_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pod_network_terminated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pod_network_recovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pod_network_host_not_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_stops_boot_deadline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_keeps_remaining_boot_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_refused_without_domain, setup, teardown),

@@ -207,14 +207,44 @@ static void every_key_the_code_writes_is_in_the_schema(void **state)
 	struct event_base *base = event_base_new();
 	struct xn_store *st;
 	xn_err err = NULL;
-	const char *cfg_keys[] = {
-	    "ip",	"netmask",	 "gateway", "dns",	"hostname",
-	    "pod-name", "pod-namespace", "pod-uid", "env/PATH", "env/KUBERNETES_SERVICE_HOST",
-	    NULL};
-	const char *cfg_vals[] = {
-	    "10.244.0.9", "255.255.255.0", "10.244.0.1", "10.96.0.10",
-	    "web",	  "web",	   "default",	 "0b1c2d3e-aaaa-bbbb-cccc-000000000001",
-	    "/bin",	  "10.96.0.1",	   NULL};
+	const char *cfg_keys[] = {"ip",
+				  "prefix",
+				  "netmask",
+				  "gateway",
+				  "ipv6",
+				  "ipv6-prefix",
+				  "ipv6-gateway",
+				  "mac",
+				  "mtu",
+				  "dns",
+				  "search",
+				  "hostname",
+				  "pod-name",
+				  "pod-namespace",
+				  "pod-uid",
+				  "env/PATH",
+				  "env/KUBERNETES_SERVICE_HOST",
+				  NULL};
+	const char *cfg_vals[] = {"10.244.0.9",
+				  "24",
+				  "255.255.255.0",
+				  "10.244.0.1",
+				  "fd00:10:244::9",
+				  "64",
+				  "fd00:10:244::1",
+				  "00:16:3e:00:00:09",
+				  "1450",
+				  "10.96.0.10",
+				  "default.svc.cluster.local svc.cluster.local cluster.local",
+				  "web",
+				  "web",
+				  "default",
+				  "0b1c2d3e-aaaa-bbbb-cccc-000000000001",
+				  "/bin",
+				  "10.96.0.1",
+				  NULL};
+	const char *net_keys[] = {"ipv4", "ipv6", "mac", NULL};
+	const char *net_vals[] = {"10.244.0.9", "fd00:10:244::9", "00:16:3e:00:00:09", NULL};
 	struct xn_pod_record r = {
 	    .uid = xn_xstrdup("0b1c2d3e-aaaa-bbbb-cccc-000000000001"),
 	    .ns = xn_xstrdup("default"),
@@ -245,11 +275,14 @@ static void every_key_the_code_writes_is_in_the_schema(void **state)
 	OK(xn_store_pod_put(st, &r, &err));
 	OK(xn_store_guest_config_put(st, 3, cfg_keys, cfg_vals, &err));
 	OK(xn_store_guest_data_init(st, 3, &err));
+	OK(xn_store_record_put(st, "/xenlet/net/pods/0b1c2d3e-aaaa-bbbb-cccc-000000000001",
+			       net_keys, net_vals, &err));
 #undef OK
 	w = (struct walk){st, 0};
 	walk(&w, "/");
-	/* node dir+4, pods+pod dir+12 fields, cfg dir+env dir+10, data dir */
-	assert_int_equal(w.checked, 2 + 4 + 2 + 12 + 2 + 10 + 1);
+	/* node dir+4, pods+pod dir+12 fields, cfg dir+env dir+17, data dir,
+	 * net+pods+pod dir+3 */
+	assert_int_equal(w.checked, 2 + 4 + 2 + 12 + 2 + 17 + 1 + 3 + 3);
 	xn_pod_record_dispose(&r);
 	xn_store_close(st);
 	event_base_free(base);
@@ -284,6 +317,16 @@ static void syntaxes_accept_and_refuse(void **state)
 	    {"IPV4_LIST", "1.1.1.1,8.8.8.8,9.9.9.9", true},
 	    {"IPV4_LIST", "1.1.1.1,8.8.8.8,9.9.9.9,1.0.0.1", false},
 	    {"IPV4_LIST", "1.1.1.1,", false},
+	    {"IPV6_ADDRESS", "fd00:10:244:1::2", true},
+	    {"IPV6_ADDRESS", "::1", true},
+	    {"IPV6_ADDRESS", "FD00::2", false},		   /* upper case */
+	    {"IPV6_ADDRESS", "fd00:0:0:0:0:0:0:2", false}, /* not compressed */
+	    {"IPV6_ADDRESS", "fd00::02", false},
+	    {"IPV6_ADDRESS", "10.0.0.1", false},
+	    {"DNS_SEARCH", "default.svc.cluster.local svc.cluster.local cluster.local", true},
+	    {"DNS_SEARCH", "a  b", false},
+	    {"DNS_SEARCH", "a ", false},
+	    {"DNS_SEARCH", "Example.com", false},
 	    {"MAC_ADDRESS", "00:16:3e:aa:bb:cc", true},
 	    {"MAC_ADDRESS", "00:16:3E:AA:BB:CC", false},
 	    {"MAC_ADDRESS", "00:16:3e:aa:bb", false},
@@ -352,6 +395,8 @@ static void values_read_within_their_length(void **state)
 	    {"(\"0\"|\"1\")", "", false},
 	    {"C_IDENT", "", false},
 	    {"DNS_SUBDOMAIN", "a.", false},
+	    {"IPV6_ADDRESS", "fd00::", true},
+	    {"DNS_SEARCH", "a ", false},
 	};
 	long page = sysconf(_SC_PAGESIZE);
 	char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,

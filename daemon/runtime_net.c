@@ -1,0 +1,90 @@
+/* runtime_net.c - the pod network of a pod's instances: addresses from the
+ * allocator, the vif and command line of the domain, the guest's keys, the
+ * release when the pod will have no domain again (docs/networking.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime_priv.h"
+#include "xenlet/log.h"
+#include "xenlet/store.h"
+
+static void set_status_ips(struct pod *p, const struct xn_pod_addrs *a)
+{
+	snprintf(p->st.ip, sizeof(p->st.ip), "%s", a->ip4);
+	snprintf(p->st.ip6, sizeof(p->st.ip6), "%s", a->ip6);
+}
+
+int xn_rt_net_prepare(struct pod *p, char name[XN_NAME_MAX], struct xn_domain_config *c,
+		      struct xn_vif *vif, char **cmdline, xn_err *err)
+{
+	struct xn_ipam *ipam = p->rt->opts.ipam;
+	struct xn_pod_addrs a;
+
+	*cmdline = NULL;
+	p->has_net = false;
+	xn_err e = NULL;
+
+	if (ipam == NULL || !xn_ipam_configured(ipam))
+		return 0; /* no pod network (yet): the pod starts without one */
+	if (p->rt->opts.check_host_net &&
+	    xn_net_host_check(p->rt->opts.sys_class_net ? p->rt->opts.sys_class_net
+							: "/sys/class/net",
+			      p->rt->opts.bridge, p->rt->opts.vif_script, &e) < 0) {
+		/* a vif that cannot be plugged would fail the domain: run it
+		 * without one, as before there was a pod network, and say so */
+		xn_rt_note(p, "Warning", "NetworkNotReady", "%s; the pod starts without a network",
+			   xn_error_msg(e));
+		xn_error_free(&e);
+		return 0;
+	}
+	if (xn_ipam_alloc(ipam, p->spec.uid, &a, err) < 0)
+		return -1;
+	xn_pod_net_fill(xn_ipam_ranges(ipam), &a, &p->net);
+	p->net.mtu = p->rt->opts.mtu;
+	p->has_net = true;
+	set_status_ips(p, &a);
+	xn_runtime_domain_config_net(&p->spec, &p->net, p->rt->opts.bridge, p->rt->opts.vif_script,
+				     name, c, vif, cmdline);
+	return 0;
+}
+
+int xn_rt_net_guest(struct pod *p, uint32_t domid, xn_err *err)
+{
+	struct xn_net_guest_keys g;
+
+	if (!p->has_net)
+		return 0;
+	xn_net_guest_keys(&p->net, &g);
+	return xn_store_guest_config_put(p->rt->store, domid, g.keys, g.vals, err);
+}
+
+void xn_rt_net_release(struct pod *p)
+{
+	xn_err err = NULL;
+
+	p->has_net = false;
+	if (p->rt->opts.ipam == NULL)
+		return;
+	if (xn_ipam_release(p->rt->opts.ipam, p->spec.uid, &err) < 0) {
+		/* kept, so never handed out twice; the next start's sweep retries */
+		log_warnx("pod %s/%s: %s", p->spec.ns, p->spec.name, xn_error_msg(err));
+		xn_error_free(&err);
+	}
+}
+
+void xn_rt_net_restore(struct pod *p)
+{
+	struct xn_pod_addrs a;
+
+	if (p->rt->opts.ipam != NULL && xn_ipam_get(p->rt->opts.ipam, p->spec.uid, &a) == 0)
+		set_status_ips(p, &a);
+}
+
+void xn_rt_net_record(struct pod *p, const char **ip, const char **mac, struct xn_pod_addrs *buf)
+{
+	*ip = *mac = NULL;
+	if (p->rt->opts.ipam == NULL || xn_ipam_get(p->rt->opts.ipam, p->spec.uid, buf) < 0)
+		return;
+	*ip = buf->ip4[0] ? buf->ip4 : NULL;
+	*mac = buf->mac;
+}
