@@ -338,4 +338,54 @@ check "offline on a vif already gone exits 0" $? "$(cat "$TMP/hook.err")"
 check_eq "with the last vif gone, no nftables table is left in Dom0" "$(d0 nft list tables)" ""
 check_eq "no bridge port is left" "$(d0 ls /sys/class/net/xnbr0/brif)" ""
 
+# --- concurrent runs --------------------------------------------------------
+# libxl runs the scripts of several domains at once: eight onlines from an
+# empty table, then four offlines beside four onlines, must leave exactly
+# the vifs that are online, the base rule once, and at the end nothing.
+for i in $(seq 20 31); do
+	ip -n "$D0" link add "vif$i.0" type veth peer name "vif$i.0p"
+	backend "$i" xnbr0 "10.99.1.$i" "00:16:3e:00:$i:00"
+done
+# together FIRST LAST ACTION: the hook for vifFIRST.0 .. vifLAST.0 at once
+together() {
+	local i ps=""
+	for i in $(seq "$1" "$2"); do
+		ip netns exec "$D0" env PATH="$SHIMPATH" vif="vif$i.0" XENBUS_PATH="backend/vif/$i/0" \
+			"$HOOK" "$3" type_if=vif 2>>"$TMP/hook.err" &
+		ps="$ps $!"
+	done
+	local rc=0 p
+	for p in $ps; do
+		wait "$p" || rc=1
+	done
+	return $rc
+}
+# vifs_in_map: the vif names in the map, sorted, one line
+vifs_in_map() {
+	d0 nft list map bridge xenlet ports 2>/dev/null | grep -o '"vif[0-9.]*"' | tr -d '"' | sort -V | xargs
+}
+: >"$TMP/hook.err"
+together 20 27 online
+check "eight onlines at once exit 0" $? "$(cat "$TMP/hook.err")"
+check_eq "all eight are in the map" "$(vifs_in_map)" "$(seq 20 27 | sed 's/$/.0/; s/^/vif/' | xargs)"
+check_eq "the base chain has its one rule" "$(d0 nft list chain bridge xenlet prerouting | grep -c vmap)" 1
+together 20 23 offline &
+off=$!
+together 28 31 online
+on=$?
+wait $off
+off=$?
+[ $on -eq 0 ] && [ $off -eq 0 ]
+check "four offlines beside four onlines exit 0" $? "$(cat "$TMP/hook.err")"
+check_eq "exactly the online vifs are in the map" "$(vifs_in_map)" "$(seq 24 31 | sed 's/$/.0/; s/^/vif/' | xargs)"
+n=0
+for i in $(seq 24 31); do
+	[ "$(master_of "vif$i.0")" = xnbr0 ] && d0 nft list chain bridge xenlet "port-vif$i.0" >/dev/null 2>&1 && n=$((n + 1))
+done
+check_eq "each online vif has its port and its chain" $n 8
+together 24 31 offline
+check "the last eight offlines at once exit 0" $? "$(cat "$TMP/hook.err")"
+check_eq "then no nftables table is left" "$(d0 nft list tables)" ""
+check_eq "and no bridge port" "$(d0 ls /sys/class/net/xnbr0/brif)" ""
+
 summary vif-hook
