@@ -293,7 +293,10 @@ refused() {
 # shellcheck disable=SC2016 # the $(...) must reach the hook unexpanded
 for bad in '1.2.3.4; rm -rf /' '10.99.0.9 } ; add rule bridge xenlet prerouting accept' \
 	"\$(touch $TMP/pwned)" '`touch '"$TMP"'/pwned`' '10.99.0.9/24' '10.99.0.256' '010.99.0.9' \
-	'fd99::9::1' 'fd99::12345' 'fe80::1' '10.99.0.9,10.99.0.10' '*'; do
+	'fd99::9::1' 'fd99::12345' 'fd99:::9' ':fd99::9' 'fd99::9:' '1:2:3:4:5:6:7:8:9' '1:2:3:4:5:6:7' \
+	'fe80::1' 'ff02::1' '::1' '::' '127.0.0.1' '224.0.0.1' '0.0.0.0' '10.99.0.9.' \
+	'10.99.0.9,10.99.0.10' '*' "10.99.0.9
+10.99.0.10"; do
 	backend 9 xnbr0 "$bad" 00:16:3e:00:09:00
 	refused "ip '$bad'" vif9.0 9 "bad I"
 done
@@ -320,6 +323,31 @@ xs_write backend/vif/9/0/frontend '/local/domain/9/device/vif/0;x'
 refused "a failure after wiring" vif9.0 9 "bad frontend path"
 grep -q -- '-t vif-xenlet -p daemon.err -- vif9.0 online: bad IP' "$TMP/syslog"
 check "refusals are logged to syslog as errors" $? "$(tail -n 3 "$TMP/syslog")"
+
+# Accepted forms: /32 and /128, a repeated address, the uncompressed
+# IPv6 form, an upper-case MAC
+# (after the failures above: a success clears their hotplug-error)
+backend 9 xnbr0 '10.99.0.9/32 10.99.0.9 FD99::9/128 fd99:0:0:0:0:0:0:9 fd99:0::a' 00:16:3E:00:09:00
+xs_write backend/vif/9/0/hotplug-error "an earlier failure"
+hook vif9.0 9 online
+check "online with /32, /128, a repeated address, IPv6 long form and an upper-case MAC" $? "$(cat "$TMP/hook.err")"
+check_eq "... clears an earlier hotplug-error" "$(xs_read backend/vif/9/0/hotplug-error)" ""
+d0 nft list chain bridge xenlet port-vif9.0 | grep -q 'ip saddr 10.99.0.9 accept' &&
+	d0 nft list chain bridge xenlet port-vif9.0 | grep -q 'ip6 saddr { fd99::9, fd99::a, fe80::216:3eff:fe00:900 } accept' &&
+	d0 nft list chain bridge xenlet port-vif9.0 | grep -q 'ether saddr != 00:16:3e:00:09:00'
+check "... each address once in the rules, the link-local address from the MAC" $? "$(d0 nft list chain bridge xenlet port-vif9.0)"
+check_eq "... and vif9.0 is a port of xnbr0" "$(master_of vif9.0)" xnbr0
+# online again with a bad value: the vif must not stay wired from before
+xs_write backend/vif/9/0/mac 00:16:3e:00:09:00x
+refused "a failing second online" vif9.0 9 "bad MAC"
+
+# (a valid nft command line once pasted into '{ "$vif" }': the rest is a
+# comment)
+ip netns exec "$D0" env PATH="$SHIMPATH" vif='vif7.0" } ; add table inet pwned # ' \
+	XENBUS_PATH=backend/vif/9/0 "$HOOK" online type_if=vif 2>"$TMP/hook.err"
+check "a hostile vif name is refused" "$([ $? -ne 0 ]; echo $?)"
+check_eq "... and never reaches nft" "$(d0 nft list tables)" "table bridge xenlet"
+check_eq "... and the ruleset is unchanged" "$(ruleset)" "$first"
 
 # --- offline -------------------------------------------------------------------
 hook vif7.0 7 offline
