@@ -316,11 +316,16 @@ backend 9 xnbr0 10.99.0.9 00:16:3e:00:09:00
 ip -n "$D0" link set vif9.0 name vif9.9
 refused "a missing vif" vif9.0 9 "interface vif9.0 does not exist"
 ip -n "$D0" link set vif9.9 name vif9.0
-# rules and port are in place when the frontend path turns out bad: the
-# hook must undo both
 backend 9 xnbr0 10.99.0.9 00:16:3e:00:09:00
 xs_write backend/vif/9/0/frontend '/local/domain/9/device/vif/0;x'
-refused "a failure after wiring" vif9.0 9 "bad frontend path"
+refused "a bad frontend path" vif9.0 9 "bad frontend path"
+# rules and port are in place when writing the MTU into the frontend dir
+# fails (the shim cannot make a directory where a file is): the hook must
+# undo both
+backend 9 xnbr0 10.99.0.9 00:16:3e:00:09:00
+mkdir -p "$XN_XENSTORE_DIR/local/domain/9/device/vif" && : >"$XN_XENSTORE_DIR/local/domain/9/device/vif/0"
+refused "a failure after wiring" vif9.0 9 "cannot write /local/domain/9/device/vif/0/mtu"
+rm -f "$XN_XENSTORE_DIR/local/domain/9/device/vif/0"
 grep -q -- '-t vif-xenlet -p daemon.err -- vif9.0 online: bad IP' "$TMP/syslog"
 check "refusals are logged to syslog as errors" $? "$(tail -n 3 "$TMP/syslog")"
 
