@@ -5,6 +5,9 @@
 #   $PREFIX/share/xenlet/{k8s,sim}/        manifests, sim scripts for the demo
 #   $PREFIX/lib/xenlet/guests/             the test unikernels, when built
 #   /lib/systemd/system/xenletd.service    unit (under DESTDIR)
+#   /etc/xen/scripts/vif-xenlet            the vif hotplug script, next to
+#                                          Xen's own (libxl's script= for
+#                                          the pods' vifs; replaced on update)
 #   /etc/xenlet/xenletd.conf               example config, never overwritten
 set -eu
 DESTDIR=$1 PREFIX=$2 B=$3
@@ -34,6 +37,8 @@ fi
 d /lib/systemd/system
 sed "s|@SBINDIR@|$PREFIX/sbin|" packaging/xenletd.service > "$DESTDIR/lib/systemd/system/xenletd.service"
 chmod 0644 "$DESTDIR/lib/systemd/system/xenletd.service"
+d /etc/xen/scripts
+install -m 0755 packaging/vif-xenlet "$DESTDIR/etc/xen/scripts/vif-xenlet"
 d /etc/xenlet 0700
 [ -e "$DESTDIR/etc/xenlet/xenletd.conf" ] ||
 	install -m 0600 packaging/xenletd.conf "$DESTDIR/etc/xenlet/xenletd.conf"

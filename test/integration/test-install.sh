@@ -25,6 +25,8 @@ done
 check "the binaries are executable" $?
 grep -q "^ExecStart=$P/sbin/xenletd -d --config /etc/xenlet/xenletd.conf$" "$D/lib/systemd/system/xenletd.service"
 check "the systemd unit starts the installed xenletd with /etc/xenlet/xenletd.conf" $? "$(grep ExecStart "$D/lib/systemd/system/xenletd.service")"
+[ -x "$D/etc/xen/scripts/vif-xenlet" ] && cmp -s "$SRC/packaging/vif-xenlet" "$D/etc/xen/scripts/vif-xenlet"
+check "the vif hotplug script is installed executable next to Xen's, /etc/xen/scripts/vif-xenlet" $?
 [ "$(stat -c %a "$D/etc/xenlet/xenletd.conf")" = 600 ]
 check "the example config is installed mode 0600 (it names credentials)" $?
 for m in "$D$P"/share/man/man*/*; do
