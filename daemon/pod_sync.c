@@ -11,6 +11,7 @@
 #include "xenlet/kube.h"
 #include "xenlet/kube_events.h"
 #include "xenlet/log.h"
+#include "xenlet/pod_status.h"
 #include "xenlet/pod_sync.h"
 #include "xenlet/util.h"
 
@@ -119,134 +120,6 @@ static void event_for(struct xn_pod_sync *ps, const char *ns, const char *name, 
 }
 
 /* ---- status ---- */
-
-static void add_condition(cJSON *arr, const cJSON *pod, const char *type, bool status,
-			  const char *reason, const char *now)
-{
-	const cJSON *old = NULL, *c;
-	const char *want = status ? "True" : "False";
-	const char *ltt = now;
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_ArrayForEach(c, jget(pod, "status", "conditions"))
-	{
-		const char *t = jstr(c, "type", NULL);
-		if (t && strcmp(t, type) == 0)
-			old = c;
-	}
-	/* the transition time stays while the status stays */
-	if (old && jstr(old, "status", NULL) && strcmp(jstr(old, "status", NULL), want) == 0 &&
-	    jstr(old, "lastTransitionTime", NULL))
-		ltt = jstr(old, "lastTransitionTime", NULL);
-	cJSON_AddStringToObject(o, "type", type);
-	cJSON_AddStringToObject(o, "status", want);
-	cJSON_AddNullToObject(o, "lastProbeTime");
-	cJSON_AddStringToObject(o, "lastTransitionTime", ltt);
-	if (reason)
-		cJSON_AddStringToObject(o, "reason", reason);
-	cJSON_AddItemToArray(arr, o);
-}
-
-static cJSON *terminated_json(const struct xn_termination *t, const char *container_id)
-{
-	cJSON *o = cJSON_CreateObject();
-	char ts[24];
-
-	cJSON_AddNumberToObject(o, "exitCode", t->exit_code);
-	cJSON_AddStringToObject(o, "reason", t->reason);
-	if (t->message[0])
-		cJSON_AddStringToObject(o, "message", t->message);
-	if (t->started_at) {
-		xn_rfc3339(t->started_at, ts);
-		cJSON_AddStringToObject(o, "startedAt", ts);
-	} else {
-		cJSON_AddNullToObject(o, "startedAt");
-	}
-	xn_rfc3339(t->finished_at, ts);
-	cJSON_AddStringToObject(o, "finishedAt", ts);
-	if (container_id)
-		cJSON_AddStringToObject(o, "containerID", container_id);
-	return o;
-}
-
-static const char *phase_of(const struct xn_pod_status *st)
-{
-	if (st->finished)
-		return st->last.exit_code == 0 ? "Succeeded" : "Failed";
-	if (st->state == XN_INST_RUNNING || st->has_last || st->restart_count > 0)
-		return "Running";
-	return "Pending";
-}
-
-cJSON *xn_pod_status_json(const struct xn_pod_spec *spec, const struct xn_pod_status *st,
-			  const cJSON *pod, const char *host_ip, const char *start_time)
-{
-	cJSON *s = cJSON_CreateObject(), *conds, *cstats, *cs, *state;
-	char now[24], ts[24], cid[96];
-	bool running = st->state == XN_INST_RUNNING;
-
-	xn_rfc3339(xn_now_real_ns(), now);
-	cJSON_AddStringToObject(s, "phase", phase_of(st));
-	conds = cJSON_AddArrayToObject(s, "conditions");
-	add_condition(conds, pod, "PodReadyToStartContainers", true, NULL, now);
-	add_condition(conds, pod, "Initialized", true, NULL, now);
-	add_condition(conds, pod, "Ready", st->ready, st->ready ? NULL : "ContainersNotReady", now);
-	add_condition(conds, pod, "ContainersReady", st->ready,
-		      st->ready ? NULL : "ContainersNotReady", now);
-	add_condition(conds, pod, "PodScheduled", true, NULL, now);
-	if (host_ip) {
-		cJSON *ips = cJSON_AddArrayToObject(s, "hostIPs"), *ip = cJSON_CreateObject();
-		cJSON_AddStringToObject(s, "hostIP", host_ip);
-		cJSON_AddStringToObject(ip, "ip", host_ip);
-		cJSON_AddItemToArray(ips, ip);
-	}
-	if (start_time && start_time[0])
-		cJSON_AddStringToObject(s, "startTime", start_time);
-	cJSON_AddStringToObject(s, "qosClass", xn_pod_qos_class(pod));
-
-	cstats = cJSON_AddArrayToObject(s, "containerStatuses");
-	cs = cJSON_CreateObject();
-	cJSON_AddItemToArray(cstats, cs);
-	cJSON_AddStringToObject(cs, "name", spec->container);
-	cJSON_AddStringToObject(cs, "image", spec->image ? spec->image : spec->kernel);
-	if (spec->image_id)
-		cJSON_AddStringToObject(cs, "imageID", spec->image_id);
-	else {
-		char id[512];
-		snprintf(id, sizeof(id), "file://%s", spec->kernel);
-		cJSON_AddStringToObject(cs, "imageID", id);
-	}
-	snprintf(cid, sizeof(cid), "xen://%s/%u", spec->uid, st->restart_count);
-	if (running || st->finished)
-		cJSON_AddStringToObject(cs, "containerID", cid);
-	cJSON_AddBoolToObject(cs, "ready", st->ready);
-	cJSON_AddNumberToObject(cs, "restartCount", st->restart_count);
-	cJSON_AddBoolToObject(cs, "started", running);
-	state = cJSON_AddObjectToObject(cs, "state");
-	if (running) {
-		cJSON *r = cJSON_AddObjectToObject(state, "running");
-		xn_rfc3339(st->started_at ? st->started_at : xn_now_real_ns(), ts);
-		cJSON_AddStringToObject(r, "startedAt", ts);
-	} else if (st->finished) {
-		cJSON_AddItemToObject(state, "terminated", terminated_json(&st->last, cid));
-	} else {
-		cJSON *w = cJSON_AddObjectToObject(state, "waiting");
-		cJSON_AddStringToObject(w, "reason",
-					st->reason[0] ? st->reason : "ContainerCreating");
-		if (st->message[0])
-			cJSON_AddStringToObject(w, "message", st->message);
-	}
-	if (st->has_last && !st->finished) {
-		cJSON *l = cJSON_AddObjectToObject(cs, "lastState");
-		char lcid[96];
-		snprintf(lcid, sizeof(lcid), "xen://%s/%u", spec->uid,
-			 st->restart_count ? st->restart_count - 1 : 0);
-		cJSON_AddItemToObject(l, "terminated", terminated_json(&st->last, lcid));
-	} else {
-		cJSON_AddObjectToObject(cs, "lastState");
-	}
-	return s;
-}
 
 /* The status body due for t, or NULL when there is nothing to say. */
 static cJSON *status_for(struct tracked *t)
@@ -422,18 +295,11 @@ static void reject_pod(struct xn_pod_sync *ps, const cJSON *pod, const char *rea
 	const char *uid = xn_kube_meta(pod, "uid"), *ns = xn_kube_meta(pod, "namespace"),
 		   *name = xn_kube_meta(pod, "name");
 	struct tracked *t = track(ps, uid, ns, name);
-	cJSON *s = cJSON_CreateObject();
 	char now[24];
 
 	xn_rfc3339(xn_now_real_ns(), now);
-	cJSON_AddStringToObject(s, "phase", "Failed");
-	cJSON_AddStringToObject(s, "reason", reason);
-	cJSON_AddStringToObject(s, "message", message);
-	if (ps->node_ip)
-		cJSON_AddStringToObject(s, "hostIP", ps->node_ip);
-	cJSON_AddStringToObject(s, "startTime", now);
 	cJSON_Delete(t->rejected);
-	t->rejected = s;
+	t->rejected = xn_pod_status_rejected(reason, message, ps->node_ip, now);
 	log_info("pod %s/%s: rejected: %s: %s", ns, name, reason, message);
 	/* as the kubelet: admission failures carry their own reason, the rest
 	 * are "Failed" events whose message says why */

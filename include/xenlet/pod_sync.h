@@ -15,6 +15,7 @@
 #define XENLET_POD_SYNC_H
 
 #include "xenlet/err.h"
+#include "xenlet/pod_status.h"
 #include "xenlet/pod_translate.h"
 #include "xenlet/runtime.h"
 
@@ -42,9 +43,5 @@ void xn_pod_sync_runtime_event(struct xn_pod_sync *ps, enum xn_runtime_event ev,
 			       const struct xn_pod_status *st);
 void xn_pod_sync_runtime_note(struct xn_pod_sync *ps, const char *uid, const char *type,
 			      const char *reason, const char *message);
-
-/* Pure: the status subresource body for a runtime status (for tests). */
-cJSON *xn_pod_status_json(const struct xn_pod_spec *spec, const struct xn_pod_status *st,
-			  const cJSON *pod, const char *host_ip, const char *start_time);
 
 #endif
