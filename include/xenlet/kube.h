@@ -39,6 +39,12 @@ enum xn_kube_method {
 	XN_KUBE_DELETE,
 };
 
+/* Requests and watches handed to libcurl at once; more wait (FIFO) for a
+ * slot, their timeout starting then.  Below the streams an API server lets
+ * one HTTP/2 connection carry (Go's servers announce 100 to 250): past
+ * that, libcurl 7.88 spread streams over more connections and stalled
+ * transfers that never timed out. */
+#define XN_KUBE_INFLIGHT_MAX 64
 /* Default per-request timeout when 0 is given. */
 #define XN_KUBE_TIMEOUT_MS_DEFAULT 30000
 /* Largest response body of an ordinary request, and largest watch event. */
