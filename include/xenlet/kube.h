@@ -40,10 +40,8 @@ enum xn_kube_method {
 };
 
 /* Requests and watches handed to libcurl at once; more wait (FIFO) for a
- * slot, their timeout starting then.  Below the streams an API server lets
- * one HTTP/2 connection carry (Go's servers announce 100 to 250): past
- * that, libcurl 7.88 spread streams over more connections and stalled
- * transfers that never timed out. */
+ * slot, their timeout starting then.  Kept below the 100 streams libcurl
+ * puts on one HTTP/2 connection, so one connection carries everything. */
 #define XN_KUBE_INFLIGHT_MAX 64
 /* Default per-request timeout when 0 is given. */
 #define XN_KUBE_TIMEOUT_MS_DEFAULT 30000

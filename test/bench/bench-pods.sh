@@ -44,37 +44,49 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DPID/stat"; }
 
 # One watch, straight from the API server (a JSON line per event, read as
 # it arrives: kubectl would buffer), stamps each pod's binding, its first
-# Running and its deletion, keyed by uid.
+# Running and its deletion, keyed by uid; resumed from the last
+# resourceVersion when the server ends it.
 python3 -u - "$TMP/times" "$XN_APISERVER_URL" "$XN_CLUSTER_DIR/pki" 2>"$TMP/watch.err" <<'PY' &
 import http.client, json, ssl, sys, time, urllib.parse
 out = open(sys.argv[1], "w", buffering=1)
 url, pki = urllib.parse.urlsplit(sys.argv[2]), sys.argv[3]
 ctx = ssl.create_default_context(cafile=pki + "/ca.crt")
 ctx.load_cert_chain(pki + "/admin.crt", pki + "/admin.key")
-c = http.client.HTTPSConnection(url.hostname, url.port, context=ctx)
-c.request("GET", "/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=3600")
-resp = c.getresponse()
-bound, running = set(), set()
+bound, running, rv = set(), set(), ""
 while True:
-    line = resp.readline()
-    if not line:
-        break
-    now = time.monotonic()
-    if not line.strip():
-        continue
-    ev = json.loads(line)
-    o = ev["object"]
-    md = o.get("metadata", {})
-    uid, name = md.get("uid"), md.get("name")
-    if ev["type"] == "DELETED":
-        print("deleted", name, uid, now, file=out)
-        continue
-    if uid not in bound and o.get("spec", {}).get("nodeName"):
-        bound.add(uid)
-        print("bound", name, uid, now, file=out)
-    if uid not in running and o.get("status", {}).get("phase") == "Running":
-        running.add(uid)
-        print("running", name, uid, now, file=out)
+    # the API server ends a watch that falls behind: resume where it ended
+    c = http.client.HTTPSConnection(url.hostname, url.port, context=ctx)
+    c.request("GET", "/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=3600" +
+              ("&resourceVersion=" + rv if rv else ""))
+    resp = c.getresponse()
+    if resp.status != 200:
+        print("watch: HTTP %d: %s" % (resp.status, resp.read()[:200]), file=sys.stderr)
+        sys.exit(1)
+    while True:
+        line = resp.readline()
+        if not line:
+            break
+        now = time.monotonic()
+        if not line.strip():
+            continue
+        ev = json.loads(line)
+        o = ev["object"]
+        md = o.get("metadata", {})
+        if ev["type"] == "ERROR":
+            print("watch: %s" % o.get("message"), file=sys.stderr)
+            sys.exit(1)
+        rv = md.get("resourceVersion", rv)
+        uid, name = md.get("uid"), md.get("name")
+        if ev["type"] == "DELETED":
+            print("deleted", name, uid, now, file=out)
+            continue
+        if uid not in bound and o.get("spec", {}).get("nodeName"):
+            bound.add(uid)
+            print("bound", name, uid, now, file=out)
+        if uid not in running and o.get("status", {}).get("phase") == "Running":
+            running.add(uid)
+            print("running", name, uid, now, file=out)
+    c.close()
 PY
 WPID=$!
 sleep 2
