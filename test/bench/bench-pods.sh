@@ -45,7 +45,8 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DPID/stat"; }
 # One watch, straight from the API server (a JSON line per event, read as
 # it arrives: kubectl would buffer), stamps each pod's binding, its first
 # Running and its deletion, keyed by uid; resumed from the last
-# resourceVersion when the server ends it.
+# resourceVersion when the server ends it.  (The wall clock beside it is
+# for lining the figures up with xenletd's log.)
 python3 -u - "$TMP/times" "$XN_APISERVER_URL" "$XN_CLUSTER_DIR/pki" 2>"$TMP/watch.err" <<'PY' &
 import http.client, json, ssl, sys, time, urllib.parse
 out = open(sys.argv[1], "w", buffering=1)
@@ -66,7 +67,7 @@ while True:
         line = resp.readline()
         if not line:
             break
-        now = time.monotonic()
+        now, wall = time.monotonic(), time.time()
         if not line.strip():
             continue
         ev = json.loads(line)
@@ -78,14 +79,14 @@ while True:
         rv = md.get("resourceVersion", rv)
         uid, name = md.get("uid"), md.get("name")
         if ev["type"] == "DELETED":
-            print("deleted", name, uid, now, file=out)
+            print("deleted", name, uid, now, wall, file=out)
             continue
         if uid not in bound and o.get("spec", {}).get("nodeName"):
             bound.add(uid)
-            print("bound", name, uid, now, file=out)
+            print("bound", name, uid, now, wall, file=out)
         if uid not in running and o.get("status", {}).get("phase") == "Running":
             running.add(uid)
-            print("running", name, uid, now, file=out)
+            print("running", name, uid, now, wall, file=out)
     c.close()
 PY
 WPID=$!
@@ -144,7 +145,7 @@ times, rssf = sys.argv[1], sys.argv[2]
 n, rounds, idle, ticks, tck = (int(a) for a in sys.argv[3:8])
 bound, running = {}, {}
 for l in open(times):
-    k, name, uid, t = l.split()
+    k, name, uid, t, _ = l.split()
     if k == "bound":
         bound[uid] = (name, float(t))
     elif k == "running":
