@@ -1,11 +1,13 @@
 /* kube_client.c - libcurl multi on a libevent loop; requests (see include/xenlet/kube.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include <event2/event.h>
 
 #include "kube_internal.h"
+#include "xenlet/log.h"
 #include "xenlet/metrics.h"
 #include "xenlet/util.h"
 
@@ -25,6 +27,8 @@ struct xn_kube {
 	CURLM *multi;
 	struct event *timer;
 	TAILQ_HEAD(, xn_kube_req) reqs;
+	TAILQ_HEAD(, xn_kube_req) waiting; /* started by us, not yet given to libcurl */
+	unsigned active;		   /* easy handles in the multi handle */
 	LIST_HEAD(, sock) socks;
 	char *server;
 	char *user_agent;
@@ -61,12 +65,62 @@ const char *kube_server(struct xn_kube *k)
 	return k->server;
 }
 
+/* Take r out of libcurl's hands, or out of the waiting list. */
+static void detach(struct xn_kube_req *r)
+{
+	struct xn_kube *k = r->k;
+
+	if (r->attached) {
+		curl_multi_remove_handle(k->multi, r->easy);
+		r->attached = 0;
+		k->active--;
+	}
+	if (r->queued) {
+		TAILQ_REMOVE(&k->waiting, r, wlink);
+		r->queued = 0;
+	}
+}
+
+static int attach(struct xn_kube_req *r, xn_err *err)
+{
+	CURLMcode mc = curl_multi_add_handle(r->k->multi, r->easy);
+
+	if (mc != CURLM_OK)
+		return xn_error(err, EIO, "libcurl: %s", curl_multi_strerror(mc));
+	r->attached = 1;
+	r->k->active++;
+	return 0;
+}
+
+/* Hand waiting requests to libcurl while there is room.  Never called from
+ * inside libcurl (it refuses new handles there). */
+static void start_waiting(struct xn_kube *k)
+{
+	struct xn_kube_req *r;
+
+	while (k->active < XN_KUBE_INFLIGHT_MAX && (r = TAILQ_FIRST(&k->waiting)) != NULL) {
+		xn_err err = NULL;
+
+		TAILQ_REMOVE(&k->waiting, r, wlink);
+		r->queued = 0;
+		if (attach(r, &err) < 0) {
+			/* as a transport error: the callback says why */
+			r->werr = xn_xstrdup(xn_error_msg(err));
+			xn_error_free(&err);
+			r->result = CURLE_FAILED_INIT;
+			r->done = 1;
+			event_active(r->dispatch, EV_TIMEOUT, 0);
+		}
+	}
+}
+
 static void req_free(struct xn_kube_req *r)
 {
 	struct kube_event *e;
+	struct xn_kube *k = r->k;
+	int freed_slot = r->attached;
 
-	if (r->attached)
-		curl_multi_remove_handle(r->k->multi, r->easy);
+	detach(r);
 	curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
 	if (r->dispatch != NULL)
@@ -76,11 +130,13 @@ static void req_free(struct xn_kube_req *r)
 		cJSON_Delete(e->object);
 		free(e);
 	}
-	TAILQ_REMOVE(&r->k->reqs, r, link);
+	TAILQ_REMOVE(&k->reqs, r, link);
 	free(r->body_out);
 	free(r->buf);
 	free(r->werr);
 	free(r);
+	if (freed_slot)
+		start_waiting(k);
 }
 
 /* The Status message of an error answer, or a short description. */
@@ -173,11 +229,11 @@ static void check_done(struct xn_kube *k)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		r->result = m->data.result;
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
-		curl_multi_remove_handle(k->multi, r->easy);
-		r->attached = 0;
+		detach(r);
 		r->done = 1;
 		event_active(r->dispatch, EV_TIMEOUT, 0);
 	}
+	start_waiting(k);
 }
 
 static void sock_event_cb(evutil_socket_t fd, short what, void *arg)
@@ -292,6 +348,7 @@ int xn_kube_new(struct event_base *base, const struct xn_kubeconfig *kc, const c
 	k = xn_xcalloc(1, sizeof(*k));
 	k->base = base;
 	TAILQ_INIT(&k->reqs);
+	TAILQ_INIT(&k->waiting);
 	LIST_INIT(&k->socks);
 	k->multi = curl_multi_init();
 	if (k->multi == NULL) {
@@ -303,6 +360,11 @@ int xn_kube_new(struct event_base *base, const struct xn_kubeconfig *kc, const c
 	curl_multi_setopt(k->multi, CURLMOPT_SOCKETDATA, k);
 	curl_multi_setopt(k->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(k->multi, CURLMOPT_TIMERDATA, k);
+	/* HTTP/2: every request a stream on one connection (the API server
+	 * speaks h2 over TLS); HTTP/1.1 servers get a connection per transfer,
+	 * never more than we let run at once */
+	curl_multi_setopt(k->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(k->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)XN_KUBE_INFLIGHT_MAX);
 	k->server = xn_xstrdup(kc->server);
 	k->user_agent = user_agent ? xn_xstrdup(user_agent) : xn_xstrdup("xenletd/" XN_VERSION);
 	if (kc->token != NULL)
@@ -349,6 +411,16 @@ static void set_blob(CURL *e, CURLoption opt, struct xn_blob *b)
 	struct curl_blob cb = {.data = b->data, .len = b->len, .flags = CURL_BLOB_NOCOPY};
 
 	curl_easy_setopt(e, opt, &cb);
+}
+
+/* XN_KUBE_CURL_TRACE=1: libcurl's own account of each transfer, at debug
+ * level (connections, streams, pending transfers): for diagnosing stalls. */
+static int curl_trace(CURL *e, curl_infotype type, char *data, size_t size, void *arg)
+{
+	if (type == CURLINFO_TEXT)
+		log_debug("curl %p: %.*s", (void *)e,
+			  (int)(size && data[size - 1] == '\n' ? size - 1 : size), data);
+	return 0;
 }
 
 /* TLS and authentication, the same for every request. */
@@ -405,9 +477,17 @@ struct xn_kube_req *kube_req_new(struct xn_kube *k, enum xn_kube_method method, 
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	/* a burst at start-up waits for the first connection's h2 instead of
+	 * opening one connection per request */
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	if (timeout_ms > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	set_tls(k, e);
+	if (getenv("XN_KUBE_CURL_TRACE") != NULL) {
+		curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, curl_trace);
+		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+	}
 
 	r->headers = curl_slist_append(r->headers, "Accept: application/json");
 	r->headers = curl_slist_append(r->headers, "Expect:");
@@ -437,12 +517,14 @@ struct xn_kube_req *kube_req_new(struct xn_kube *k, enum xn_kube_method method, 
 
 int kube_req_start(struct xn_kube_req *r, xn_err *err)
 {
-	CURLMcode mc = curl_multi_add_handle(r->k->multi, r->easy);
+	struct xn_kube *k = r->k;
 
-	if (mc != CURLM_OK)
-		return xn_error(err, EIO, "libcurl: %s", curl_multi_strerror(mc));
-	r->attached = 1;
-	return 0;
+	if (k->active >= XN_KUBE_INFLIGHT_MAX || !TAILQ_EMPTY(&k->waiting)) {
+		r->queued = 1;
+		TAILQ_INSERT_TAIL(&k->waiting, r, wlink);
+		return 0;
+	}
+	return attach(r, err);
 }
 
 struct xn_kube_req *xn_kube_request(struct xn_kube *k, enum xn_kube_method method, const char *path,
@@ -479,10 +561,7 @@ void xn_kube_cancel(struct xn_kube_req *r)
 	}
 	/* Our own callback is running: stop the transfer now, free on return. */
 	r->cancelled = 1;
-	if (r->attached) {
-		curl_multi_remove_handle(r->k->multi, r->easy);
-		r->attached = 0;
-	}
+	detach(r);
 }
 
 char *xn_kube_escape(const char *s)

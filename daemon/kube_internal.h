@@ -26,9 +26,11 @@ struct xn_kube_req {
 	size_t len, cap;
 	char *werr; /* why the write callback stopped the transfer */
 
-	struct event *dispatch; /* runs callbacks from the loop, never inside curl */
-	int attached;		/* easy handle is in the multi handle */
-	int done;		/* transfer finished */
+	struct event *dispatch;		/* runs callbacks from the loop, never inside curl */
+	int attached;			/* easy handle is in the multi handle */
+	int queued;			/* waiting for a slot (XN_KUBE_INFLIGHT_MAX) */
+	TAILQ_ENTRY(xn_kube_req) wlink; /* in the client's waiting list */
+	int done;			/* transfer finished */
 	int cancelled;
 	int in_dispatch;
 	CURLcode result;

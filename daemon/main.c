@@ -162,6 +162,26 @@ static void sim_ready(struct xn_hv *hv, uint32_t domid, void *arg)
 	}
 }
 
+/* Domain events go to the runtime.  With hv_sim, main also plays the part
+ * of libxl's destroy, which removes a dead domain's /local/domain/<domid>:
+ * nothing else does, and the in-memory store grew with every pod. */
+static void hv_event(struct xn_hv *hv, const struct xn_hv_event *ev, void *arg)
+{
+	struct daemon *d = arg;
+	char path[48];
+	xn_err err = NULL;
+
+	if (d->rt != NULL)
+		xn_runtime_hv_event(hv, ev, d->rt);
+	if (ev->type != XN_HV_EV_DEATH || hv->ops != &xn_hv_sim_ops)
+		return;
+	snprintf(path, sizeof(path), "/local/domain/%u", ev->domid);
+	if (xn_store_rm(d->store, path, &err) < 0) {
+		log_debug("sim domain %u: %s: %s", ev->domid, path, xn_error_msg(err));
+		xn_error_free(&err);
+	}
+}
+
 /* One daemon per root dir: a second one would fight over the domains. */
 static int take_lock(struct daemon *d, xn_err *err)
 {
@@ -278,7 +298,7 @@ static int start(struct daemon *d, xn_err *err)
 	ro.bridge = d->cfg.bridge;
 	ro.vif_script = d->cfg.vif_script;
 	ro.check_host_net = strcmp(d->cfg.backend, "libxl") == 0; /* hv_sim has no vifs */
-	d->hv = xn_hv_new(d->cfg.backend, d->base, xn_runtime_hv_event, NULL, err);
+	d->hv = xn_hv_new(d->cfg.backend, d->base, hv_event, d, err);
 	if (d->hv == NULL)
 		return -1;
 	if (d->hv->ops == &xn_hv_sim_ops)
@@ -288,7 +308,6 @@ static int start(struct daemon *d, xn_err *err)
 	d->rt = xn_runtime_new(d->base, d->guard, d->store, &ro, runtime_cb, runtime_note, d, err);
 	if (d->rt == NULL)
 		return -1;
-	d->hv->event_arg = d->rt;
 	if (start_kube(d, err) < 0)
 		return -1;
 	if (xn_runtime_recover(d->rt, err) < 0)

@@ -1,4 +1,6 @@
-/* pod_sync.c - pods bound to this node <-> the runtime (see pod_sync.h). */
+/* pod_sync.c - pods bound to this node <-> the runtime (see pod_sync.h).
+ * The API server is reached through struct xn_pod_sync_api only
+ * (pod_sync_kube.c is the real one). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,13 +10,17 @@
 
 #include <event2/event.h>
 
+#include "pod_sync_priv.h"
 #include "xenlet/crilog.h"
 #include "xenlet/image_path.h"
 #include "xenlet/kube.h"
 #include "xenlet/kube_events.h"
 #include "xenlet/log.h"
+#include "xenlet/pod_status.h"
 #include "xenlet/pod_sync.h"
 #include "xenlet/util.h"
+
+#define MS_NS 1000000ull
 
 /* What we know of one pod object beyond the runtime's view. */
 struct tracked {
@@ -24,10 +30,12 @@ struct tracked {
 	char *ns;
 	char *name;
 	char start_time[24];
-	cJSON *rejected; /* the Failed status of a pod we refused, else NULL */
-	bool deleting;	 /* DELETE with grace 0 is due / in flight */
-	bool dirty;	 /* a status patch is due */
-	struct xn_kube_req *req;
+	cJSON *rejected;	/* the Failed status of a pod we refused, else NULL */
+	bool deleting;		/* deletionTimestamp seen: the pod is being stopped */
+	bool gone;		/* the runtime let it go: DELETE with grace 0 due / in flight */
+	bool dirty;		/* a status patch (or the DELETE) is due */
+	uint64_t hold_until_ns; /* first status held until then (monotonic), 0: not held */
+	void *req;		/* the patch or DELETE in flight */
 	struct event *retry;
 	unsigned retry_ms;
 	char *last_sent; /* the last status body that reached the API server */
@@ -37,18 +45,19 @@ TAILQ_HEAD(tracked_list, tracked);
 
 struct xn_pod_sync {
 	struct event_base *base;
-	struct xn_kube *k;
-	struct xn_kube_events *events;
+	const struct xn_pod_sync_api *api;
+	void *ctx;
+	void (*ctx_free)(void *ctx);
 	struct xn_runtime *rt;
 	struct xn_pod_sync_opts opts;
 	char *node_name;
 	char *node_ip;
-	struct xn_informer *inf;
 	struct tracked_list pods;
 	struct event *flush;
+	bool events_held;
 };
 
-static void schedule_flush(struct xn_pod_sync *ps);
+static void schedule_flush(struct xn_pod_sync *ps, uint64_t delay_ns);
 
 /* ---- small helpers ---- */
 
@@ -64,6 +73,11 @@ static const char *jstr(const cJSON *o, const char *a, const char *b)
 	const cJSON *v = jget(o, a, b);
 
 	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *meta(const cJSON *pod, const char *field)
+{
+	return jstr(pod, "metadata", field);
 }
 
 static struct tracked *find(struct xn_pod_sync *ps, const char *uid)
@@ -94,8 +108,11 @@ static struct tracked *track(struct xn_pod_sync *ps, const char *uid, const char
 
 static void untrack(struct tracked *t)
 {
-	TAILQ_REMOVE(&t->ps->pods, t, entry);
-	xn_kube_cancel(t->req);
+	struct xn_pod_sync *ps = t->ps;
+
+	TAILQ_REMOVE(&ps->pods, t, entry);
+	if (t->req)
+		ps->api->cancel(ps->ctx, t->req);
 	if (t->retry)
 		event_free(t->retry);
 	cJSON_Delete(t->rejected);
@@ -104,6 +121,7 @@ static void untrack(struct tracked *t)
 	free(t->ns);
 	free(t->name);
 	free(t);
+	schedule_flush(ps, 0); /* the Events may go now */
 }
 
 static void event_for(struct xn_pod_sync *ps, const char *ns, const char *name, const char *uid,
@@ -117,138 +135,10 @@ static void event_for(struct xn_pod_sync *ps, const char *ns, const char *name, 
 		snprintf(field, sizeof(field), "spec.containers{%s}", container);
 		obj.field_path = field;
 	}
-	xn_kube_event(ps->events, &obj, type, reason, message);
+	ps->api->event(ps->ctx, &obj, type, reason, message);
 }
 
 /* ---- status ---- */
-
-static void add_condition(cJSON *arr, const cJSON *pod, const char *type, bool status,
-			  const char *reason, const char *now)
-{
-	const cJSON *old = NULL, *c;
-	const char *want = status ? "True" : "False";
-	const char *ltt = now;
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_ArrayForEach(c, jget(pod, "status", "conditions")) {
-		const char *t = jstr(c, "type", NULL);
-		if (t && strcmp(t, type) == 0)
-			old = c;
-	}
-	/* the transition time stays while the status stays */
-	if (old && jstr(old, "status", NULL) && strcmp(jstr(old, "status", NULL), want) == 0 &&
-	    jstr(old, "lastTransitionTime", NULL))
-		ltt = jstr(old, "lastTransitionTime", NULL);
-	cJSON_AddStringToObject(o, "type", type);
-	cJSON_AddStringToObject(o, "status", want);
-	cJSON_AddNullToObject(o, "lastProbeTime");
-	cJSON_AddStringToObject(o, "lastTransitionTime", ltt);
-	if (reason)
-		cJSON_AddStringToObject(o, "reason", reason);
-	cJSON_AddItemToArray(arr, o);
-}
-
-static cJSON *terminated_json(const struct xn_termination *t, const char *container_id)
-{
-	cJSON *o = cJSON_CreateObject();
-	char ts[24];
-
-	cJSON_AddNumberToObject(o, "exitCode", t->exit_code);
-	cJSON_AddStringToObject(o, "reason", t->reason);
-	if (t->message[0])
-		cJSON_AddStringToObject(o, "message", t->message);
-	if (t->started_at) {
-		xn_rfc3339(t->started_at, ts);
-		cJSON_AddStringToObject(o, "startedAt", ts);
-	} else {
-		cJSON_AddNullToObject(o, "startedAt");
-	}
-	xn_rfc3339(t->finished_at, ts);
-	cJSON_AddStringToObject(o, "finishedAt", ts);
-	if (container_id)
-		cJSON_AddStringToObject(o, "containerID", container_id);
-	return o;
-}
-
-static const char *phase_of(const struct xn_pod_status *st)
-{
-	if (st->finished)
-		return st->last.exit_code == 0 ? "Succeeded" : "Failed";
-	if (st->state == XN_INST_RUNNING || st->has_last || st->restart_count > 0)
-		return "Running";
-	return "Pending";
-}
-
-cJSON *xn_pod_status_json(const struct xn_pod_spec *spec, const struct xn_pod_status *st,
-			  const cJSON *pod, const char *host_ip, const char *start_time)
-{
-	cJSON *s = cJSON_CreateObject(), *conds, *cstats, *cs, *state;
-	char now[24], ts[24], cid[96];
-	bool running = st->state == XN_INST_RUNNING;
-
-	xn_rfc3339(xn_now_real_ns(), now);
-	cJSON_AddStringToObject(s, "phase", phase_of(st));
-	conds = cJSON_AddArrayToObject(s, "conditions");
-	add_condition(conds, pod, "PodReadyToStartContainers", true, NULL, now);
-	add_condition(conds, pod, "Initialized", true, NULL, now);
-	add_condition(conds, pod, "Ready", st->ready, st->ready ? NULL : "ContainersNotReady", now);
-	add_condition(conds, pod, "ContainersReady", st->ready,
-		      st->ready ? NULL : "ContainersNotReady", now);
-	add_condition(conds, pod, "PodScheduled", true, NULL, now);
-	if (host_ip) {
-		cJSON *ips = cJSON_AddArrayToObject(s, "hostIPs"), *ip = cJSON_CreateObject();
-		cJSON_AddStringToObject(s, "hostIP", host_ip);
-		cJSON_AddStringToObject(ip, "ip", host_ip);
-		cJSON_AddItemToArray(ips, ip);
-	}
-	xn_net_status_ips(s, st->ip, st->ip6);
-	if (start_time && start_time[0])
-		cJSON_AddStringToObject(s, "startTime", start_time);
-	cJSON_AddStringToObject(s, "qosClass", xn_pod_qos_class(pod));
-
-	cstats = cJSON_AddArrayToObject(s, "containerStatuses");
-	cs = cJSON_CreateObject();
-	cJSON_AddItemToArray(cstats, cs);
-	cJSON_AddStringToObject(cs, "name", spec->container);
-	cJSON_AddStringToObject(cs, "image", spec->image ? spec->image : spec->kernel);
-	if (spec->image_id)
-		cJSON_AddStringToObject(cs, "imageID", spec->image_id);
-	else {
-		char id[512];
-		snprintf(id, sizeof(id), "file://%s", spec->kernel);
-		cJSON_AddStringToObject(cs, "imageID", id);
-	}
-	snprintf(cid, sizeof(cid), "xen://%s/%u", spec->uid, st->restart_count);
-	if (running || st->finished)
-		cJSON_AddStringToObject(cs, "containerID", cid);
-	cJSON_AddBoolToObject(cs, "ready", st->ready);
-	cJSON_AddNumberToObject(cs, "restartCount", st->restart_count);
-	cJSON_AddBoolToObject(cs, "started", running);
-	state = cJSON_AddObjectToObject(cs, "state");
-	if (running) {
-		cJSON *r = cJSON_AddObjectToObject(state, "running");
-		xn_rfc3339(st->started_at ? st->started_at : xn_now_real_ns(), ts);
-		cJSON_AddStringToObject(r, "startedAt", ts);
-	} else if (st->finished) {
-		cJSON_AddItemToObject(state, "terminated", terminated_json(&st->last, cid));
-	} else {
-		cJSON *w = cJSON_AddObjectToObject(state, "waiting");
-		cJSON_AddStringToObject(w, "reason",
-					st->reason[0] ? st->reason : "ContainerCreating");
-		if (st->message[0])
-			cJSON_AddStringToObject(w, "message", st->message);
-	}
-	if (st->has_last && !st->finished) {
-		cJSON *l = cJSON_AddObjectToObject(cs, "lastState");
-		char lcid[96];
-		snprintf(lcid, sizeof(lcid), "xen://%s/%u", spec->uid,
-			 st->restart_count ? st->restart_count - 1 : 0);
-		cJSON_AddItemToObject(l, "terminated", terminated_json(&st->last, lcid));
-	} else {
-		cJSON_AddObjectToObject(cs, "lastState");
-	}
-	return s;
-}
 
 /* The status body due for t, or NULL when there is nothing to say. */
 static cJSON *status_for(struct tracked *t)
@@ -256,7 +146,7 @@ static cJSON *status_for(struct tracked *t)
 	struct xn_pod_sync *ps = t->ps;
 	const struct xn_pod_spec *spec = xn_runtime_spec(ps->rt, t->uid);
 	const struct xn_pod_status *st = xn_runtime_status(ps->rt, t->uid);
-	const cJSON *pod = xn_informer_get(ps->inf, t->ns, t->name);
+	const cJSON *pod = ps->api->get_pod(ps->ctx, t->ns, t->name);
 
 	if (t->rejected)
 		return cJSON_Duplicate(t->rejected, 1);
@@ -271,8 +161,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tracked *t = arg;
 
-	if (t->deleting)
-		t->dirty = true;
+	t->dirty = true;
 	send_status(t);
 }
 
@@ -280,6 +169,7 @@ static void retry_later(struct tracked *t)
 {
 	struct timeval tv;
 
+	t->dirty = true;
 	t->retry_ms = t->retry_ms ? t->retry_ms * 2 : 200;
 	if (t->retry_ms > 30000)
 		t->retry_ms = 30000;
@@ -290,79 +180,80 @@ static void retry_later(struct tracked *t)
 	evtimer_add(t->retry, &tv);
 }
 
-static void deleted(struct xn_kube_response *resp, void *arg)
+static void deleted(long status, const char *message, void *arg)
 {
 	struct tracked *t = arg;
 
 	t->req = NULL;
-	if (resp->status == 200 || resp->status == 404 || resp->status == 409) {
+	if (status == 200 || status == 404 || status == 409) {
 		/* 409: the uid precondition failed, a new pod of that name exists */
 		log_info("pod %s/%s: deleted", t->ns, t->name);
 		untrack(t);
 		return;
 	}
-	log_warnx("pod %s/%s: delete: %s; retrying", t->ns, t->name,
-		  resp->message ? resp->message : "?");
+	log_warnx("pod %s/%s: delete: %s; retrying", t->ns, t->name, message ? message : "?");
 	retry_later(t);
 }
 
-static void patched(struct xn_kube_response *resp, void *arg)
+static void patched(long status, const char *message, void *arg)
 {
 	struct tracked *t = arg;
-	char *sent = t->last_sent;
 
 	t->req = NULL;
-	if (resp->status >= 200 && resp->status < 300) {
+	if (status >= 200 && status < 300) {
 		t->retry_ms = 0;
 		if (t->dirty)
-			send_status(t);
+			send_status(t); /* what changed meanwhile, in one patch */
+		schedule_flush(t->ps, 0);
 		return;
 	}
 	/* not sent after all: forget what we thought the server has */
+	free(t->last_sent);
 	t->last_sent = NULL;
-	free(sent);
-	if (resp->status == 404) {
+	if (status == 404) {
 		log_info("pod %s/%s: gone from the API server", t->ns, t->name);
+		schedule_flush(t->ps, 0);
 		return; /* the informer's delete handler stops the pod */
 	}
-	log_warnx("pod %s/%s: status: %s; retrying", t->ns, t->name,
-		  resp->message ? resp->message : "?");
-	t->dirty = true;
+	log_warnx("pod %s/%s: status: %s; retrying", t->ns, t->name, message ? message : "?");
 	retry_later(t);
+}
+
+static void send_delete(struct tracked *t)
+{
+	struct xn_pod_sync *ps = t->ps;
+	xn_err err = NULL;
+
+	t->dirty = false;
+	t->req = ps->api->delete_pod(ps->ctx, t->ns, t->name, t->uid, deleted, t, &err);
+	if (t->req == NULL) {
+		log_warnx("pod %s/%s: delete: %s", t->ns, t->name, xn_error_msg(err));
+		xn_error_free(&err);
+		retry_later(t);
+	}
 }
 
 static void send_status(struct tracked *t)
 {
 	struct xn_pod_sync *ps = t->ps;
 	cJSON *status, *body;
-	char *text, *path;
+	char *text;
 	xn_err err = NULL;
 
-	if (t->req != NULL)
+	if (t->req != NULL || !t->dirty)
 		return; /* patched()/deleted() come back here */
-	if (t->deleting) {
-		if (!t->dirty)
-			return;
-		t->dirty = false;
-		body = cJSON_CreateObject();
-		cJSON_AddNumberToObject(body, "gracePeriodSeconds", 0);
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "preconditions"), "uid",
-					t->uid);
-		path = xn_xasprintf("/api/v1/namespaces/%s/pods/%s", t->ns, t->name);
-		t->req = xn_kube_request(ps->k, XN_KUBE_DELETE, path, body, 0, deleted, t, &err);
-		free(path);
-		cJSON_Delete(body);
-		if (t->req == NULL) {
-			log_warnx("pod %s/%s: delete: %s", t->ns, t->name, xn_error_msg(err));
-			xn_error_free(&err);
-			t->dirty = true;
-			retry_later(t);
-		}
+	if (t->retry != NULL && evtimer_pending(t->retry, NULL))
+		return; /* retry_cb comes back here */
+	if (t->gone) {
+		send_delete(t);
 		return;
 	}
-	if (!t->dirty || !xn_informer_synced(ps->inf))
-		return;
+	if (!ps->api->synced(ps->ctx))
+		return; /* the first list marks every pod */
+	if (t->hold_until_ns && xn_now_mono_ns() < t->hold_until_ns)
+		return; /* flush_cb comes back when the hold ends */
 	t->dirty = false;
+	t->hold_until_ns = 0;
 	status = status_for(t);
 	if (status == NULL)
 		return;
@@ -376,44 +267,84 @@ static void send_status(struct tracked *t)
 	}
 	free(t->last_sent);
 	t->last_sent = text;
-	path = xn_xasprintf("/api/v1/namespaces/%s/pods/%s/status", t->ns, t->name);
-	t->req = xn_kube_request(ps->k, XN_KUBE_PATCH_MERGE, path, body, 0, patched, t, &err);
-	free(path);
+	t->req = ps->api->patch_status(ps->ctx, t->ns, t->name, body, patched, t, &err);
 	cJSON_Delete(body);
 	if (t->req == NULL) {
 		log_warnx("pod %s/%s: status: %s", t->ns, t->name, xn_error_msg(err));
 		xn_error_free(&err);
 		free(t->last_sent);
 		t->last_sent = NULL;
-		t->dirty = true;
 		retry_later(t);
 	}
+}
+
+/* Is status work due or in flight?  Then the Events wait. */
+static bool status_busy(struct xn_pod_sync *ps)
+{
+	struct tracked *t;
+
+	TAILQ_FOREACH(t, &ps->pods, entry)
+		if ((t->req != NULL && !t->gone) || (t->dirty && !t->gone))
+			return true;
+	return false;
 }
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct xn_pod_sync *ps = arg;
 	struct tracked *t, *next;
+	uint64_t now = xn_now_mono_ns(), next_hold = 0;
+	bool busy;
 
 	for (t = TAILQ_FIRST(&ps->pods); t; t = next) {
 		next = TAILQ_NEXT(t, entry);
-		if (t->dirty && (t->retry == NULL || !evtimer_pending(t->retry, NULL)))
-			send_status(t);
+		send_status(t);
+		if (t->dirty && t->hold_until_ns > now &&
+		    (next_hold == 0 || t->hold_until_ns < next_hold))
+			next_hold = t->hold_until_ns;
+	}
+	if (next_hold)
+		schedule_flush(ps, next_hold - now);
+	busy = status_busy(ps);
+	if (busy != ps->events_held) {
+		ps->events_held = busy;
+		ps->api->events_hold(ps->ctx, busy);
 	}
 }
 
-static void schedule_flush(struct xn_pod_sync *ps)
+static void schedule_flush(struct xn_pod_sync *ps, uint64_t delay_ns)
 {
-	struct timeval zero = {0, 0};
+	struct timeval tv = {(time_t)(delay_ns / 1000000000ull),
+			     (suseconds_t)(delay_ns % 1000000000ull / 1000)};
+	struct timeval left;
 
-	if (!evtimer_pending(ps->flush, NULL))
-		evtimer_add(ps->flush, &zero);
+	/* a zero-delay flush replaces a later one; a later one never delays a sooner */
+	if (evtimer_pending(ps->flush, &left) && delay_ns > 0)
+		return;
+	evtimer_add(ps->flush, &tv);
+}
+
+/* Only "Pending, ContainerCreating" to say about a pod never reported yet:
+ * worth waiting a little for Running. */
+static bool only_creating(const struct tracked *t, const struct xn_pod_status *st)
+{
+	return t->last_sent == NULL && t->rejected == NULL && st != NULL &&
+	       st->state == XN_INST_WAITING && !st->has_last && !st->finished &&
+	       st->restart_count == 0 &&
+	       (st->reason[0] == '\0' || strcmp(st->reason, "ContainerCreating") == 0);
 }
 
 static void mark_dirty(struct tracked *t)
 {
+	struct xn_pod_sync *ps = t->ps;
+	const struct xn_pod_status *st = xn_runtime_status(ps->rt, t->uid);
+
 	t->dirty = true;
-	schedule_flush(t->ps);
+	if (!only_creating(t, st))
+		t->hold_until_ns = 0;
+	else if (t->hold_until_ns == 0)
+		t->hold_until_ns = xn_now_mono_ns() + XN_POD_SYNC_FIRST_HOLD_MS * MS_NS;
+	schedule_flush(ps, 0);
 }
 
 /* ---- admission ---- */
@@ -421,21 +352,13 @@ static void mark_dirty(struct tracked *t)
 static void reject_pod(struct xn_pod_sync *ps, const cJSON *pod, const char *reason,
 		       const char *message, const char *container)
 {
-	const char *uid = xn_kube_meta(pod, "uid"), *ns = xn_kube_meta(pod, "namespace"),
-		   *name = xn_kube_meta(pod, "name");
+	const char *uid = meta(pod, "uid"), *ns = meta(pod, "namespace"), *name = meta(pod, "name");
 	struct tracked *t = track(ps, uid, ns, name);
-	cJSON *s = cJSON_CreateObject();
 	char now[24];
 
 	xn_rfc3339(xn_now_real_ns(), now);
-	cJSON_AddStringToObject(s, "phase", "Failed");
-	cJSON_AddStringToObject(s, "reason", reason);
-	cJSON_AddStringToObject(s, "message", message);
-	if (ps->node_ip)
-		cJSON_AddStringToObject(s, "hostIP", ps->node_ip);
-	cJSON_AddStringToObject(s, "startTime", now);
 	cJSON_Delete(t->rejected);
-	t->rejected = s;
+	t->rejected = xn_pod_status_rejected(reason, message, ps->node_ip, now);
 	log_info("pod %s/%s: rejected: %s: %s", ns, name, reason, message);
 	/* as the kubelet: admission failures carry their own reason, the rest
 	 * are "Failed" events whose message says why */
@@ -453,8 +376,7 @@ static const char *container_name(const cJSON *pod)
 
 static void admit(struct xn_pod_sync *ps, const cJSON *pod)
 {
-	const char *uid = xn_kube_meta(pod, "uid"), *ns = xn_kube_meta(pod, "namespace"),
-		   *name = xn_kube_meta(pod, "name");
+	const char *uid = meta(pod, "uid"), *ns = meta(pod, "namespace"), *name = meta(pod, "name");
 	struct xn_pod_spec spec;
 	struct xn_pod_reject rej;
 	char *warnings = NULL;
@@ -519,12 +441,11 @@ out:
 	xn_pod_spec_dispose(&spec);
 }
 
-/* ---- informer callbacks ---- */
+/* ---- the informer's news ---- */
 
-static void on_pod(const cJSON *pod, struct xn_pod_sync *ps)
+void xn_pod_sync_pod_changed(struct xn_pod_sync *ps, const cJSON *pod)
 {
-	const char *uid = xn_kube_meta(pod, "uid"), *ns = xn_kube_meta(pod, "namespace"),
-		   *name = xn_kube_meta(pod, "name");
+	const char *uid = meta(pod, "uid"), *ns = meta(pod, "namespace"), *name = meta(pod, "name");
 	const char *phase = jstr(pod, "status", "phase");
 	const struct xn_pod_status *st;
 	struct tracked *t;
@@ -549,8 +470,9 @@ static void on_pod(const cJSON *pod, struct xn_pod_sync *ps)
 			}
 			return;
 		}
-		if (!t->deleting) {
-			t->deleting = true;
+		/* nothing runs (refused, finished and forgotten): delete it now */
+		if (!t->gone) {
+			t->deleting = t->gone = true;
 			mark_dirty(t);
 		}
 		return;
@@ -572,26 +494,15 @@ static void on_pod(const cJSON *pod, struct xn_pod_sync *ps)
 	admit(ps, pod);
 }
 
-static void inf_add(const cJSON *obj, void *arg)
+void xn_pod_sync_pod_deleted(struct xn_pod_sync *ps, const cJSON *pod)
 {
-	on_pod(obj, arg);
-}
-
-static void inf_update(const cJSON *old, const cJSON *obj, void *arg)
-{
-	on_pod(obj, arg);
-}
-
-static void inf_del(const cJSON *obj, void *arg)
-{
-	struct xn_pod_sync *ps = arg;
-	const char *uid = xn_kube_meta(obj, "uid");
+	const char *uid = meta(pod, "uid");
 	struct tracked *t;
 	xn_err err = NULL;
 
 	if (uid && xn_runtime_status(ps->rt, uid) != NULL) {
 		log_info("pod %s/%s: deleted from the API server; stopping it now",
-			 xn_kube_meta(obj, "namespace"), xn_kube_meta(obj, "name"));
+			 meta(pod, "namespace"), meta(pod, "name"));
 		if (xn_runtime_kill(ps->rt, uid, 0, &err) < 0) {
 			log_warnx("%s", xn_error_msg(err));
 			xn_error_free(&err);
@@ -599,10 +510,8 @@ static void inf_del(const cJSON *obj, void *arg)
 	}
 	/* looked up only now: the kill may already have dropped it */
 	t = uid ? find(ps, uid) : NULL;
-	if (t) {
-		t->deleting = false; /* nothing left to delete */
-		untrack(t);
-	}
+	if (t)
+		untrack(t); /* nothing left to delete */
 }
 
 struct orphan_ctx {
@@ -618,18 +527,16 @@ static int find_orphan(const struct xn_pod_spec *s, const struct xn_pod_status *
 
 	if (s->local || st->stopping)
 		return 0;
-	pod = xn_informer_get(o->ps->inf, s->ns, s->name);
-	if (pod == NULL ||
-	    strcmp(xn_kube_meta(pod, "uid") ? xn_kube_meta(pod, "uid") : "", s->uid) != 0) {
+	pod = o->ps->api->get_pod(o->ps->ctx, s->ns, s->name);
+	if (pod == NULL || strcmp(meta(pod, "uid") ? meta(pod, "uid") : "", s->uid) != 0) {
 		o->uids = xn_xrealloc(o->uids, (o->n + 1) * sizeof(char *));
 		o->uids[o->n++] = xn_xstrdup(s->uid);
 	}
 	return 0;
 }
 
-static void inf_synced(void *arg)
+void xn_pod_sync_synced(struct xn_pod_sync *ps)
 {
-	struct xn_pod_sync *ps = arg;
 	struct orphan_ctx o = {.ps = ps};
 	xn_err err = NULL;
 
@@ -645,13 +552,7 @@ static void inf_synced(void *arg)
 		free(o.uids[i]);
 	}
 	free(o.uids);
-	schedule_flush(ps);
-}
-
-static void inf_error(long status, const char *message, void *arg)
-{
-	log_warnx("pods of this node: list/watch: %s (status %ld); retrying",
-		  message ? message : "?", status);
+	schedule_flush(ps, 0);
 }
 
 /* ---- runtime callbacks ---- */
@@ -668,8 +569,8 @@ void xn_pod_sync_runtime_event(struct xn_pod_sync *ps, enum xn_runtime_event ev,
 	t = find(ps, uid);
 	if (ev == XN_RT_REMOVED) {
 		if (t && t->deleting) {
-			t->dirty = true;
-			send_status(t);
+			t->gone = true; /* the DELETE goes after any patch in flight */
+			mark_dirty(t);
 		} else if (t) {
 			untrack(t);
 		}
@@ -697,25 +598,15 @@ void xn_pod_sync_runtime_note(struct xn_pod_sync *ps, const char *uid, const cha
 
 /* ---- life ---- */
 
-struct xn_pod_sync *xn_pod_sync_new(struct event_base *base, struct xn_kube *k,
-				    struct xn_kube_events *events, struct xn_runtime *rt,
-				    const struct xn_pod_sync_opts *opts, xn_err *err)
+struct xn_pod_sync *xn_pod_sync_new_api(struct event_base *base, const struct xn_pod_sync_api *api,
+					void *ctx, struct xn_runtime *rt,
+					const struct xn_pod_sync_opts *opts)
 {
-	static const struct xn_informer_ops ops = {
-	    .add = inf_add,
-	    .update = inf_update,
-	    .del = inf_del,
-	    .synced = inf_synced,
-	    .error = inf_error,
-	};
 	struct xn_pod_sync *ps = xn_xcalloc(1, sizeof(*ps));
-	cleanup_free char *sel = xn_xasprintf("spec.nodeName=%s", opts->node_name);
-	cleanup_free char *esc = xn_kube_escape(sel);
-	cleanup_free char *query = xn_xasprintf("fieldSelector=%s", esc);
 
 	ps->base = base;
-	ps->k = k;
-	ps->events = events;
+	ps->api = api;
+	ps->ctx = ctx;
 	ps->rt = rt;
 	ps->opts = *opts;
 	ps->node_name = xn_xstrdup(opts->node_name);
@@ -724,13 +615,13 @@ struct xn_pod_sync *xn_pod_sync_new(struct event_base *base, struct xn_kube *k,
 	ps->opts.node_ip = ps->node_ip;
 	TAILQ_INIT(&ps->pods);
 	ps->flush = evtimer_new(base, flush_cb, ps);
-	ps->inf = xn_informer_new(k, "/api/v1/pods", query, &ops, ps);
-	if (ps->inf == NULL) {
-		xn_error(err, ENOMEM, "pods informer: cannot start");
-		xn_pod_sync_free(ps);
-		return NULL;
-	}
 	return ps;
+}
+
+void pod_sync_set_ctx(struct xn_pod_sync *ps, void *ctx, void (*ctx_free)(void *ctx))
+{
+	ps->ctx = ctx;
+	ps->ctx_free = ctx_free;
 }
 
 void xn_pod_sync_free(struct xn_pod_sync *ps)
@@ -739,11 +630,12 @@ void xn_pod_sync_free(struct xn_pod_sync *ps)
 
 	if (ps == NULL)
 		return;
-	xn_informer_free(ps->inf);
 	while ((t = TAILQ_FIRST(&ps->pods)) != NULL)
 		untrack(t);
 	if (ps->flush)
 		event_free(ps->flush);
+	if (ps->ctx_free)
+		ps->ctx_free(ps->ctx);
 	free(ps->node_name);
 	free(ps->node_ip);
 	free(ps);

@@ -1,10 +1,8 @@
 /* sim_script.c - parse hv_sim scripts (format: docs/sim-scripts.md). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "xenlet/sim_script.h"
 #include "xenlet/util.h"
@@ -196,46 +194,27 @@ out:
 
 int xn_sim_script_load(const char *path, struct xn_sim_script *out, char **textp, xn_err *err)
 {
-	cleanup_close int fd = -1;
-	char *buf = NULL;
-	size_t len = 0;
+	cleanup_free char *buf = NULL;
 	struct stat st;
-	ssize_t r;
-	int rc = -1;
+	size_t len = 0;
 
 	memset(out, 0, sizeof(*out));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (stat(path, &st) < 0)
 		return xn_error_errno(err, errno, "%s", path);
-	if (fstat(fd, &st) < 0)
-		return xn_error_errno(err, errno, "%s: stat", path);
 	if (!S_ISREG(st.st_mode))
 		return xn_error(err, EINVAL, "%s: not a regular file", path);
-	/* one byte more than allowed, so an oversize file is seen as such */
-	buf = xn_xmalloc(XN_SIM_SCRIPT_MAX + 2);
-	while (len < XN_SIM_SCRIPT_MAX + 1) {
-		r = read(fd, buf + len, XN_SIM_SCRIPT_MAX + 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			xn_error_errno(err, errno, "%s: read", path);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	buf[len] = '\0';
+	/* sized to the file: hv_sim keeps the text for the domain's life, and a
+	 * buffer of the largest size allowed per domain fragmented the heap
+	 * (RSS grew with every pod that came and went) */
+	if (xn_read_file(path, XN_SIM_SCRIPT_MAX, &buf, &len, err) < 0)
+		return -1;
 	if (xn_sim_script_parse(path, buf, len, out, err) < 0)
-		goto out;
+		return -1;
 	if (textp != NULL) {
 		*textp = buf;
 		buf = NULL;
 	}
-	rc = 0;
-out:
-	free(buf);
-	return rc;
+	return 0;
 }
 
 void xn_sim_script_dispose(struct xn_sim_script *s)

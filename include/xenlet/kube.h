@@ -39,6 +39,10 @@ enum xn_kube_method {
 	XN_KUBE_DELETE,
 };
 
+/* Requests and watches handed to libcurl at once; more wait (FIFO) for a
+ * slot, their timeout starting then.  Kept below the 100 streams libcurl
+ * puts on one HTTP/2 connection, so one connection carries everything. */
+#define XN_KUBE_INFLIGHT_MAX 64
 /* Default per-request timeout when 0 is given. */
 #define XN_KUBE_TIMEOUT_MS_DEFAULT 30000
 /* Largest response body of an ordinary request, and largest watch event. */

@@ -5,9 +5,16 @@
  * folded into one Event with a count, as client-go's recorder does, so a
  * crash-looping pod does not flood the API server.  Fire and forget: a
  * failure is logged at debug level and dropped, as the kubelet drops them.
+ *
+ * Events are the low-priority lane: they are queued and sent a few at a
+ * time, and none starts while the owner holds the lane (pod_sync does while
+ * pod status patches are due), unless it has waited 2 s.  At most 1000 wait;
+ * beyond that the oldest is dropped, as client-go's recorder drops.
  */
 #ifndef XENLET_KUBE_EVENTS_H
 #define XENLET_KUBE_EVENTS_H
+
+#include <stdbool.h>
 
 struct xn_kube;
 struct xn_kube_events;
@@ -25,5 +32,7 @@ void xn_kube_events_free(struct xn_kube_events *ev);
 /* type: "Normal" or "Warning". */
 void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj, const char *type,
 		   const char *reason, const char *message);
+/* true: more important requests are due; Events wait (2 s at most). */
+void xn_kube_events_hold(struct xn_kube_events *ev, bool hold);
 
 #endif
