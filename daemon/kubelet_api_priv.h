@@ -108,6 +108,8 @@ typedef void kapi_handler(struct kreq *r);
 struct kapi_route {
 	const char *path;   /* this path and all below it (the kubelet's isSubpath) */
 	const char *sub[2]; /* SubjectAccessReview subresources, tried in order */
+	const char *verb;   /* the SubjectAccessReview verb whatever the method;
+			     * NULL: from the method */
 	unsigned nseg;	    /* path segments after path that go to r->seg (KAPI_SEG_ANY: any) */
 	const char *usage;  /* a wrong number of segments: 400 "path must be <usage>" */
 	kapi_handler *get;  /* GET and HEAD */

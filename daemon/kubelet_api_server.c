@@ -46,8 +46,11 @@ const struct kapi_route kapi_routes[] = {
      .nseg = 3,
      .usage = "/containerLogs/NAMESPACE/POD/CONTAINER",
      .get = kapi_container_logs},
+    /* what changes a pod is "create" however it is asked for: a GET upgrade
+     * runs the same verbs as a POST (read-only nodes/proxy is not enough) */
     {.path = "/exec",
      .sub = {"proxy"},
+     .verb = "create",
      .nseg = 3,
      .usage = "/exec/NAMESPACE/POD/CONTAINER",
      .upgrade = kapi_exec_stream,
@@ -55,12 +58,21 @@ const struct kapi_route kapi_routes[] = {
      .other = kapi_needs_upgrade},
     {.path = "/attach",
      .sub = {"proxy"},
+     .verb = "create",
      .nseg = 3,
      .usage = "/attach/NAMESPACE/POD/CONTAINER",
      .upgrade = kapi_attach_stream,
      .other = kapi_needs_upgrade},
-    {.path = "/portForward", .sub = {"proxy"}, .nseg = KAPI_SEG_ANY, .other = kapi_not_supported},
-    {.path = "/run", .sub = {"proxy"}, .nseg = KAPI_SEG_ANY, .other = kapi_not_supported},
+    {.path = "/portForward",
+     .sub = {"proxy"},
+     .verb = "create",
+     .nseg = KAPI_SEG_ANY,
+     .other = kapi_not_supported},
+    {.path = "/run",
+     .sub = {"proxy"},
+     .verb = "create",
+     .nseg = KAPI_SEG_ANY,
+     .other = kapi_not_supported},
     {.path = "/", .sub = {"proxy"}},
 };
 const size_t kapi_nroutes = XN_ARRAY_SIZE(kapi_routes);
@@ -102,7 +114,7 @@ void xn_kapi_authz_attrs(const char *method, const char *path, const char **verb
 {
 	const struct kapi_route *rt = kapi_route_find(path);
 
-	*verb = verb_of(method);
+	*verb = rt->verb ? rt->verb : verb_of(method);
 	sub[0] = rt->sub[0];
 	sub[1] = rt->sub[1];
 }
@@ -246,9 +258,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	/* one lookup: authorization reads this row's attributes, dispatch
 	 * runs this row's handler */
 	r->route = kapi_route_find(r->path);
-	r->verb = verb_of(r->method);
-	r->sub[0] = r->route->sub[0];
-	r->sub[1] = r->route->sub[1];
+	xn_kapi_authz_attrs(r->method, r->path, &r->verb, r->sub);
 	kapi_auth(r, dispatch);
 }
 

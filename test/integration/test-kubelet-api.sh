@@ -146,6 +146,19 @@ check "the same service account with nodes/stats: 200" "$([ "$code" = 200 ]; ech
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$XN_CA_CERT" -H "Authorization: Bearer $tok2" "$url/containerLogs/default/ticker/main")
 check "... but not nodes/proxy (containerLogs): 403" "$([ "$code" = 403 ]; echo $?)" "$code"
 pki=$XN_CLUSTER_DIR/pki
+# issue 9, finding 3: read-only "get nodes/proxy" (monitoring) reads logs but
+# cannot run an exec verb through a GET upgrade: exec is "create"
+kubectl create serviceaccount watcher >/dev/null 2>&1
+kubectl create clusterrole node-proxy-reader --verb=get --resource=nodes/proxy >/dev/null 2>&1
+kubectl create clusterrolebinding watcher-proxy --clusterrole=node-proxy-reader --serviceaccount=default:watcher >/dev/null 2>&1
+tok3=$(kubectl create token watcher 2>/dev/null)
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$XN_CA_CERT" -H "Authorization: Bearer $tok3" "$url/containerLogs/default/ticker/main?tailLines=1")
+check "get nodes/proxy: containerLogs 200" "$([ "$code" = 200 ]; echo $?)" "$code"
+body=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" -H "Authorization: Bearer $tok3" \
+	-H "Connection: Upgrade" -H "Upgrade: SPDY/3.1" -H "X-Stream-Protocol-Version: v4.channel.k8s.io" \
+	"$url/exec/default/ticker/main?command=pause&output=1" | tr -d '\n')
+check "get nodes/proxy: exec by a GET upgrade is 403, verb create" \
+	"$(echo "$body" | grep -q 'verb=create, resource=nodes, subresource=proxy.* 403$'; echo $?)" "$body"
 out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/containerLogs/default/ticker/main?tailLines=1" | tr -d '\n')
 check "the API server's kubelet client certificate: 200" "$(echo "$out" | grep -qE '^(tick|line-a|line-b|part-1 part-2) 200$'; echo $?)" "$out"
 openssl ecparam -name prime256v1 -genkey -noout -out "$TMP/other.key" 2>/dev/null

@@ -236,6 +236,13 @@ static void kubelet_attrs(const char *method, const char *path, const char **ver
 		: strcmp(method, "PATCH") == 0	? "patch"
 		: strcmp(method, "DELETE") == 0 ? "delete"
 						: "get";
+	/* Where we differ on purpose (issue 9, finding 3): what changes a pod
+	 * (exec, attach, port-forward) is "create" whatever the method; the
+	 * kubelet maps their GET upgrade to "get" unless its streaming
+	 * authorization gate is on. */
+	if (kubelet_subpath(path, "/exec") || kubelet_subpath(path, "/attach") ||
+	    kubelet_subpath(path, "/portForward") || kubelet_subpath(path, "/run"))
+		*verb = "create";
 	sub[0] = sub[1] = NULL;
 	if (kubelet_subpath(path, "/pods"))
 		sub[n++] = "pods";
@@ -329,6 +336,16 @@ static void authz(void **state)
 	assert_string_equal(sub[0], "proxy");
 	xn_kapi_authz_attrs("HEAD", "/healthz", &verb, sub);
 	assert_string_equal(verb, "get");
+	/* issue 9, finding 3: a GET upgrade runs the verb as a POST does, so
+	 * read-only "get nodes/proxy" must not be enough */
+	xn_kapi_authz_attrs("GET", "/exec/a/b/c", &verb, sub);
+	assert_string_equal(verb, "create");
+	xn_kapi_authz_attrs("GET", "/attach/a/b/c", &verb, sub);
+	assert_string_equal(verb, "create");
+	xn_kapi_authz_attrs("GET", "/portForward/a/b", &verb, sub);
+	assert_string_equal(verb, "create");
+	xn_kapi_authz_attrs("HEAD", "/exec/a/b/c", &verb, sub);
+	assert_string_equal(verb, "create");
 	/* and every path and method against the model */
 	for (size_t i = 0; i < XN_ARRAY_SIZE(paths); i++)
 		for (size_t m = 0; m < XN_ARRAY_SIZE(methods); m++)
