@@ -81,7 +81,7 @@ PORT=$(_cluster_free_port)
 XN_BACKOFF_BASE_MS=100 "$B/xenletd" --backend=sim -d --root-dir="$TMP/root" --pod-log-dir="$LOGS" \
 	--ctl-socket="$SOCK" --address 127.0.0.1 --port "$PORT" --client-ca-file "$TMP/ca.crt" \
 	--container-log-max-size "$MAX_SIZE" --container-log-max-files "$MAX_FILES" \
-	>>"$TMP/xenletd.log" 2>&1 &
+	--image-root "$TMP" >>"$TMP/xenletd.log" 2>&1 &
 DPID=$!
 if ! wait_for 10 xlpod version; then
 	not_ok "xenletd starts on the sim backend" "$(tail -20 "$TMP/xenletd.log")"

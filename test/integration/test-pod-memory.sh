@@ -43,7 +43,7 @@ done
 # room for a whole round at once (32 MiB each)
 XN_SIM_MEMORY_MB=$((PODS * 32 + 1024)) XN_SIM_CPUS=64 "$B/xenletd" --backend=sim -d \
 	--root-dir="$TMP/root" --pod-log-dir="$TMP/logs" --ctl-socket="$SOCK" \
-	>>"$TMP/xenletd.log" 2>&1 &
+	--image-root "$SRC/test/fixtures/sim" >>"$TMP/xenletd.log" 2>&1 &
 DPID=$!
 if ! wait_for 10 xlpod version; then
 	not_ok "xenletd starts on the sim backend" "$(tail -n 20 "$TMP/xenletd.log")"
