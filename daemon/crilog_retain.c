@@ -67,6 +67,21 @@ static int open_container(const char *log_dir, const char *pod, const char *cont
 	return cfd;
 }
 
+/* The container's log directory of a pod entry, checked: *cfd -1 (and 0)
+ * when it does not exist (yet, or any more), -1 with err on anything else. */
+static int open_container_checked(const char *log_dir, const char *pod, const char *container,
+				  int *cfd, xn_err *err)
+{
+	if (!one_entry(container))
+		return xn_error(err, EINVAL, "container name '%s': not one path component",
+				container);
+	*cfd = open_container(log_dir, pod, container);
+	if (*cfd < 0 && errno != ENOENT)
+		return xn_error_errno(err, errno, "log directory %s/%s/%s", log_dir, pod,
+				      container);
+	return 0;
+}
+
 int xn_crilog_prune(const char *log_dir, const char *ns, const char *name, const char *uid,
 		    const char *container, unsigned current, xn_err *err)
 {
@@ -75,18 +90,10 @@ int xn_crilog_prune(const char *log_dir, const char *ns, const char *name, const
 	DIR *d;
 	struct dirent *de;
 
-	if (pod == NULL)
+	if (pod == NULL || open_container_checked(log_dir, pod, container, &cfd, err) < 0)
 		return -1;
-	if (!one_entry(container))
-		return xn_error(err, EINVAL, "container name '%s': not one path component",
-				container);
-	cfd = open_container(log_dir, pod, container);
-	if (cfd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return xn_error_errno(err, errno, "log directory %s/%s/%s", log_dir, pod,
-				      container);
-	}
+	if (cfd < 0)
+		return 0;
 	d = fdopendir(cfd);
 	if (d == NULL) {
 		close(cfd);
@@ -288,16 +295,10 @@ int xn_crilog_container_space(const char *log_dir, const char *ns, const char *n
 		return -1;
 	s->used_bytes = 0;
 	s->inodes_used = 0;
-	if (!one_entry(container))
-		return xn_error(err, EINVAL, "container name '%s': not one path component",
-				container);
-	cfd = open_container(log_dir, pod, container);
-	if (cfd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return xn_error_errno(err, errno, "log directory %s/%s/%s", log_dir, pod,
-				      container);
-	}
+	if (open_container_checked(log_dir, pod, container, &cfd, err) < 0)
+		return -1;
+	if (cfd < 0)
+		return 0;
 	s->inodes_used = 1; /* the directory itself, as du counts it */
 	du_dir(cfd, 1, &s->used_bytes, &s->inodes_used);
 	return 0;
