@@ -232,7 +232,7 @@ static const char *guests_dir(void)
 {
 	const char *d = getenv("XN_GUESTS");
 
-	return d ? d : XN_SRCDIR "/build/guests";
+	return d ? d : XN_BUILDDIR "/guests";
 }
 
 static void real_guest(const char *name, struct xn_kernel_info *ki)
@@ -282,7 +282,7 @@ static void test_our_pvh_guest(void **state)
 	assert_int_equal(ki.elf_class, 32);
 	assert_int_equal(ki.types, XN_KTYPE_PVH);
 	assert_true(ki.has_phys32_entry && !ki.has_entry);
-	assert_int_equal(ki.phys32_entry, 0x100050);
+	assert_true(ki.phys32_entry >= 0x100000 && ki.phys32_entry < 0x200000); /* BASE */
 	assert_int_equal(xn_kernel_choose_type(&ki, "x86_64", false, XN_GUEST_PV, false, &t, NULL),
 			 0);
 	assert_int_equal(t, XN_GUEST_PVH);
