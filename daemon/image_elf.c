@@ -193,7 +193,9 @@ static int xen_note(const struct elf *e, uint32_t type, const uint8_t *d, uint32
 }
 
 /* The notes in buf[0..len) (one segment or section), 4- or 8-byte
- * aligned; where names it for messages. */
+ * aligned: the description starts at the first aligned offset after the
+ * name, the next note at the first after the description (so a 4-byte name
+ * in an 8-aligned area needs no padding).  where names it for messages. */
 static int parse_notes(const struct elf *e, const uint8_t *buf, uint64_t len, uint64_t align,
 		       const char *where, struct xn_kernel_info *ki, unsigned *seen, xn_err *err)
 {
@@ -201,7 +203,7 @@ static int parse_notes(const struct elf *e, const uint8_t *buf, uint64_t len, ui
 
 	align = align == 8 ? 8 : 4;
 	while (off < len) {
-		uint64_t left = len - off, nsz, dsz, need;
+		uint64_t left = len - off, desc, end;
 		uint32_t namesz, descsz, type;
 
 		if (left < 12) {
@@ -219,11 +221,10 @@ static int parse_notes(const struct elf *e, const uint8_t *buf, uint64_t len, ui
 		namesz = g32(e, buf + off);
 		descsz = g32(e, buf + off + 4);
 		type = g32(e, buf + off + 8);
-		/* 64-bit sums of 32-bit values: no overflow */
-		nsz = ((uint64_t)namesz + align - 1) / align * align;
-		dsz = ((uint64_t)descsz + align - 1) / align * align;
-		need = 12 + nsz + dsz;
-		if (need > left && 12 + nsz + descsz > left)
+		/* offsets < 2^20 plus 32-bit sizes: no overflow in 64 bits */
+		desc = (off + 12 + namesz + align - 1) / align * align;
+		end = desc + descsz;
+		if (off + 12 + namesz > len || end > len)
 			return xn_error(err, ENOEXEC,
 					"ELF: %s: the note at offset %llu overflows it: name %u "
 					"bytes, description %u bytes, %llu bytes left",
@@ -231,10 +232,11 @@ static int parse_notes(const struct elf *e, const uint8_t *buf, uint64_t len, ui
 					(unsigned long long)left);
 		if (namesz == 4 && memcmp(buf + off + 12, "Xen", 4) == 0) {
 			ki->nnotes++;
-			if (xen_note(e, type, buf + off + 12 + nsz, descsz, ki, err) < 0)
+			if (xen_note(e, type, buf + desc, descsz, ki, err) < 0)
 				return xn_error_wrap(err, "ELF: %s", where);
 		}
-		off += need > left ? left : need; /* the last note may lack its padding */
+		/* the last note may lack its padding */
+		off = (end + align - 1) / align * align;
 	}
 	return 0;
 }

@@ -453,6 +453,31 @@ static void test_no_xen_notes(void **state)
 	expect_types(&sp, &n, 0, NULL);
 }
 
+/* 8-byte aligned notes (.note.gnu.property, PT_NOTE p_align 8): the
+ * description starts at the next multiple of 8 after the name, so a GNU
+ * note of name 4 and description 16 bytes fills 32 bytes exactly (Debian's
+ * busybox, found in the rig: was refused as overflowing). */
+static void test_notes_aligned_to_8(void **state)
+{
+	struct spec sp = {.is64 = true, .machine = 62};
+	struct buf n = {0}, b;
+	struct layout lo;
+	struct xn_kernel_info ki;
+	xn_err err = NULL;
+	uint8_t prop[16] = {0x02, 0x00, 0x00, 0xc0, 0x04, 0, 0, 0, 0x03};
+
+	(void)state;
+	note(&n, 5, prop, sizeof(prop)); /* NT_GNU_PROPERTY_TYPE_0 */
+	memcpy(n.b + 12, "GNU", 4);
+	assert_int_equal(n.len, 32);
+	build(&b, &sp, &n, &lo);
+	put(&b, lo.ph + 48, 8, 8); /* p_align */
+	if (inspect_buf(&b, b.len, &ki, &err) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	assert_int_equal(ki.nnotes, 0);
+	assert_int_equal(ki.types, 0);
+}
+
 /* ---- malformed: each a named error ---- */
 
 static void expect_error(const struct buf *b, size_t len, const char *want)
@@ -684,6 +709,7 @@ int main(void)
 	    cmocka_unit_test(test_notes_in_sections_only),
 	    cmocka_unit_test(test_legacy_xen_guest),
 	    cmocka_unit_test(test_no_xen_notes),
+	    cmocka_unit_test(test_notes_aligned_to_8),
 	    cmocka_unit_test(test_truncated_header),
 	    cmocka_unit_test(test_huge_counts_and_offsets),
 	    cmocka_unit_test(test_note_sizes_overflowing),
