@@ -27,6 +27,12 @@ struct src {
 	uint64_t size;
 };
 
+/* What one file may make us read in notes, over all its note areas. */
+struct budget {
+	unsigned notes;
+	uint64_t bytes;
+};
+
 /* One ELF as far as we read it: the header fields, in host order. */
 struct elf {
 	const struct src *s;
@@ -197,7 +203,8 @@ static int xen_note(const struct elf *e, uint32_t type, const uint8_t *d, uint32
  * name, the next note at the first after the description (so a 4-byte name
  * in an 8-aligned area needs no padding).  where names it for messages. */
 static int parse_notes(const struct elf *e, const uint8_t *buf, uint64_t len, uint64_t align,
-		       const char *where, struct xn_kernel_info *ki, unsigned *seen, xn_err *err)
+		       const char *where, struct xn_kernel_info *ki, struct budget *seen,
+		       xn_err *err)
 {
 	uint64_t off = 0;
 
@@ -216,7 +223,7 @@ static int parse_notes(const struct elf *e, const uint8_t *buf, uint64_t len, ui
 							(unsigned long long)left);
 			break; /* padding */
 		}
-		if (++*seen > XN_ELF_MAX_NOTES)
+		if (++seen->notes > XN_ELF_MAX_NOTES)
 			return xn_error(err, ENOEXEC, "ELF: more than %u notes", XN_ELF_MAX_NOTES);
 		namesz = g32(e, buf + off);
 		descsz = g32(e, buf + off + 4);
@@ -243,7 +250,7 @@ static int parse_notes(const struct elf *e, const uint8_t *buf, uint64_t len, ui
 
 /* Read one note area (segment or section) and parse it. */
 static int note_area(const struct elf *e, uint64_t off, uint64_t size, uint64_t align,
-		     const char *where, struct xn_kernel_info *ki, unsigned *seen, xn_err *err)
+		     const char *where, struct xn_kernel_info *ki, struct budget *seen, xn_err *err)
 {
 	cleanup_free uint8_t *buf = NULL;
 
@@ -253,6 +260,10 @@ static int note_area(const struct elf *e, uint64_t off, uint64_t size, uint64_t 
 		return xn_error(err, ENOEXEC,
 				"ELF: %s: %llu bytes of notes, more than the limit %u", where,
 				(unsigned long long)size, XN_ELF_MAX_NOTE_AREA);
+	seen->bytes += size; /* <= 4096 areas x 1 MiB: no overflow */
+	if (seen->bytes > XN_ELF_MAX_NOTE_BYTES)
+		return xn_error(err, ENOEXEC, "ELF: more than %u bytes of notes in all",
+				XN_ELF_MAX_NOTE_BYTES);
 	buf = xn_xmalloc((size_t)size);
 	if (rd(e->s, off, buf, (size_t)size, where, err) < 0)
 		return -1;
@@ -312,7 +323,8 @@ static int read_shdr(const struct elf *e, unsigned i, struct shdr *sh, xn_err *e
 	return 0;
 }
 
-static int phdr_notes(const struct elf *e, struct xn_kernel_info *ki, unsigned *seen, xn_err *err)
+static int phdr_notes(const struct elf *e, struct xn_kernel_info *ki, struct budget *seen,
+		      xn_err *err)
 {
 	for (unsigned i = 0; i < e->phnum; i++) {
 		uint8_t b[56];
@@ -391,7 +403,7 @@ static int xen_guest(const struct elf *e, const struct shdr *sh, struct xn_kerne
 
 /* Sections: the name table's index, then SHT_NOTE sections (when the
  * segments had no Xen note), then __xen_guest (when still none). */
-static int section_notes(const struct elf *e, struct xn_kernel_info *ki, unsigned *seen,
+static int section_notes(const struct elf *e, struct xn_kernel_info *ki, struct budget *seen,
 			 xn_err *err)
 {
 	struct shdr strtab = {0}, sh;
@@ -464,7 +476,8 @@ static int inspect_elf(const struct src *s, const uint8_t *h, size_t hlen,
 		       struct xn_kernel_info *ki, xn_err *err)
 {
 	struct elf e = {.s = s};
-	unsigned machine, seen = 0;
+	unsigned machine;
+	struct budget seen = {0};
 
 	if (hlen < 16)
 		return xn_error(err, ENOEXEC, "ELF: identification truncated (%zu bytes)", hlen);

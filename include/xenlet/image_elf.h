@@ -55,9 +55,10 @@ const char *xn_kernel_format_name(enum xn_kernel_format f);
 #define XN_KTYPE_PVH (1u << XN_GUEST_PVH)
 
 /* Limits on what the file may make us read. */
-#define XN_ELF_MAX_HEADERS   4096u	/* program or section headers */
-#define XN_ELF_MAX_NOTE_AREA (1u << 20) /* one note segment or section */
-#define XN_ELF_MAX_NOTES     1024u	/* notes looked at, over all areas */
+#define XN_ELF_MAX_HEADERS    4096u	 /* program or section headers */
+#define XN_ELF_MAX_NOTE_AREA  (1u << 20) /* one note segment or section */
+#define XN_ELF_MAX_NOTES      1024u	 /* notes looked at, over all areas */
+#define XN_ELF_MAX_NOTE_BYTES (4u << 20) /* note bytes read, over all areas */
 
 /* Xen ELF note types (xen/include/public/elfnote.h). */
 enum {

@@ -542,6 +542,45 @@ static void test_huge_counts_and_offsets(void **state)
 	expect_error(&b, b.len, "ELF: program headers of 8 bytes each, at least 56 expected");
 }
 
+/* Many note segments over one big area: the total read is bounded too. */
+static void test_note_bytes_bounded_in_all(void **state)
+{
+	struct buf h = {0};
+	struct xn_kernel_info ki;
+	xn_err err = NULL;
+	const uint64_t area = 4096, size = XN_ELF_MAX_NOTE_AREA;
+	uint8_t nh[12] = {0};
+	int fd;
+
+	(void)state;
+	memcpy(h.b,
+	       "\x7f"
+	       "ELF\x02\x01\x01",
+	       7);
+	put(&h, 18, 62, 2);
+	put(&h, 32, 64, 8); /* e_phoff */
+	put(&h, 54, 56, 2); /* e_phentsize */
+	put(&h, 56, 8, 2);  /* e_phnum: 8 x 1 MiB, over the 4 MiB in all */
+	for (unsigned i = 0; i < 8; i++) {
+		put(&h, 64 + i * 56, 4, 4); /* PT_NOTE */
+		put(&h, 64 + i * 56 + 8, area, 8);
+		put(&h, 64 + i * 56 + 32, size, 8);
+		put(&h, 64 + i * 56 + 48, 4, 8);
+	}
+	h.len = 64 + 8 * 56;
+	fd = as_fd(h.b, h.len);
+	/* one note filling the area: name 0 bytes, description the rest */
+	nh[4] = (uint8_t)((size - 12) & 0xff);
+	nh[5] = (uint8_t)((size - 12) >> 8);
+	nh[6] = (uint8_t)((size - 12) >> 16);
+	assert_int_equal(pwrite(fd, nh, sizeof(nh), (off_t)area), (ssize_t)sizeof(nh));
+	assert_int_equal(ftruncate(fd, (off_t)(area + size)), 0);
+	assert_int_equal(xn_kernel_inspect(fd, &ki, &err), -1);
+	assert_string_equal(xn_error_msg(err), "ELF: more than 4194304 bytes of notes in all");
+	xn_error_free(&err);
+	close(fd);
+}
+
 static void test_note_sizes_overflowing(void **state)
 {
 	struct spec sp = {.is64 = false, .machine = 3};
@@ -713,6 +752,7 @@ int main(void)
 	    cmocka_unit_test(test_truncated_header),
 	    cmocka_unit_test(test_huge_counts_and_offsets),
 	    cmocka_unit_test(test_note_sizes_overflowing),
+	    cmocka_unit_test(test_note_bytes_bounded_in_all),
 	    cmocka_unit_test(test_section_name_table_out_of_range),
 	    cmocka_unit_test(test_other_formats),
 	    cmocka_unit_test(test_arm64_elf),
