@@ -79,7 +79,7 @@ $(B)/test/unit/test_%: test/unit/test_%.c $(UNIT_HELPER_OBJS) $(B)/libxenlet.a
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	@$(CC) $(CPPFLAGS) -Itest/unit $(CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ \
-	  -DXN_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $< \
+	  -DXN_SRCDIR='"$(CURDIR)"' -DXN_BUILDDIR='"$(CURDIR)/$(B)"' $(LDFLAGS) -o $@ $< \
 	  $(UNIT_HELPER_OBJS) $(B)/libxenlet.a $(LDLIBS) $(TEST_LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(B)/daemon/main.d $(XLPOD_OBJS:.o=.d) $(UNIT_HELPER_OBJS:.o=.d) \
@@ -93,10 +93,10 @@ guests:
 deps:
 	scripts/deps.sh
 
-unit: all $(UNIT_BINS)
+unit: all $(UNIT_BINS) guests
 	test/unit/run.sh $(B)
 
-integration: all
+integration: all guests
 	test/integration/run.sh $(B)
 
 e2e: all guests

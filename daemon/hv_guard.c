@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "xenlet/hv_guard.h"
+#include "xenlet/image_elf.h"
 #include "xenlet/image_path.h"
 #include "xenlet/util.h"
 
@@ -90,6 +91,29 @@ static char *readable(const struct pending *p, const char *msg)
 	return out;
 }
 
+/* Only libxl boots real kernels; hv_sim (and test backends) read scripts,
+ * so there a file that is no kernel passes, while an ELF is checked the
+ * same way everywhere. */
+static bool boots_kernels(const struct guard *g)
+{
+	return strcmp(g->inner->ops->name, "libxl") == 0;
+}
+
+/* The guest type the kernel behind fd allows (image_elf.h): *type as
+ * asked when type_given, else the kernel's choice.  Errors name the path
+ * the pod gave. */
+static int kernel_type(const struct guard *g, int fd, const char *path, bool type_given,
+		       enum xn_guest_type *type, xn_err *err)
+{
+	struct xn_kernel_info ki;
+
+	if (xn_kernel_inspect(fd, &ki, err) < 0 ||
+	    xn_kernel_choose_type(&ki, xn_kernel_host_arch(), type_given, *type, !boots_kernels(g),
+				  type, err) < 0)
+		return xn_error_wrap(err, "kernel \"%s\"", path);
+	return 0;
+}
+
 static void created(struct xn_hv *hv, int rc, uint32_t domid, xn_err err, void *arg)
 {
 	struct pending *p = arg;
@@ -139,6 +163,11 @@ static int g_create(struct xn_hv *hv, const struct xn_domain_config *cfg, xn_hv_
 		p->path[i] = xn_xstrdup(file[i]);
 		xn_image_fd_path(p->fd[i], p->fdpath[i]);
 	}
+	/* what Xen cannot boot, or not as asked, never reaches the builder */
+	if (kernel_type(g, p->fd[0], file[0], true, &c.type, err) < 0) {
+		pending_free(p);
+		return -1;
+	}
 	c.kernel = p->fdpath[0];
 	c.ramdisk = cfg->ramdisk ? p->fdpath[1] : NULL;
 	if (g->inner->ops->create(g->inner, &c, created, p, err) < 0) {
@@ -152,6 +181,19 @@ static int g_create(struct xn_hv *hv, const struct xn_domain_config *cfg, xn_hv_
 		return -1;
 	}
 	return 0;
+}
+
+int xn_hv_guard_kernel_type(struct xn_hv *hv, const char *kernel, bool type_given,
+			    enum xn_guest_type *type, xn_err *err)
+{
+	cleanup_close int fd = -1;
+
+	if (hv->ops->create != g_create || kernel == NULL)
+		return 0; /* no guard: nothing to check against */
+	fd = xn_image_open("kernel", kernel, NULL, 0, err);
+	if (fd < 0)
+		return -1;
+	return kernel_type(guard_of(hv), fd, kernel, type_given, type, err);
 }
 
 /* ---- everything else goes to the backend ---- */

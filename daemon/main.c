@@ -312,7 +312,9 @@ static int start(struct daemon *d, xn_err *err)
 		return -1;
 	if (xn_runtime_recover(d->rt, err) < 0)
 		return -1;
-	d->ctl = xn_ctl_listen(d->base, d->cfg.ctl_socket, d->rt, d->hv, err);
+	/* the guard: xl-pod create checks the kernel's guest types as a run does;
+	 * host info and the backend's name pass through */
+	d->ctl = xn_ctl_listen(d->base, d->cfg.ctl_socket, d->rt, d->guard, err);
 	if (d->ctl == NULL)
 		return -1;
 	return start_kapi(d, err);

@@ -394,6 +394,7 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 		    (unsigned)(grace->valuedouble > GRACE_MAX ? GRACE_MAX : grace->valuedouble);
 	out->type = XN_GUEST_PVH;
 	ann = str(anns, "xenlet.io/guest-type", NULL);
+	out->type_from_kernel = ann == NULL; /* the kernel's notes decide at run */
 	if (ann && strcmp(ann, "pv") == 0)
 		out->type = XN_GUEST_PV;
 	else if (ann && strcmp(ann, "pvh") != 0) {

@@ -13,6 +13,7 @@
 
 #include "runtime_priv.h"
 #include "xenlet/crilog.h"
+#include "xenlet/hv_guard.h"
 #include "xenlet/log.h"
 #include "xenlet/metrics.h"
 #include "xenlet/store.h"
@@ -891,6 +892,8 @@ struct pod *xn_rt_pod_new(struct xn_runtime *rt, const struct xn_pod_spec *spec)
 
 int xn_runtime_run(struct xn_runtime *rt, const struct xn_pod_spec *spec, xn_err *err)
 {
+	struct xn_pod_spec s = *spec; /* shallow: only the type may change */
+
 	if (spec->uid == NULL || spec->ns == NULL || spec->name == NULL ||
 	    spec->container == NULL || spec->kernel == NULL)
 		return xn_error(err, EINVAL,
@@ -904,9 +907,14 @@ int xn_runtime_run(struct xn_runtime *rt, const struct xn_pod_spec *spec, xn_err
 	if (xn_runtime_find(rt, spec->ns, spec->name) != NULL)
 		return xn_error(err, EEXIST, "pod %s/%s: a pod of that name exists", spec->ns,
 				spec->name);
-	if (xn_pod_spec_save(rt->spec_dir, spec, err) < 0)
+	/* the kernel's guest types, checked before anything is built: the
+	 * type asked for must be one of them, else they choose (hv_guard.h) */
+	if (xn_hv_guard_kernel_type(rt->hv, s.kernel, !s.type_from_kernel, &s.type, err) < 0)
 		return -1;
-	xn_rt_start_instance(xn_rt_pod_new(rt, spec));
+	s.type_from_kernel = false;
+	if (xn_pod_spec_save(rt->spec_dir, &s, err) < 0)
+		return -1;
+	xn_rt_start_instance(xn_rt_pod_new(rt, &s));
 	return 0;
 }
 

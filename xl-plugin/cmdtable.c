@@ -15,7 +15,7 @@ const struct cmd_spec xlp_cmd_table[] = {
      "-n, --namespace NS      namespace (default: default)\n"
      "-m, --memory MEM        memory: a Kubernetes quantity (64Mi, 1Gi) or MiB (default 64Mi)\n"
      "-c, --vcpus N           virtual CPUs, 1..128 (default 1)\n"
-     "-t, --type pv|pvh       guest type (default pvh)\n"
+     "-t, --type pv|pvh       guest type (default: the kernel's Xen notes choose)\n"
      "-r, --ramdisk PATH      initial ramdisk\n"
      "-p, --restart POLICY    Always, OnFailure or Never (default Never)\n"
      "    --ready             Ready follows the guest's data/xenlet/ready key\n"

@@ -16,6 +16,13 @@
  * pod gave, not the descriptor.  A refused image fails the create with the
  * image roots' one message (no detail of files outside the roots).
  *
+ * The guard also refuses, before anything is built, a kernel that Xen
+ * cannot boot as the config's type: create() reads the kernel's Xen ELF
+ * notes through the same descriptor (image_elf.h) and fails with
+ * "kernel \"<path>\": PVH-only kernel asked to run as PV (...)".  The
+ * check is the same for every backend, except that a file that is no
+ * kernel at all passes on backends other than libxl (hv_sim's scripts).
+ *
  * Every other operation goes straight to the backend (its callbacks get
  * the backend as hv; the create callback gets the guard).  The backend stays
  * the caller's: the guard neither opens nor closes it.
@@ -27,6 +34,12 @@
 
 /* A guard around inner, usable wherever a struct xn_hv is. */
 struct xn_hv *xn_hv_guard_new(struct xn_hv *inner);
+/* Admission's check, the one create() makes: the kernel (opened from the
+ * image roots) can boot as *type when type_given; else *type is set to the
+ * kernel's choice (PVH when its notes allow it, else PV).  0, or -1 with a
+ * message naming the kernel.  hv not a guard: 0, nothing checked. */
+int xn_hv_guard_kernel_type(struct xn_hv *hv, const char *kernel, bool type_given,
+			    enum xn_guest_type *type, xn_err *err);
 /* Free the guard (after the backend is closed); closes the descriptors of
  * creates still pending.  NULL is fine. */
 void xn_hv_guard_free(struct xn_hv *guard);

@@ -9,7 +9,8 @@
  *   node's default; vcpus from the CPU limit (rounded up), else the request,
  *   else 1; credit weight from the CPU request (1 CPU = 256, Xen's default);
  *   cap from the CPU limit (percent of one CPU).
- * Annotations: xenlet.io/guest-type (pvh | pv, default pvh),
+ * Annotations: xenlet.io/guest-type (pvh | pv; without it type_from_kernel
+ *   is set and the kernel's Xen notes choose when the pod runs),
  *   xenlet.io/ramdisk (path), xenlet.io/readiness (guest: Ready follows the
  *   guest's data/xenlet/ready flag; default: Ready when running),
  *   xenlet.io/boot-timeout (30, 30s, 2m: a guest that has not booted by then

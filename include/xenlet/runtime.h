@@ -41,6 +41,8 @@ struct xn_pod_spec {
 	char *ramdisk;	 /* may be NULL */
 	char *cmdline;	 /* may be NULL */
 	enum xn_guest_type type;
+	bool type_from_kernel; /* none asked for: xn_runtime_run sets type from
+				* the kernel's Xen ELF notes (hv_guard.h) */
 	uint64_t memory_kb;
 	unsigned vcpus;
 	unsigned cpu_weight;

@@ -129,6 +129,34 @@ check "an unknown guest type is refused as the annotation is" \
 	echo $?) "$out"
 check "a refused pod creates nothing" $(not_listed default/tiny; echo $?)
 
+# --- the guest type from the kernel's Xen ELF notes (issue 11): refused
+# before anything is built, on the sim backend as on libxl; without -t the
+# kernel chooses (the test unikernels, `make guests`)
+mkdir -p "$TMP/images"
+if [ -f "$B/guests/xn-test-pvh" ] && [ -f "$B/guests/xn-test-pv" ]; then
+	cp "$B/guests/xn-test-pvh" "$TMP/images/solo5.pvh"
+	cp "$B/guests/xn-test-pv" "$TMP/images/minios.pv"
+	out=$(xlpod create -t pv solo5 "$TMP/images/solo5.pvh" 2>&1)
+	rc=$?
+	check "a PVH-only kernel asked to run as PV is refused with its types" \
+		$([ $rc -eq 1 ] && [ "$out" = "xl-pod: create: kernel \"$TMP/images/solo5.pvh\": PVH-only kernel asked to run as PV (the kernel's Xen ELF notes allow: pvh)" ]
+		echo $?) "$out"
+	check "the refused kernel creates nothing" $(not_listed default/solo5; echo $?)
+	out=$(xlpod create -t pvh minios "$TMP/images/minios.pv" 2>&1)
+	rc=$?
+	check "a PV-only kernel asked to run as PVH is refused" \
+		$([ $rc -eq 1 ] && grep -qF "PV-only kernel asked to run as PVH (the kernel's Xen ELF notes allow: pv)" <<<"$out"
+		echo $?) "$out"
+	out=$(xlpod -N create minios "$TMP/images/minios.pv" 2>&1)
+	check "without -t a PV-only kernel is built as PV" \
+		$(grep -qE '"type":[[:space:]]*"pv"' <<<"$out"; echo $?) "$out"
+	out=$(xlpod -N create solo5 "$TMP/images/solo5.pvh" 2>&1)
+	check "without -t a PVH kernel is built as PVH" \
+		$(grep -qE '"type":[[:space:]]*"pvh"' <<<"$out"; echo $?) "$out"
+else
+	skip "guest types from Xen ELF notes" "no test unikernels in $B/guests (make guests)"
+fi
+
 # --- images only from the image roots (issue 9, finding 2): a file outside
 # gets the same answer whether it exists or not, and nothing of its content
 roots_msg="not a regular file under the node's image roots ($FIX, $TMP/images)"

@@ -267,6 +267,116 @@ static void through_the_sim(void **state)
 	unsetenv("XN_SIM_STATE_DIR");
 }
 
+/* A test unikernel (`make guests`, which `make unit` runs) copied into the
+ * root as rel; false (the test skips) when it was not built. */
+static bool guest_in_root(const struct t *t, const char *guest, const char *rel)
+{
+	const char *dir = getenv("XN_GUESTS");
+	cleanup_free char *src = xn_xasprintf("%s/%s", dir ? dir : XN_BUILDDIR "/guests", guest);
+	cleanup_free char *dst = at(t, rel), *cmd = NULL;
+
+	if (access(src, R_OK) != 0) {
+		printf("skipped: %s missing (make guests)\n", src);
+		return false;
+	}
+	cmd = xn_xasprintf("cp '%s' '%s'", src, dst);
+	assert_int_equal(system(cmd), 0);
+	return true;
+}
+
+/* Issue 11: a kernel Xen cannot boot as asked is refused before the
+ * backend builds anything, with the kernel's own types in the message
+ * (libxc would say "no loader found: Invalid kernel" half-way through). */
+static void wrong_guest_type_never_reaches_the_backend(void **state)
+{
+	struct t *t = *state;
+	struct xn_hv *g = xn_hv_guard_new(&t->fake);
+	cleanup_free char *pvh = at(t, "images/solo5.pvh"), *pv = at(t, "images/minios.pv");
+	cleanup_free char *want = NULL;
+	struct xn_domain_config cfg = {
+	    .name = "d", .kernel = pvh, .type = XN_GUEST_PV, .memory_kb = 8192, .vcpus = 1};
+	xn_err err = NULL;
+
+	if (!guest_in_root(t, "xn-test-pvh", "images/solo5.pvh") ||
+	    !guest_in_root(t, "xn-test-pv", "images/minios.pv")) {
+		xn_hv_guard_free(g);
+		skip();
+	}
+	assert_int_equal(g->ops->create(g, &cfg, on_create, t, &err), -1);
+	want = xn_xasprintf("kernel \"%s\": PVH-only kernel asked to run as PV (the kernel's Xen "
+			    "ELF notes allow: pvh)",
+			    pvh);
+	assert_string_equal(xn_error_msg(err), want);
+	assert_string_equal(t->kernel_seen, "");
+	xn_error_free(&err);
+	cfg.kernel = pv;
+	cfg.type = XN_GUEST_PVH;
+	assert_int_equal(g->ops->create(g, &cfg, on_create, t, &err), -1);
+	assert_non_null(strstr(xn_error_msg(err), "PV-only kernel asked to run as PVH"));
+	assert_string_equal(t->kernel_seen, "");
+	xn_error_free(&err);
+	/* as the kernel allows: the backend builds it */
+	cfg.type = XN_GUEST_PV;
+	if (g->ops->create(g, &cfg, on_create, t, &err) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	assert_true(strncmp(t->kernel_seen, "/proc/self/fd/", 14) == 0);
+	xn_hv_guard_free(g);
+}
+
+/* Admission's check: no type asked for, the kernel's notes choose; one
+ * asked for is checked; without a guard nothing is read. */
+static void admission_takes_the_kernels_type(void **state)
+{
+	struct t *t = *state;
+	struct xn_hv *g = xn_hv_guard_new(&t->fake);
+	cleanup_free char *pvh = at(t, "images/solo5.pvh"), *pv = at(t, "images/minios.pv");
+	cleanup_free char *k = at(t, "images/k.sim");
+	enum xn_guest_type type = XN_GUEST_PVH;
+	xn_err err = NULL;
+
+	if (!guest_in_root(t, "xn-test-pvh", "images/solo5.pvh") ||
+	    !guest_in_root(t, "xn-test-pv", "images/minios.pv")) {
+		xn_hv_guard_free(g);
+		skip();
+	}
+	assert_int_equal(xn_hv_guard_kernel_type(g, pv, false, &type, &err), 0);
+	assert_int_equal(type, XN_GUEST_PV);
+	type = XN_GUEST_PV;
+	assert_int_equal(xn_hv_guard_kernel_type(g, pvh, false, &type, &err), 0);
+	assert_int_equal(type, XN_GUEST_PVH);
+	type = XN_GUEST_PV;
+	assert_int_equal(xn_hv_guard_kernel_type(g, pvh, true, &type, &err), -1);
+	assert_non_null(strstr(xn_error_msg(err), "PVH-only kernel asked to run as PV"));
+	xn_error_free(&err);
+	/* a sim script on a backend that is not libxl: as asked */
+	assert_int_equal(xn_hv_guard_kernel_type(g, k, true, &type, &err), 0);
+	assert_int_equal(type, XN_GUEST_PV);
+	/* the raw backend is no guard: nothing checked */
+	assert_int_equal(xn_hv_guard_kernel_type(&t->fake, pvh, true, &type, &err), 0);
+	xn_hv_guard_free(g);
+}
+
+/* On libxl a file that is no kernel at all is refused by the guard. */
+static void libxl_wants_a_kernel(void **state)
+{
+	static const struct xn_hv_ops libxl_ops = {.name = "libxl", .create = fake_create};
+	struct t *t = *state;
+	struct xn_hv fake_libxl = {.ops = &libxl_ops};
+	struct xn_hv *g = xn_hv_guard_new(&fake_libxl);
+	cleanup_free char *k = at(t, "images/k.sim"), *want = NULL;
+	struct xn_domain_config cfg = {.name = "d", .kernel = k, .memory_kb = 8192, .vcpus = 1};
+	xn_err err = NULL;
+
+	assert_int_equal(g->ops->create(g, &cfg, on_create, t, &err), -1);
+	want = xn_xasprintf("kernel \"%s\": not a kernel Xen can boot: neither an ELF nor a "
+			    "bzImage, arm64 Image, arm zImage or compressed kernel",
+			    k);
+	assert_string_equal(xn_error_msg(err), want);
+	assert_string_equal(t->kernel_seen, "");
+	xn_error_free(&err);
+	xn_hv_guard_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +385,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(messages_name_the_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(through_the_sim, setup, teardown),
+	    cmocka_unit_test_setup_teardown(wrong_guest_type_never_reaches_the_backend, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(admission_takes_the_kernels_type, setup, teardown),
+	    cmocka_unit_test_setup_teardown(libxl_wants_a_kernel, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
 
 #include "testutil.h"
 #include "xenlet/hv.h"
+#include "xenlet/hv_guard.h"
 #include "xenlet/image_path.h"
 #include "xenlet/kube_events.h"
 #include "xenlet/pod_sync.h"
@@ -56,6 +58,7 @@ struct t {
 	struct event_base *base;
 	struct xn_store *store;
 	struct xn_hv *hv;
+	struct xn_hv *guard; /* as main wires it: the runtime's hv */
 	struct xn_runtime *rt;
 	struct xn_pod_sync *ps;
 	cJSON *pods; /* the informer's cache: ns/name -> pod */
@@ -210,7 +213,7 @@ static int setup(void **state)
 	    .defaults = {.memory_bytes = 64LL << 20},
 	    .allocatable = allocatable,
 	};
-	const char *roots[] = {XN_SRCDIR "/test/fixtures/sim"};
+	const char *roots[] = {XN_SRCDIR "/test/fixtures/sim", XN_BUILDDIR "/guests"};
 	xn_err err = NULL;
 
 	snprintf(t->root, sizeof(t->root), "/tmp/xn-test-ps.XXXXXX");
@@ -219,7 +222,7 @@ static int setup(void **state)
 	snprintf(sim, sizeof(sim), "%s/sim", t->root);
 	snprintf(store_file, sizeof(store_file), "%s/store.json", t->root);
 	assert_int_equal(mkdir(sim, 0700), 0);
-	xn_image_roots_set(roots, 1);
+	xn_image_roots_set(roots, 2);
 	setenv("XN_SIM_STATE_DIR", sim, 1);
 	setenv("XN_STORE_MEM_FILE", store_file, 1);
 	setenv("XN_SIM_MEMORY_MB", "1024", 1);
@@ -239,7 +242,8 @@ static int setup(void **state)
 				      .backoff_base_ms = 50,
 				      .backoff_max_ms = 200,
 				      .backoff_reset_ms = 3600000};
-	t->rt = xn_runtime_new(t->base, t->hv, t->store, &ro, on_status, on_note, t, &err);
+	t->guard = xn_hv_guard_new(t->hv);
+	t->rt = xn_runtime_new(t->base, t->guard, t->store, &ro, on_status, on_note, t, &err);
 	assert_non_null(t->rt);
 	po.allocatable_arg = t;
 	t->ps = xn_pod_sync_new_api(t->base, &fake_api, t, t->rt, &po);
@@ -257,6 +261,7 @@ static int teardown(void **state)
 	xn_runtime_free(t->rt);
 	t->rt = NULL;
 	xn_hv_free(t->hv);
+	xn_hv_guard_free(t->guard);
 	xn_store_close(t->store);
 	for (int i = 0; i < t->ncalls; i++) {
 		cJSON_Delete(t->calls[i].body);
@@ -457,6 +462,35 @@ static void rejected(void **state)
 	}
 }
 
+/* Issue 11: a PVH-only kernel asked to run as PV ends the pod Failed with
+ * a message naming the kernel's types; nothing is built. */
+static void kernel_cannot_boot_as_asked(void **state)
+{
+	struct t *t = *state;
+	const char *kernel = XN_BUILDDIR "/guests/xn-test-pvh";
+	cJSON *pod, *md, *ann;
+	struct call *c;
+
+	if (access(kernel, R_OK) != 0) {
+		printf("skipped: %s missing (make guests)\n", kernel);
+		skip();
+	}
+	pod = pod_json("solo5", UID, kernel, "64Mi");
+	md = cJSON_GetObjectItem(pod, "metadata");
+	ann = cJSON_AddObjectToObject(md, "annotations");
+	cJSON_AddStringToObject(ann, "xenlet.io/guest-type", "pv");
+	put_pod(t, pod);
+	XN_TEST_RUN_UNTIL(t->base, TIMEOUT_MS,
+			  (c = last_call(t, CALL_PATCH)) && strcmp(c->name, "solo5") == 0);
+	assert_string_equal(phase_of(c), "Failed");
+	assert_string_equal(status_str(c, "reason"), "CreateContainerConfigError");
+	if (strstr(status_str(c, "message"), "PVH-only kernel asked to run as PV (the kernel's "
+					     "Xen ELF notes allow: pvh)") == NULL)
+		fail_msg("message: %s", status_str(c, "message"));
+	assert_true(find_event(t, "Warning Failed") >= 0);
+	assert_null(xn_runtime_status(t->rt, UID));
+}
+
 /* deletionTimestamp: the pod is stopped within its grace period, and only
  * once the runtime has let it go is the object deleted (grace 0, uid). */
 static void graceful_delete(void **state)
@@ -521,6 +555,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(start_to_running, setup, teardown),
 	    cmocka_unit_test_setup_teardown(coalesced_while_in_flight, setup, teardown),
 	    cmocka_unit_test_setup_teardown(rejected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(kernel_cannot_boot_as_asked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(graceful_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(deleted_from_api, setup, teardown),
 	    cmocka_unit_test_setup_teardown(first_list, setup, teardown),

@@ -273,6 +273,41 @@ static void int64_max_memory_refused_on_8gib_node(void **state)
 	xn_pod_spec_dispose(&spec);
 }
 
+/* Issue 11: a guest type only when the pod asks for one; otherwise the
+ * kernel's Xen notes choose it when the pod runs (hv_guard.h). */
+static void guest_type_asked_or_from_kernel(void **state)
+{
+	static const struct {
+		const char *ann; /* NULL: no annotation */
+		enum xn_guest_type type;
+		bool from_kernel;
+	} cases[] = {
+	    {NULL, XN_GUEST_PVH, true}, {"pv", XN_GUEST_PV, false}, {"pvh", XN_GUEST_PVH, false}};
+	struct xn_pod_defaults def = {.memory_bytes = 64LL << 20};
+
+	(void)state;
+	for (size_t i = 0; i < XN_ARRAY_SIZE(cases); i++) {
+		cleanup_free char *json = xn_xasprintf(
+		    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"d\",\"uid\":\"u1\","
+		    "\"annotations\":{%s%s%s}},\"spec\":{\"containers\":[{\"name\":\"c\","
+		    "\"image\":\"/var/lib/xenlet/images/k\"}]}}",
+		    cases[i].ann ? "\"xenlet.io/guest-type\":\"" : "",
+		    cases[i].ann ? cases[i].ann : "", cases[i].ann ? "\"" : "");
+		cJSON *pod = cJSON_Parse(json);
+		struct xn_pod_spec spec;
+		struct xn_pod_reject rej;
+		char *warnings = NULL;
+
+		assert_non_null(pod);
+		assert_int_equal(xn_pod_translate(pod, &def, &spec, &warnings, &rej), 0);
+		assert_int_equal(spec.type, cases[i].type);
+		assert_int_equal(spec.type_from_kernel, cases[i].from_kernel);
+		xn_pod_spec_dispose(&spec);
+		free(warnings);
+		cJSON_Delete(pod);
+	}
+}
+
 #define GOLDEN(n) cmocka_unit_test_prestate(golden, (void *)n)
 
 int main(void)
@@ -297,6 +332,7 @@ int main(void)
 	    GOLDEN("ramdisk-dotdot"),
 	    GOLDEN("unknown-annotation"),
 	    cmocka_unit_test(names_are_checked),
+	    cmocka_unit_test(guest_type_asked_or_from_kernel),
 	    GOLDEN("net-config"),
 	    GOLDEN("bad-net-config"),
 	    cmocka_unit_test(admission),
