@@ -1,9 +1,12 @@
 /* kube_events.h - Kubernetes Events about pods, as the kubelet writes them.
  *
- * core/v1 Events with source {component: "xenlet", host: <node>}; a repeat
- * of the same reason and message for the same object within 10 minutes is
- * folded into one Event with a count, as client-go's recorder does, so a
- * crash-looping pod does not flood the API server.  Fire and forget: a
+ * core/v1 Events with source {component: "xenlet", host: <node>}, through
+ * the kubelet's EventCorrelator (event_correlate.h): a repeat of the same
+ * reason and message for the same object within 10 minutes is folded into
+ * one Event with a count (PATCHed at most once per 10 s), many distinct
+ * messages of one reason are combined, and new Event objects about one
+ * object are rate-limited, so a crash-looping or hostile pod does not flood
+ * the API server.  Fire and forget: a
  * failure is logged at debug level and dropped, as the kubelet drops them.
  *
  * Events are the low-priority lane: they are queued and sent a few at a
