@@ -32,6 +32,7 @@ struct xn_evcorr {
 	struct aggr_list aggrs;
 	unsigned nevents, nobjs, naggrs;
 	unsigned long dropped;
+	uint64_t patch_min_ns;
 	void (*forget)(struct xn_evcorr_event *ev, void *arg);
 	void *arg;
 };
@@ -45,7 +46,13 @@ struct xn_evcorr *xn_evcorr_new(void (*forget)(struct xn_evcorr_event *ev, void 
 	TAILQ_INIT(&c->aggrs);
 	c->forget = forget;
 	c->arg = arg;
+	c->patch_min_ns = XN_EVCORR_PATCH_MIN_NS;
 	return c;
+}
+
+void xn_evcorr_set_patch_interval(struct xn_evcorr *c, uint64_t ns)
+{
+	c->patch_min_ns = ns;
 }
 
 static void event_drop(struct xn_evcorr *c, struct xn_evcorr_event *e)
@@ -179,7 +186,7 @@ enum xn_evcorr_verdict xn_evcorr_observe(struct xn_evcorr *c, const char *object
 		TAILQ_REMOVE(&c->events, e, entry);
 		TAILQ_INSERT_HEAD(&c->events, e, entry);
 		*evp = e;
-		if (e->user == NULL && now - e->updated_ns >= XN_EVCORR_PATCH_MIN_NS) {
+		if (e->user == NULL && now - e->updated_ns >= c->patch_min_ns) {
 			xn_evcorr_sent(e, now);
 			return XN_EVCORR_UPDATE;
 		}
@@ -214,8 +221,8 @@ uint64_t xn_evcorr_next_due(const struct xn_evcorr *c)
 	uint64_t next = 0;
 
 	TAILQ_FOREACH(e, &c->events, entry)
-		if (e->due && (next == 0 || e->updated_ns + XN_EVCORR_PATCH_MIN_NS < next))
-			next = e->updated_ns + XN_EVCORR_PATCH_MIN_NS;
+		if (e->due && (next == 0 || e->updated_ns + c->patch_min_ns < next))
+			next = e->updated_ns + c->patch_min_ns;
 	return next;
 }
 
@@ -225,7 +232,7 @@ void xn_evcorr_flush_due(struct xn_evcorr *c, uint64_t now,
 	struct xn_evcorr_event *e;
 
 	TAILQ_FOREACH(e, &c->events, entry)
-		if (e->due && e->user == NULL && now - e->updated_ns >= XN_EVCORR_PATCH_MIN_NS) {
+		if (e->due && e->user == NULL && now - e->updated_ns >= c->patch_min_ns) {
 			xn_evcorr_sent(e, now);
 			fn(e, arg);
 		}

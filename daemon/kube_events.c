@@ -174,6 +174,11 @@ static void enqueue(struct xn_kube_events *ev, enum xn_kube_method method, char 
 	pump(ev);
 }
 
+void xn_kube_events_set_patch_interval_ms(struct xn_kube_events *ev, unsigned ms)
+{
+	xn_evcorr_set_patch_interval(ev->corr, (uint64_t)ms * 1000000ull);
+}
+
 void xn_kube_events_hold(struct xn_kube_events *ev, bool hold)
 {
 	if (ev == NULL || ev->held == hold)

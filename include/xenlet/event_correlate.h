@@ -65,6 +65,8 @@ struct xn_evcorr;
  * drop its `user`. */
 struct xn_evcorr *xn_evcorr_new(void (*forget)(struct xn_evcorr_event *ev, void *arg), void *arg);
 void xn_evcorr_free(struct xn_evcorr *c);
+/* The pace of count updates (XN_EVCORR_PATCH_MIN_NS unless set; tests). */
+void xn_evcorr_set_patch_interval(struct xn_evcorr *c, uint64_t ns);
 /* Correlate one Event at now_ns.  object names the involved object (its
  * uid, or kind/ns/name); *ev is the Event object it belongs to (NULL for
  * DROP), valid until the next call.  The caller of a LATER whose POST is

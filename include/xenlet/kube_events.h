@@ -35,6 +35,8 @@ void xn_kube_events_free(struct xn_kube_events *ev);
 /* type: "Normal" or "Warning". */
 void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj, const char *type,
 		   const char *reason, const char *message);
+/* Count updates of one Event at most once per ms (10 s unless set; tests). */
+void xn_kube_events_set_patch_interval_ms(struct xn_kube_events *ev, unsigned ms);
 /* true: more important requests are due; Events wait (2 s at most). */
 void xn_kube_events_hold(struct xn_kube_events *ev, bool hold);
 
