@@ -530,12 +530,17 @@ static void registry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(log_opts),	       cmocka_unit_test(log_opts_since_seconds_huge),
-	    cmocka_unit_test(log_opts_errors), cmocka_unit_test(cri_lines),
-	    cmocka_unit_test(writer),	       cmocka_unit_test(tail),
-	    cmocka_unit_test(authz),	       cmocka_unit_test(route_table),
-	    cmocka_unit_test(summary),	       cmocka_unit_test(resource_metrics),
+	    cmocka_unit_test(log_opts),
+	    cmocka_unit_test(log_opts_errors),
+	    cmocka_unit_test(cri_lines),
+	    cmocka_unit_test(writer),
+	    cmocka_unit_test(tail),
+	    cmocka_unit_test(authz),
+	    cmocka_unit_test(route_table),
+	    cmocka_unit_test(summary),
+	    cmocka_unit_test(resource_metrics),
 	    cmocka_unit_test(registry),
+	    cmocka_unit_test(log_opts_since_seconds_huge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
