@@ -56,6 +56,8 @@ static void ready_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pod *p = arg;
 
+	if (p->forgotten) /* no one to tell: the pod is gone */
+		return;
 	if (p->st.ready != p->ready_sent) {
 		p->ready_sent_ns = xn_now_mono_ns();
 		xn_rt_notify(p);
