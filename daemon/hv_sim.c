@@ -314,6 +314,12 @@ static void dom_run(struct sim_dom *d)
 			if (s->ready_cb != NULL)
 				s->ready_cb(s->hv, d->domid, s->ready_arg);
 			continue;
+		case XN_SIM_XENSTORE:
+			d->pc++;
+			if (s->xenstore_cb != NULL)
+				s->xenstore_cb(s->hv, d->domid, st->text, st->value,
+					       s->xenstore_arg);
+			continue;
 		case XN_SIM_EXIT: do_shutdown(d, XN_SHUTDOWN_POWEROFF, (int)st->arg); return;
 		case XN_SIM_CRASH: do_shutdown(d, XN_SHUTDOWN_CRASH, XN_EXIT_CRASH); return;
 		case XN_SIM_REBOOT: do_shutdown(d, XN_SHUTDOWN_REBOOT, XN_EXIT_POWEROFF); return;
@@ -899,6 +905,16 @@ void xn_hv_sim_set_ready_hook(struct xn_hv *hv, xn_hv_sim_ready_cb cb, void *arg
 		return;
 	s->ready_cb = cb;
 	s->ready_arg = arg;
+}
+
+void xn_hv_sim_set_xenstore_hook(struct xn_hv *hv, xn_hv_sim_xenstore_cb cb, void *arg)
+{
+	struct sim *s = sim_of(hv);
+
+	if (s == NULL)
+		return;
+	s->xenstore_cb = cb;
+	s->xenstore_arg = arg;
 }
 
 const struct xn_hv_ops xn_hv_sim_ops = {

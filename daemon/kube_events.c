@@ -7,32 +7,16 @@
 #include <cJSON.h>
 #include <event2/event.h>
 
-#include "xenlet/crilog.h"
+#include "xenlet/event_correlate.h"
 #include "xenlet/kube.h"
 #include "xenlet/kube_events.h"
 #include "xenlet/log.h"
+#include "xenlet/metrics.h"
 #include "xenlet/util.h"
 
-#define FOLD_WINDOW_NS (600ull * 1000000000ull)
-#define FOLD_MAX       256		      /* remembered events; the oldest is forgotten first */
-#define SEND_MAX       4		      /* Event requests in flight at once */
-#define HOLD_MAX_NS    (2000ull * 1000000ull) /* a held Event goes after this anyway */
-#define QUEUE_MAX      1000		      /* waiting Events; beyond, the oldest is dropped */
-
-struct out;
-
-struct seen {
-	TAILQ_ENTRY(seen) entry;
-	char *key; /* uid + reason + message */
-	char *ns;
-	char *name; /* the Event object's name */
-	unsigned count;
-	uint64_t first_ns;
-	uint64_t last_ns;
-	struct out *queued; /* its POST, while not sent yet */
-};
-
-TAILQ_HEAD(seen_list, seen);
+#define SEND_MAX    4			   /* Event requests in flight at once */
+#define HOLD_MAX_NS (2000ull * 1000000ull) /* a held Event goes after this anyway */
+#define QUEUE_MAX   1000		   /* waiting Events; beyond, the oldest is dropped */
 
 /* An Event request waiting for its turn. */
 struct out {
@@ -40,8 +24,8 @@ struct out {
 	enum xn_kube_method method;
 	char *path;
 	cJSON *body;
-	uint64_t queued_ns; /* monotonic */
-	struct seen *seen;  /* the POST of a new Event: repeats update it here */
+	uint64_t queued_ns;	      /* monotonic */
+	struct xn_evcorr_event *seen; /* the POST of a new Event: repeats update it here */
 };
 
 STAILQ_HEAD(out_list, out);
@@ -56,17 +40,28 @@ struct slot {
 struct xn_kube_events {
 	struct xn_kube *k;
 	char *node;
-	struct seen_list seen;
-	unsigned nseen;
+	struct xn_evcorr *corr;
 	unsigned serial;
 	struct out_list queue;
 	unsigned nqueued;
 	struct slot slots[SEND_MAX];
 	bool held;
-	struct event *timer; /* the oldest held Event's turn */
+	struct event *timer;	 /* the oldest held Event's turn */
+	struct event *due_timer; /* the next due count update */
 };
 
 static void pump(struct xn_kube_events *ev);
+static void due_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The correlator forgets an Event: its queued POST keeps no pointer to it. */
+static void forget_cb(struct xn_evcorr_event *e, void *arg)
+{
+	struct out *o = e->user;
+
+	if (o != NULL)
+		o->seen = NULL;
+	e->user = NULL;
+}
 
 static void pump_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -79,36 +74,26 @@ struct xn_kube_events *xn_kube_events_new(struct xn_kube *k, const char *node)
 
 	ev->k = k;
 	ev->node = xn_xstrdup(node);
-	TAILQ_INIT(&ev->seen);
+	ev->corr = xn_evcorr_new(forget_cb, ev);
 	STAILQ_INIT(&ev->queue);
 	for (size_t i = 0; i < SEND_MAX; i++)
 		ev->slots[i].ev = ev;
 	ev->timer = evtimer_new(xn_kube_event_base(k), pump_cb, ev);
+	ev->due_timer = evtimer_new(xn_kube_event_base(k), due_cb, ev);
 	return ev;
 }
 
 static void out_free(struct out *o)
 {
 	if (o->seen)
-		o->seen->queued = NULL;
+		o->seen->user = NULL;
 	free(o->path);
 	cJSON_Delete(o->body);
 	free(o);
 }
 
-static void seen_free(struct seen *s)
-{
-	if (s->queued)
-		s->queued->seen = NULL;
-	free(s->key);
-	free(s->ns);
-	free(s->name);
-	free(s);
-}
-
 void xn_kube_events_free(struct xn_kube_events *ev)
 {
-	struct seen *s;
 	struct out *o;
 
 	if (ev == NULL)
@@ -119,11 +104,9 @@ void xn_kube_events_free(struct xn_kube_events *ev)
 		STAILQ_REMOVE_HEAD(&ev->queue, link);
 		out_free(o);
 	}
-	while ((s = TAILQ_FIRST(&ev->seen)) != NULL) {
-		TAILQ_REMOVE(&ev->seen, s, entry);
-		seen_free(s);
-	}
+	xn_evcorr_free(ev->corr);
 	event_free(ev->timer);
+	event_free(ev->due_timer);
 	free(ev->node);
 	free(ev);
 }
@@ -169,7 +152,7 @@ static void pump(struct xn_kube_events *ev)
 }
 
 static void enqueue(struct xn_kube_events *ev, enum xn_kube_method method, char *path, cJSON *body,
-		    struct seen *s)
+		    struct xn_evcorr_event *s)
 {
 	struct out *o = xn_xcalloc(1, sizeof(*o));
 
@@ -179,7 +162,7 @@ static void enqueue(struct xn_kube_events *ev, enum xn_kube_method method, char 
 	o->queued_ns = xn_now_mono_ns();
 	o->seen = s;
 	if (s)
-		s->queued = o;
+		s->user = o;
 	STAILQ_INSERT_TAIL(&ev->queue, o, link);
 	if (++ev->nqueued > QUEUE_MAX) {
 		struct out *old = STAILQ_FIRST(&ev->queue);
@@ -189,6 +172,11 @@ static void enqueue(struct xn_kube_events *ev, enum xn_kube_method method, char 
 		out_free(old);
 	}
 	pump(ev);
+}
+
+void xn_kube_events_set_patch_interval_ms(struct xn_kube_events *ev, unsigned ms)
+{
+	xn_evcorr_set_patch_interval(ev->corr, (uint64_t)ms * 1000000ull);
 }
 
 void xn_kube_events_hold(struct xn_kube_events *ev, bool hold)
@@ -212,61 +200,102 @@ static void set_string(cJSON *o, const char *key, const char *v)
 	cJSON_ReplaceItemInObjectCaseSensitive(o, key, cJSON_CreateString(v));
 }
 
+/* The Event object's name: the kubelet's <object>.<unique hex>. */
+static char *event_name(struct xn_kube_events *ev, const char *obj_name, uint64_t now)
+{
+	return xn_xasprintf("%s.%llx%04x", obj_name, (unsigned long long)now,
+			    ev->serial++ & 0xffff);
+}
+
+static void send_update(struct xn_kube_events *ev, struct xn_evcorr_event *e)
+{
+	char last[40];
+	cJSON *body = cJSON_CreateObject();
+
+	xn_rfc3339(e->last_ns, last);
+	cJSON_AddNumberToObject(body, "count", e->count);
+	cJSON_AddStringToObject(body, "lastTimestamp", last);
+	cJSON_AddStringToObject(body, "message", e->message);
+	enqueue(ev, XN_KUBE_PATCH_MERGE, xn_xstrdup(e->path), body, NULL);
+}
+
+static void arm_due(struct xn_kube_events *ev)
+{
+	uint64_t due = xn_evcorr_next_due(ev->corr), now = xn_now_real_ns();
+	uint64_t left = due > now ? due - now : 0;
+	struct timeval tv = {(time_t)(left / 1000000000ull),
+			     (suseconds_t)(left % 1000000000ull / 1000)};
+
+	if (due == 0)
+		evtimer_del(ev->due_timer);
+	else
+		evtimer_add(ev->due_timer, &tv);
+}
+
+static void flush_one(struct xn_evcorr_event *e, void *arg)
+{
+	send_update(arg, e);
+}
+
+static void due_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct xn_kube_events *ev = arg;
+
+	xn_evcorr_flush_due(ev->corr, xn_now_real_ns(), flush_one, ev);
+	arm_due(ev);
+}
+
 void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj, const char *type,
 		   const char *reason, const char *message)
 {
 	uint64_t now = xn_now_real_ns();
-	cleanup_free char *key = xn_xasprintf("%s\n%s\n%s", obj->uid, reason, message);
-	struct seen *s;
+	cleanup_free char *object = NULL;
+	struct xn_evcorr_event *e;
+	struct out *queued;
 	char first[40], last[40];
+	const char *ns;
+	char *name;
 	cJSON *body, *io, *src;
 
 	if (ev == NULL)
 		return;
-	TAILQ_FOREACH(s, &ev->seen, entry)
-		if (strcmp(s->key, key) == 0 && now - s->first_ns < FOLD_WINDOW_NS)
-			break;
-	if (s != NULL) { /* a repeat: bump the count of the existing Event */
-		s->count++;
-		s->last_ns = now;
-		xn_rfc3339(now, last);
-		TAILQ_REMOVE(&ev->seen, s, entry);
-		TAILQ_INSERT_HEAD(&ev->seen, s, entry);
-		if (s->queued != NULL) { /* not posted yet: post it with the count */
-			set_number(s->queued->body, "count", s->count);
-			set_string(s->queued->body, "lastTimestamp", last);
-			return;
-		}
-		body = cJSON_CreateObject();
-		cJSON_AddNumberToObject(body, "count", s->count);
-		cJSON_AddStringToObject(body, "lastTimestamp", last);
-		enqueue(ev, XN_KUBE_PATCH_MERGE,
-			xn_xasprintf("/api/v1/namespaces/%s/events/%s", s->ns, s->name), body,
-			NULL);
+	object = obj->uid && obj->uid[0]
+		     ? xn_xstrdup(obj->uid)
+		     : xn_xasprintf("%s/%s/%s", obj->kind, obj->ns ? obj->ns : "", obj->name);
+	switch (xn_evcorr_observe(ev->corr, object, type, reason, message, now, &e)) {
+	case XN_EVCORR_DROP:
+		log_debug("event %s %s about %s dropped: too many from this object", type, reason,
+			  obj->name);
+		xn_metric_count("xenlet_events_dropped_total",
+				"Events not recorded: too many new ones about one object (the "
+				"spam filter).",
+				NULL, NULL, 1);
 		return;
-	}
-	s = xn_xcalloc(1, sizeof(*s));
-	s->key = xn_xstrdup(key);
-	s->ns = xn_xstrdup(obj->ns && obj->ns[0] ? obj->ns : "default");
-	/* the kubelet's naming: <object>.<unique hex> */
-	s->name =
-	    xn_xasprintf("%s.%llx%04x", obj->name, (unsigned long long)now, ev->serial++ & 0xffff);
-	s->count = 1;
-	s->first_ns = s->last_ns = now;
-	TAILQ_INSERT_HEAD(&ev->seen, s, entry);
-	if (++ev->nseen > FOLD_MAX) {
-		struct seen *old = TAILQ_LAST(&ev->seen, seen_list);
-		TAILQ_REMOVE(&ev->seen, old, entry);
-		seen_free(old);
-		ev->nseen--;
+	case XN_EVCORR_UPDATE: send_update(ev, e); return;
+	case XN_EVCORR_LATER:
+		queued = e->user;
+		if (queued != NULL) { /* not posted yet: post it with the count */
+			xn_rfc3339(e->last_ns, last);
+			set_number(queued->body, "count", e->count);
+			set_string(queued->body, "lastTimestamp", last);
+			set_string(queued->body, "message", e->message);
+			xn_evcorr_sent(e, now);
+		}
+		arm_due(ev);
+		return;
+	case XN_EVCORR_NEW: break;
 	}
 
+	ns = obj->ns && obj->ns[0] ? obj->ns : "default";
+	name = event_name(ev, obj->name, now);
+	e->path = xn_xasprintf("/api/v1/namespaces/%s/events/%s", ns, name);
 	xn_rfc3339(now, first); /* Event timestamps are metav1.Time: seconds */
 	snprintf(last, sizeof(last), "%s", first);
 	body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "apiVersion", "v1");
 	cJSON_AddStringToObject(body, "kind", "Event");
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "metadata"), "name", s->name);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "metadata"), "name", name);
+	free(name);
 	io = cJSON_AddObjectToObject(body, "involvedObject");
 	cJSON_AddStringToObject(io, "apiVersion", "v1");
 	cJSON_AddStringToObject(io, "kind", obj->kind);
@@ -278,7 +307,7 @@ void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj,
 	if (obj->field_path)
 		cJSON_AddStringToObject(io, "fieldPath", obj->field_path);
 	cJSON_AddStringToObject(body, "reason", reason);
-	cJSON_AddStringToObject(body, "message", message);
+	cJSON_AddStringToObject(body, "message", e->message);
 	cJSON_AddStringToObject(body, "type", type);
 	src = cJSON_AddObjectToObject(body, "source");
 	cJSON_AddStringToObject(src, "component", "xenlet");
@@ -288,5 +317,5 @@ void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj,
 	cJSON_AddNumberToObject(body, "count", 1);
 	cJSON_AddStringToObject(body, "reportingComponent", "xenlet");
 	cJSON_AddStringToObject(body, "reportingInstance", ev->node);
-	enqueue(ev, XN_KUBE_POST, xn_xasprintf("/api/v1/namespaces/%s/events", s->ns), body, s);
+	enqueue(ev, XN_KUBE_POST, xn_xasprintf("/api/v1/namespaces/%s/events", ns), body, e);
 }

@@ -141,7 +141,10 @@ int xn_log_opts_parse(const char *query, uint64_t now_ns, struct xn_log_opts *o,
 		goto out;
 	}
 	if (have_since_s) {
-		uint64_t d = (uint64_t)since_s * 1000000000u;
+		/* in seconds first: the nanoseconds of a huge value do not fit */
+		uint64_t d = (uint64_t)since_s <= now_ns / 1000000000u
+				 ? (uint64_t)since_s * 1000000000u
+				 : UINT64_MAX;
 		o->since_ns = d < now_ns ? now_ns - d : 1;
 	}
 	rc = 0;

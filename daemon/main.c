@@ -162,6 +162,22 @@ static void sim_ready(struct xn_hv *hv, uint32_t domid, void *arg)
 	}
 }
 
+/* A sim guest's `xenstore KEY VALUE` writes where a real guest would: its
+ * data area, whatever the value (the runtime checks what it reads). */
+static void sim_xenstore(struct xn_hv *hv, uint32_t domid, const char *key, const char *value,
+			 void *arg)
+{
+	struct daemon *d = arg;
+	char path[96];
+	xn_err err = NULL;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/data/xenlet/%s", domid, key);
+	if (xn_store_set(d->store, path, value, &err) < 0) {
+		log_warnx("sim domain %u: data/xenlet/%s: %s", domid, key, xn_error_msg(err));
+		xn_error_free(&err);
+	}
+}
+
 /* Domain events go to the runtime.  With hv_sim, main also plays the part
  * of libxl's destroy, which removes a dead domain's /local/domain/<domid>:
  * nothing else does, and the in-memory store grew with every pod. */
@@ -303,6 +319,8 @@ static int start(struct daemon *d, xn_err *err)
 		return -1;
 	if (d->hv->ops == &xn_hv_sim_ops)
 		xn_hv_sim_set_ready_hook(d->hv, sim_ready, d);
+	if (d->hv->ops == &xn_hv_sim_ops)
+		xn_hv_sim_set_xenstore_hook(d->hv, sim_xenstore, d);
 	xn_image_roots_set((const char *const *)d->cfg.image_roots, d->cfg.nimage_roots);
 	d->guard = xn_hv_guard_new(d->hv);
 	d->rt = xn_runtime_new(d->base, d->guard, d->store, &ro, runtime_cb, runtime_note, d, err);

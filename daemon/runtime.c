@@ -73,6 +73,7 @@ static struct pod *find_domid(struct xn_runtime *rt, uint32_t domid)
 
 void xn_rt_notify(struct pod *p)
 {
+	p->ready_sent = p->st.ready;
 	if (p->rt->cb)
 		p->rt->cb(p->rt, XN_RT_STATUS, p->spec.uid, &p->st, p->rt->arg);
 }
@@ -164,6 +165,7 @@ static void pod_free(struct pod *p)
 	if (p->timer)
 		event_free(p->timer);
 	xn_crilog_close(p->log);
+	xn_rt_guest_dispose(p);
 	xn_pod_spec_dispose(&p->spec);
 	free(p);
 }
@@ -242,16 +244,15 @@ static void ready_changed(struct xn_store *st, const char *path, void *arg)
 	if (xn_store_guest_data_get(st, p->st.domid, "ready", &val, &err) == 0)
 		ready = strcmp(val, "1") == 0;
 	else if (err && err->status != ENOENT)
-		xn_rt_note(p, "Warning", "Unhealthy", "readiness flag from the guest: %s",
-			   xn_error_msg(err));
+		xn_rt_guest_warn(p, "Unhealthy",
+				 "the guest wrote an invalid readiness flag to data/xenlet/ready "
+				 "(want 0 or 1); the pod is not ready",
+				 xn_error_msg(err));
 	xn_error_free(&err);
 	free(val);
 	if (ready && p->spec.guest_readiness)
 		mark_booted(p);
-	if (ready != p->st.ready) {
-		p->st.ready = ready;
-		xn_rt_notify(p);
-	}
+	xn_rt_ready_update(p, ready);
 }
 
 static void watch_ready(struct pod *p)

@@ -10,6 +10,7 @@
 #include <sys/queue.h>
 
 #include "xenlet/runtime.h"
+#include "xenlet/token_bucket.h"
 
 struct event;
 struct xn_crilog;
@@ -37,6 +38,11 @@ struct pod {
 	int ready_watch;	   /* store watch id, -1 */
 	bool has_net;		   /* net holds the running instance's network */
 	struct xn_pod_net net;
+	/* runtime_guest.c: what the guest's xenstore values may cost */
+	struct xn_token_bucket guest_tb; /* complaints about its values */
+	bool ready_sent;		 /* the readiness the owner was told last */
+	uint64_t ready_sent_ns;		 /* monotonic: when a readiness change went */
+	struct event *ready_timer;	 /* the next readiness report, if held */
 };
 
 TAILQ_HEAD(pod_list, pod);
@@ -52,6 +58,21 @@ struct xn_runtime {
 	void *arg;
 	struct pod_list pods;
 };
+
+/* runtime_guest.c: per pod, complaints about a guest's values (a log line
+ * and an Event) at most XN_RT_GUEST_BURST at once, then one per
+ * XN_RT_GUEST_EVERY_S; readiness changes reported at most once per
+ * XN_RT_READY_MIN_MS, the last one always. */
+#define XN_RT_GUEST_BURST   5
+#define XN_RT_GUEST_EVERY_S 60
+#define XN_RT_READY_MIN_MS  1000
+/* A Warning Event (reason, a message that does not vary with the value) and
+ * a log line that adds detail, within the pod's budget. */
+void xn_rt_guest_warn(struct pod *p, const char *reason, const char *message, const char *detail);
+/* The guest's readiness is now `ready`: st.ready follows at once, the owner
+ * is told at the pace above. */
+void xn_rt_ready_update(struct pod *p, bool ready);
+void xn_rt_guest_dispose(struct pod *p);
 
 /* runtime_query.c */
 struct pod *xn_rt_find_uid(struct xn_runtime *rt, const char *uid);

@@ -22,6 +22,7 @@ const char *xn_sim_op_name(enum xn_sim_op op)
 	case XN_SIM_HANG: return "hang";
 	case XN_SIM_CMDLINE: return "cmdline";
 	case XN_SIM_MEMORY: return "memory";
+	case XN_SIM_XENSTORE: return "xenstore";
 	}
 	return "?";
 }
@@ -75,6 +76,26 @@ static const char *shown(const char *w)
 	return n <= 16 && w[n] == '\0' ? w : "(not shown)";
 }
 
+/* `xenstore KEY VALUE`: KEY is a word of [a-z0-9-], VALUE everything after
+ * the one blank that follows it (verbatim: a guest may write junk). */
+static int parse_xenstore(struct xn_sim_script *s, size_t *cap, const char *file, unsigned lineno,
+			  char *arg, xn_err *err)
+{
+	size_t n = strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789-");
+	struct xn_sim_step *st;
+
+	if (n == 0 || n > XN_SIM_KEY_MAX || (arg[n] != '\0' && arg[n] != ' '))
+		return xn_error(err, EINVAL,
+				"%s:%u: xenstore: needs a key of at most %u of [a-z0-9-], then "
+				"the value",
+				file, lineno, XN_SIM_KEY_MAX);
+	st = add_step(s, cap, XN_SIM_XENSTORE, lineno);
+	st->value = xn_xstrdup(arg[n] ? arg + n + 1 : "");
+	arg[n] = '\0';
+	st->text = xn_xstrdup(arg);
+	return 0;
+}
+
 /* One line, NUL-terminated, without its "\n" and trailing "\r". */
 static int parse_line(struct xn_sim_script *s, size_t *cap, const char *file, unsigned lineno,
 		      char *line, xn_err *err)
@@ -99,6 +120,8 @@ static int parse_line(struct xn_sim_script *s, size_t *cap, const char *file, un
 		st->text = xn_xstrdup(arg);
 		return 0;
 	}
+	if (strcmp(word, "xenstore") == 0)
+		return parse_xenstore(s, cap, file, lineno, arg, err);
 
 	/* the other directives take a word or nothing: trim it */
 	while (is_blank(*arg))
@@ -221,8 +244,10 @@ void xn_sim_script_dispose(struct xn_sim_script *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->nsteps; i++)
+	for (size_t i = 0; i < s->nsteps; i++) {
 		free(s->steps[i].text);
+		free(s->steps[i].value);
+	}
 	free(s->steps);
 	free(s->file);
 	memset(s, 0, sizeof(*s));

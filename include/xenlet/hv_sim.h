@@ -87,5 +87,10 @@ bool xn_hv_sim_ready(struct xn_hv *hv, uint32_t domid);
  * module will write the flag into the guest's data area). */
 typedef void (*xn_hv_sim_ready_cb)(struct xn_hv *hv, uint32_t domid, void *arg);
 void xn_hv_sim_set_ready_hook(struct xn_hv *hv, xn_hv_sim_ready_cb cb, void *arg);
+/* Called when a guest executes `xenstore KEY VALUE`: the owner writes value
+ * to the guest's data/xenlet/KEY, as a real guest would. */
+typedef void (*xn_hv_sim_xenstore_cb)(struct xn_hv *hv, uint32_t domid, const char *key,
+				      const char *value, void *arg);
+void xn_hv_sim_set_xenstore_hook(struct xn_hv *hv, xn_hv_sim_xenstore_cb cb, void *arg);
 
 #endif

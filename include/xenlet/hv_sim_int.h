@@ -76,6 +76,8 @@ struct sim {
 	char *fail_create_glob;
 	xn_hv_sim_ready_cb ready_cb;
 	void *ready_arg;
+	xn_hv_sim_xenstore_cb xenstore_cb;
+	void *xenstore_arg;
 };
 
 /* hv_sim.c */

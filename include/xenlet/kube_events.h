@@ -1,9 +1,12 @@
 /* kube_events.h - Kubernetes Events about pods, as the kubelet writes them.
  *
- * core/v1 Events with source {component: "xenlet", host: <node>}; a repeat
- * of the same reason and message for the same object within 10 minutes is
- * folded into one Event with a count, as client-go's recorder does, so a
- * crash-looping pod does not flood the API server.  Fire and forget: a
+ * core/v1 Events with source {component: "xenlet", host: <node>}, through
+ * the kubelet's EventCorrelator (event_correlate.h): a repeat of the same
+ * reason and message for the same object within 10 minutes is folded into
+ * one Event with a count (PATCHed at most once per 10 s), many distinct
+ * messages of one reason are combined, and new Event objects about one
+ * object are rate-limited, so a crash-looping or hostile pod does not flood
+ * the API server.  Fire and forget: a
  * failure is logged at debug level and dropped, as the kubelet drops them.
  *
  * Events are the low-priority lane: they are queued and sent a few at a
@@ -32,6 +35,8 @@ void xn_kube_events_free(struct xn_kube_events *ev);
 /* type: "Normal" or "Warning". */
 void xn_kube_event(struct xn_kube_events *ev, const struct xn_event_object *obj, const char *type,
 		   const char *reason, const char *message);
+/* Count updates of one Event at most once per ms (10 s unless set; tests). */
+void xn_kube_events_set_patch_interval_ms(struct xn_kube_events *ev, unsigned ms);
 /* true: more important requests are due; Events wait (2 s at most). */
 void xn_kube_events_hold(struct xn_kube_events *ev, bool hold);
 

@@ -18,6 +18,7 @@
 #define XN_SIM_SCRIPT_MAX   (1024 * 1024) /* bytes in a script file */
 #define XN_SIM_LINE_MAX	    4096	  /* bytes in one line, without "\n" */
 #define XN_SIM_SLEEP_MAX_MS 3600000	  /* one hour */
+#define XN_SIM_KEY_MAX	    32		  /* a `xenstore` key's length */
 
 enum xn_sim_op {
 	XN_SIM_PRINT,	 /* text + "\n" on the console */
@@ -32,11 +33,13 @@ enum xn_sim_op {
 	XN_SIM_HANG,	 /* stay running, do nothing more */
 	XN_SIM_CMDLINE,	 /* the domain's command line as a console line */
 	XN_SIM_MEMORY,	 /* "memory: N KiB" as a console line */
+	XN_SIM_XENSTORE, /* write value to the guest's data/xenlet/<text> */
 };
 
 struct xn_sim_step {
 	enum xn_sim_op op;
-	char *text;    /* PRINT, WRITE; NULL otherwise */
+	char *text;    /* PRINT, WRITE; XENSTORE: the key; NULL otherwise */
+	char *value;   /* XENSTORE: the value (verbatim, may be empty) */
 	uint64_t arg;  /* SLEEP (ms), EXIT (code) */
 	unsigned line; /* line in the file, for messages */
 };

@@ -24,7 +24,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (xn_sim_op_name(st->op) == NULL || st->line == 0)
 			abort();
-		if ((st->op == XN_SIM_PRINT || st->op == XN_SIM_WRITE) != (st->text != NULL))
+		if ((st->op == XN_SIM_PRINT || st->op == XN_SIM_WRITE ||
+		     st->op == XN_SIM_XENSTORE) != (st->text != NULL))
+			abort();
+		/* xenstore: a key of [a-z0-9-] (it becomes a path), and a value */
+		if ((st->op == XN_SIM_XENSTORE) != (st->value != NULL))
+			abort();
+		if (st->op == XN_SIM_XENSTORE &&
+		    (st->text[0] == '\0' || strlen(st->text) > XN_SIM_KEY_MAX ||
+		     st->text[strspn(st->text, "abcdefghijklmnopqrstuvwxyz0123456789-")] != '\0'))
 			abort();
 		if (st->op == XN_SIM_SLEEP && st->arg > XN_SIM_SLEEP_MAX_MS)
 			abort();

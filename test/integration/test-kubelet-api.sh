@@ -169,6 +169,12 @@ out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-k
 check "unknown pod: 404" "$(echo "$out" | grep -q 'pod \\"nope\\" does not exist.* 404$'; echo $?)" "$out"
 out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/containerLogs/default/ticker/main?sinceSeconds=x" | tr -d '\n')
 check "malformed sinceSeconds: 400 naming it" "$(echo "$out" | grep -q 'sinceSeconds.* 400$'; echo $?)" "$out"
+out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/containerLogs/default/ticker/main?sinceSeconds=0" | tr -d '\n')
+check "sinceSeconds=0: 422 naming it" "$(echo "$out" | grep -q 'sinceSeconds: must be greater than 0.* 422$'; echo $?)" "$out"
+out=$(curl -s --path-as-is -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/containerLogs/default/ticker/../../../../etc/passwd" | tr -d '\n')
+check "containerLogs path with ../ segments: 400, the path's form" "$(echo "$out" | grep -q 'path must be /containerLogs/NAMESPACE/POD/CONTAINER.* 400$' && ! grep -q 'root:' <<<"$out"; echo $?)" "$out"
+out=$(curl -s --path-as-is -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/containerLogs/default/ticker/%2e%2e" | tr -d '\n')
+check "containerLogs container \"..\": 404, no such container" "$(echo "$out" | grep -q 'container \\"..\\" not found in pod \\"ticker\\".* 404$'; echo $?)" "$out"
 out=$(curl -s -X POST -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/healthz" | tr -d '\n')
 check "a method the route does not take: 405" "$(echo "$out" | grep -q 'POST /healthz: method not allowed.* 405$'; echo $?)" "$out"
 out=$(curl -s -w ' %{http_code}' --cacert "$XN_CA_CERT" --cert "$pki/apiserver-kubelet-client.crt" --key "$pki/apiserver-kubelet-client.key" "$url/runningpods/" | tr -d '\n')

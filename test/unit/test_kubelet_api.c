@@ -33,6 +33,24 @@ static int parse(const char *q, struct xn_log_opts *o, char *msg, size_t len)
 	return rc;
 }
 
+/* A sinceSeconds whose nanoseconds do not fit 64 bits wrapped around to a
+ * recent time (found by fuzz_log_query: 92233720507 s read as a few
+ * seconds ago): anything before the epoch means from the start. */
+static void log_opts_since_seconds_huge(void **state)
+{
+	struct xn_log_opts o;
+	char m[256];
+
+	assert_int_equal(parse("sinceSeconds=92233720507", &o, m, sizeof(m)), 0);
+	assert_int_equal(o.since_ns, 1);
+	assert_int_equal(parse("sinceSeconds=9223372036854775807", &o, m, sizeof(m)), 0);
+	assert_int_equal(o.since_ns, 1);
+	assert_int_equal(parse("sinceSeconds=1700000000", &o, m, sizeof(m)), 0);
+	assert_int_equal(o.since_ns, 1);
+	assert_int_equal(parse("sinceSeconds=1699999999", &o, m, sizeof(m)), 0);
+	assert_int_equal(o.since_ns, 1000000000ull);
+}
+
 static void log_opts(void **state)
 {
 	struct xn_log_opts o;
@@ -522,6 +540,7 @@ int main(void)
 	    cmocka_unit_test(summary),
 	    cmocka_unit_test(resource_metrics),
 	    cmocka_unit_test(registry),
+	    cmocka_unit_test(log_opts_since_seconds_huge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

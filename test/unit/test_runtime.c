@@ -118,6 +118,19 @@ static void sim_ready(struct xn_hv *hv, uint32_t domid, void *arg)
 		fail_msg("ready flag: %s", xn_error_msg(err));
 }
 
+/* ... and its `xenstore KEY VALUE` too, whatever the value. */
+static void sim_xenstore(struct xn_hv *hv, uint32_t domid, const char *key, const char *value,
+			 void *arg)
+{
+	struct t *t = arg;
+	char path[96];
+	xn_err err = NULL;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/data/xenlet/%s", domid, key);
+	if (xn_store_set(t->store, path, value, &err) < 0)
+		fail_msg("data/xenlet/%s: %s", key, xn_error_msg(err));
+}
+
 static void open_all(struct t *t)
 {
 	xn_err err = NULL;
@@ -131,6 +144,7 @@ static void open_all(struct t *t)
 	if (t->hv == NULL)
 		fail_msg("hv: %s", xn_error_msg(err));
 	xn_hv_sim_set_ready_hook(t->hv, sim_ready, t);
+	xn_hv_sim_set_xenstore_hook(t->hv, sim_xenstore, t);
 	t->opts.ipam = NULL;
 	if (t->cidr[0]) {
 		struct xn_net_ranges r;
@@ -671,6 +685,74 @@ static void test_guest_readiness(void **state)
 	}
 	assert_true(ready > running);
 	assert_true(xn_runtime_status(t->rt, s.uid)->ready);
+}
+
+/* A guest writes 100 invalid readiness values: the pod's budget of
+ * complaints (XN_RT_GUEST_BURST Events), not one per write (issue 9,
+ * finding 4). */
+static void test_guest_junk_budget(void **state)
+{
+	struct t *t = *state;
+	char *text = xn_xstrdup("print up\nready\n"), *next;
+	cleanup_free char *path = NULL;
+	struct xn_pod_spec s;
+	int notes = 0;
+
+	for (int i = 0; i < 100; i++) {
+		next = xn_xasprintf("%sxenstore ready %.*s\nsleep 1\n", text, i % 7 + 2,
+				    "jjjjjjjjjjjj");
+		free(text);
+		text = next;
+	}
+	next = xn_xasprintf("%sexit 0\n", text);
+	free(text);
+	path = script(t, "junk.sim", next);
+	free(next);
+	s = spec("uid-junk", "junk", path, XN_RESTART_NEVER);
+	s.guest_readiness = true;
+	run_pod(t, &s);
+	wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_TERMINATED, NULL, 0);
+	for (int i = 0; i < t->nnotes; i++)
+		notes += strcmp(t->notes[i], "uid-junk Unhealthy") == 0;
+	assert_int_equal(notes, 5); /* XN_RT_GUEST_BURST */
+}
+
+/* A guest flips its readiness flag 0/1 300 times a millisecond apart: a few
+ * status reports (at most one readiness change a second), and the last
+ * value, 1, is reported before the guest exits 1.5 s later. */
+static void test_guest_ready_flapping(void **state)
+{
+	struct t *t = *state;
+	char *text = xn_xstrdup("print up\nxenstore ready 1\n"), *next;
+	cleanup_free char *path = NULL;
+	struct xn_pod_spec s;
+	int n = 0, end, last = -1;
+
+	for (int i = 0; i < 300; i++) {
+		next =
+		    xn_xasprintf("%sxenstore ready 0\nsleep 1\nxenstore ready 1\nsleep 1\n", text);
+		free(text);
+		text = next;
+	}
+	next = xn_xasprintf("%sxenstore ready 0\nsleep 1\nxenstore ready 1\nsleep 1500\nexit 0\n",
+			    text);
+	free(text);
+	path = script(t, "flap.sim", next);
+	free(next);
+	s = spec("uid-flap", "flap", path, XN_RESTART_NEVER);
+	s.guest_readiness = true;
+	run_pod(t, &s);
+	end = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_TERMINATED, NULL, 0);
+	for (int i = 0; i < end; i++) {
+		if (strcmp(t->recs[i].uid, s.uid) != 0 || t->recs[i].ev != XN_RT_STATUS)
+			continue;
+		n++;
+		if (t->recs[i].st.state == XN_INST_RUNNING && t->recs[i].st.phase == XN_POD_RUNNING)
+			last = i;
+	}
+	assert_true(n <= 12);
+	assert_true(last >= 0);
+	assert_true(t->recs[last].st.ready);
 }
 
 static void test_duplicates(void **state)
@@ -1267,6 +1349,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pod_network_terminated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_host_not_ready, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guest_junk_budget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guest_ready_flapping, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_stops_boot_deadline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_keeps_remaining_boot_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_refused_without_domain, setup, teardown),

@@ -88,6 +88,29 @@ static void every_directive(void **state)
 	xn_sim_script_dispose(&s); /* idempotent */
 }
 
+/* `xenstore KEY VALUE`: the value verbatim (junk included, empty too). */
+static void xenstore_directive(void **state)
+{
+	struct xn_sim_script s;
+
+	parse_ok("xenstore ready 1\nxenstore ready  two words \nxenstore exit-code\n", &s);
+	assert_int_equal(s.nsteps, 3);
+	assert_int_equal(s.steps[0].op, XN_SIM_XENSTORE);
+	assert_string_equal(s.steps[0].text, "ready");
+	assert_string_equal(s.steps[0].value, "1");
+	assert_string_equal(s.steps[1].value, " two words ");
+	assert_string_equal(s.steps[2].text, "exit-code");
+	assert_string_equal(s.steps[2].value, "");
+	assert_string_equal(xn_sim_op_name(XN_SIM_XENSTORE), "xenstore");
+	xn_sim_script_dispose(&s);
+	assert_string_equal(parse_err("xenstore\n", 9),
+			    "t.sim:1: xenstore: needs a key of at most 32 of [a-z0-9-], then the "
+			    "value");
+	assert_string_equal(parse_err("xenstore ../x 1\n", 16),
+			    "t.sim:1: xenstore: needs a key of at most 32 of [a-z0-9-], then the "
+			    "value");
+}
+
 static void errors_name_file_and_line(void **state)
 {
 	assert_string_equal(parse_err("print a\n\nfoo bar\n", 16),
@@ -192,7 +215,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(every_directive), cmocka_unit_test(errors_name_file_and_line),
 	    cmocka_unit_test(size_limits),     cmocka_unit_test(load_fixtures),
-	    cmocka_unit_test(load_errors),
+	    cmocka_unit_test(load_errors),     cmocka_unit_test(xenstore_directive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
