@@ -174,6 +174,9 @@ void kuser_copy(struct kuser *dst, const struct kuser *src);
 SSL_CTX *kapi_tls_ctx(const struct xn_kapi_opts *o, xn_err *err);
 /* The verified client certificate of the connection as a user (CN, O). */
 bool kapi_tls_peer_user(struct kreq *r, struct kuser *u);
+/* The handshake on ssl is done with a client certificate that verified
+ * against the client CA (the connection is authenticated). */
+bool kapi_tls_peer_verified(SSL *ssl);
 
 /* kubelet_auth.c: authenticate then authorize r; calls done(r) when allowed,
  * answers 401/403 itself otherwise. */

@@ -346,6 +346,21 @@ static bool conn_authenticated(struct kconn *c)
 	return true;
 }
 
+/* The handshake is done: a client certificate that verified is an
+ * authenticated connection at once, so a flood of newer connections cannot
+ * push it out before its first request is in (a request that is then
+ * refused authorization still came from someone the CA vouches for). */
+static void conn_tls_info(const SSL *ssl, int where, int ret)
+{
+	struct kconn *c;
+
+	if (!(where & SSL_CB_HANDSHAKE_DONE))
+		return;
+	c = SSL_get_ex_data(ssl, conn_ex_index);
+	if (c && !c->dropped && c->k->have_client_ca && kapi_tls_peer_verified((SSL *)ssl))
+		conn_authenticated(c);
+}
+
 /* An accept failed (EMFILE, ENFILE, ENOBUFS, ...): rest the listener
  * instead of trying again at once (libevent would, in a loop), close the
  * oldest unauthenticated connections when descriptors ran out, and say so
@@ -471,6 +486,7 @@ static struct bufferevent *new_bev(struct event_base *base, void *arg)
 	k->nconns++;
 	/* from here on the connection ends with its SSL (conn_ssl_freed) */
 	SSL_set_ex_data(ssl, conn_ex_index, c);
+	SSL_set_info_callback(ssl, conn_tls_info);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) {

@@ -199,6 +199,11 @@ static char *name_entry(X509_NAME *n, int nid, int *pos)
 	return s;
 }
 
+bool kapi_tls_peer_verified(SSL *ssl)
+{
+	return SSL_get0_peer_certificate(ssl) != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
+}
+
 bool kapi_tls_peer_user(struct kreq *r, struct kuser *u)
 {
 	struct bufferevent *bev;

@@ -17,10 +17,15 @@
       one TLS connection that sends its request head one byte a second;
       prints how many seconds passed until the server closed it and exits 0
       if it did within LIMIT seconds, 1 otherwise.
+  kapi-flood.py certwait PORT CERT KEY READY GO
+      a TLS connection with the client certificate CERT; creates READY once
+      the handshake is done, waits for the file GO, then sends GET /pods and
+      prints the status line of the answer (or why there is none).
   kapi-flood.py bigpost PORT
       POST with a Content-Length of 1 MiB, no body sent; prints the status
       line the server answers with within 5 s (or "no answer").
 """
+import os
 import socket
 import ssl
 import sys
@@ -154,6 +159,22 @@ def bigpost(port):
     print(line or "no answer")
 
 
+def certwait(port, cert, key, ready, go):
+    ctx = tls_ctx()
+    ctx.load_cert_chain(cert, key)
+    s = ctx.wrap_socket(tcp(port, timeout=30), server_hostname="localhost")
+    open(ready, "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(go) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        s.sendall(b"GET /pods HTTP/1.1\r\nHost: x\r\n\r\n")
+        line = s.recv(4096).split(b"\r\n")[0].decode()
+    except OSError as e:
+        line = "closed: %s" % e
+    print(line or "closed")
+
+
 def main(argv):
     mode, port = argv[1], int(argv[2])
     if mode == "anon":
@@ -164,6 +185,8 @@ def main(argv):
         return trickle(port, float(argv[3]))
     elif mode == "bigpost":
         bigpost(port)
+    elif mode == "certwait":
+        certwait(port, argv[3], argv[4], argv[5], argv[6])
     return 0
 
 

@@ -4,7 +4,9 @@
 # client CA of our own, so a verified client certificate is the authorized
 # caller.
 #   - 64 anonymous keep-alive connections do not take the authenticated
-#     callers' slots: a valid client still gets 200;
+#     callers' slots: a valid client still gets 200; a client whose
+#     certificate verified is not pushed out by 200 newer anonymous
+#     connections between its handshake and its request;
 #   - a request head trickled a byte a second is cut at the header deadline;
 #     a 1 MiB body where no endpoint takes one gets 413 before it is sent;
 #   - started with a soft open-file limit of 256, the daemon raises it to the
@@ -141,6 +143,23 @@ wait_for 60 test -s "$TMP/anon.ready"
 code=$(pods_req)
 check_eq "after 64 anonymous keep-alive connections (401 each; $(cat "$TMP/anon.ready" 2>/dev/null | tr -d '\n') left open) a valid client gets 200" \
 	"$code" 200
+stop_floods
+
+# A client whose certificate verified is authenticated from its handshake:
+# 200 newer anonymous connections (over the cap of 128 unauthenticated ones,
+# the oldest closed first) do not push it out before its request.
+rm -f "$TMP/cw.ready" "$TMP/cw.go"
+python3 "$FLOOD" certwait "$PORT" "$TMP/client.crt" "$TMP/client.key" "$TMP/cw.ready" "$TMP/cw.go" \
+	>"$TMP/cw.out" 2>&1 &
+cwpid=$!
+FPIDS+=($cwpid)
+wait_for 20 test -e "$TMP/cw.ready"
+flood_bg "$TMP/idle0.ready" flood "$PORT" 200 0
+wait_for 60 test -s "$TMP/idle0.ready"
+touch "$TMP/cw.go"
+wait "$cwpid"
+check "a verified client certificate is not pushed out by 200 newer anonymous connections before its request ($(cat "$TMP/cw.out"))" \
+	"$(grep -q '^HTTP/1.1 200' "$TMP/cw.out"; echo $?)" "$(cat "$TMP/cw.out")"
 stop_floods
 
 # ---- (b) the header deadline and no body where no endpoint takes one ----
