@@ -200,6 +200,11 @@ fi
 grown=$(($(log_bytes) - log0))
 check "the log grew by at most 64 KiB during the flood (${grown} bytes)" \
 	"$([ "$grown" -le 65536 ]; echo $?)" "$(tail -c 2000 "$TMP/xenletd.log")"
+metrics=$(curl -s -k --max-time 10 --cert "$TMP/client.crt" --key "$TMP/client.key" \
+	"https://127.0.0.1:$PORT/metrics" 2>&1)
+closed=$(echo "$metrics" | awk '/^xenlet_kubelet_api_connections_closed_total\{reason="total"\}/ { print $2 }')
+check "/metrics counts the connections closed over the total limit (${closed:-none})" \
+	"$(awk -v n="${closed:-0}" 'BEGIN { exit !(n > 0) }'; echo $?)" "$(echo "$metrics" | grep connections)"
 stop_floods
 
 # ---- (d) descriptors exhausted on purpose: accept backs off ----
