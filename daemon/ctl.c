@@ -42,7 +42,7 @@ struct xn_ctl {
 	unsigned held;	      /* accept errors since */
 };
 
-#define CTL_ACCEPT_BACKOFF_MS 250
+#define CTL_ACCEPT_BACKOFF_MS 250 /* also in the message of on_accept_error */
 #define CTL_LOG_INTERVAL_S    10
 
 struct conn {
@@ -594,16 +594,30 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	ctl->conns = c;
 }
 
+/* Accept errors are logged once per interval, with how many were not. */
+static void log_accept_error(struct xn_ctl *ctl, int e, const char *then)
+{
+	uint64_t now = xn_now_mono_ns();
+
+	if (ctl->logged_ns != 0 && now - ctl->logged_ns < CTL_LOG_INTERVAL_S * 1000000000ull) {
+		ctl->held++;
+		return;
+	}
+	log_warnx("ctl: accept: %s; %s (%u more since the last message)", strerror(e), then,
+		  ctl->held);
+	ctl->logged_ns = now;
+	ctl->held = 0;
+}
+
 /* An accept failed.  Out of descriptors, the reserve one is given up for
  * this connection; otherwise (or with the reserve spent) the listener rests
  * a moment rather than being woken again at once by the same pending
- * connection, and the error is logged once per interval. */
+ * connection. */
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
 	struct xn_ctl *ctl = arg;
 	int e = EVUTIL_SOCKET_ERROR(), fd;
 	struct timeval tv = {0, CTL_ACCEPT_BACKOFF_MS * 1000};
-	uint64_t now = xn_now_mono_ns();
 
 	take_reserve(ctl);
 	if ((e == EMFILE || e == ENFILE) && ctl->reserve_fd >= 0) {
@@ -611,8 +625,7 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 		ctl->reserve_fd = -1;
 		fd = accept4(evconnlistener_get_fd(l), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
-			log_warnx("ctl: accept: %s; answering on the reserve descriptor",
-				  strerror(e));
+			log_accept_error(ctl, e, "answering on the reserve descriptor");
 			on_accept(l, fd, NULL, 0, ctl);
 			return;
 		}
@@ -621,15 +634,7 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 	}
 	evconnlistener_disable(l);
 	evtimer_add(ctl->resume, &tv);
-	if (ctl->logged_ns == 0 || now - ctl->logged_ns >= CTL_LOG_INTERVAL_S * 1000000000ull) {
-		log_warnx("ctl: accept: %s; resting the listener %u ms each time (%u more since "
-			  "the last message)",
-			  strerror(e), CTL_ACCEPT_BACKOFF_MS, ctl->held);
-		ctl->logged_ns = now;
-		ctl->held = 0;
-	} else {
-		ctl->held++;
-	}
+	log_accept_error(ctl, e, "resting the listener 250 ms each time");
 }
 
 static void on_resume(evutil_socket_t fd, short what, void *arg)
