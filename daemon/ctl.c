@@ -1,5 +1,6 @@
 /* ctl.c - the root-only control socket that xl-pod talks to (see ctl.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,7 +34,17 @@ struct xn_ctl {
 	struct xn_runtime *rt;
 	struct xn_hv *hv;
 	struct conn *conns;
+	/* Out of descriptors, the socket root uses to look at the node must
+	 * still answer: one descriptor (on /dev/null) is kept to be given up
+	 * for an accept when none is left, and taken back when it can be. */
+	int reserve_fd;
+	struct event *resume; /* re-enables the listener after an accept error */
+	uint64_t logged_ns;   /* the last accept error message */
+	unsigned held;	      /* accept errors since */
 };
+
+#define CTL_ACCEPT_BACKOFF_MS 250 /* also in the message of on_accept_error */
+#define CTL_LOG_INTERVAL_S    10
 
 struct conn {
 	struct conn *next;
@@ -43,8 +54,11 @@ struct conn {
 	bool discarding;   /* the rest of an overlong line, up to its newline */
 };
 
+static void take_reserve(struct xn_ctl *ctl);
+
 static void conn_free(struct conn *c)
 {
+	struct xn_ctl *ctl = c->ctl;
 	struct conn **pp;
 
 	for (pp = &c->ctl->conns; *pp; pp = &(*pp)->next)
@@ -55,6 +69,13 @@ static void conn_free(struct conn *c)
 	bufferevent_free(c->bev);
 	free(c->waiting_uid);
 	free(c);
+	take_reserve(ctl);
+}
+
+static void take_reserve(struct xn_ctl *ctl)
+{
+	if (ctl->reserve_fd < 0)
+		ctl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void reply(struct conn *c, cJSON *o)
@@ -582,6 +603,57 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	ctl->conns = c;
 }
 
+/* Accept errors are logged once per interval, with how many were not. */
+static void log_accept_error(struct xn_ctl *ctl, int e, const char *then)
+{
+	uint64_t now = xn_now_mono_ns();
+
+	if (ctl->logged_ns != 0 && now - ctl->logged_ns < CTL_LOG_INTERVAL_S * 1000000000ull) {
+		ctl->held++;
+		return;
+	}
+	log_warnx("ctl: accept: %s; %s (%u more since the last message)", strerror(e), then,
+		  ctl->held);
+	ctl->logged_ns = now;
+	ctl->held = 0;
+}
+
+/* An accept failed.  Out of descriptors, the reserve one is given up for
+ * this connection; otherwise (or with the reserve spent) the listener rests
+ * a moment rather than being woken again at once by the same pending
+ * connection. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct xn_ctl *ctl = arg;
+	int e = EVUTIL_SOCKET_ERROR(), fd;
+	struct timeval tv = {0, CTL_ACCEPT_BACKOFF_MS * 1000};
+
+	take_reserve(ctl);
+	if ((e == EMFILE || e == ENFILE) && ctl->reserve_fd >= 0) {
+		close(ctl->reserve_fd);
+		ctl->reserve_fd = -1;
+		fd = accept4(evconnlistener_get_fd(l), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			log_accept_error(ctl, e, "answering on the reserve descriptor");
+			on_accept(l, fd, NULL, 0, ctl);
+			return;
+		}
+		e = errno;
+		take_reserve(ctl);
+	}
+	evconnlistener_disable(l);
+	evtimer_add(ctl->resume, &tv);
+	log_accept_error(ctl, e, "resting the listener 250 ms each time");
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct xn_ctl *ctl = arg;
+
+	take_reserve(ctl);
+	evconnlistener_enable(ctl->listener);
+}
+
 struct xn_ctl *xn_ctl_listen(struct event_base *base, const char *path, struct xn_runtime *rt,
 			     struct xn_hv *hv, xn_err *err)
 {
@@ -620,6 +692,10 @@ struct xn_ctl *xn_ctl_listen(struct event_base *base, const char *path, struct x
 		free(ctl);
 		return NULL;
 	}
+	ctl->reserve_fd = -1;
+	take_reserve(ctl);
+	ctl->resume = evtimer_new(base, on_resume, ctl);
+	evconnlistener_set_error_cb(ctl->listener, on_accept_error);
 	return ctl;
 }
 
@@ -630,6 +706,9 @@ void xn_ctl_close(struct xn_ctl *ctl)
 	while (ctl->conns)
 		conn_free(ctl->conns);
 	evconnlistener_free(ctl->listener);
+	event_free(ctl->resume);
+	if (ctl->reserve_fd >= 0)
+		close(ctl->reserve_fd);
 	unlink(ctl->path);
 	free(ctl->path);
 	free(ctl);

@@ -8,8 +8,10 @@
 
 #include <openssl/ssl.h>
 
+#include "kapi_connlimit.h"
 #include "xenlet/kubelet_api.h"
 
+struct bufferevent;
 struct evbuffer;
 struct evhttp;
 struct evhttp_bound_socket;
@@ -20,11 +22,36 @@ struct xn_kube_req;
 struct kreq;
 struct kapi_route;
 
+/* The limits of docs/kubelet-api.md, "Limits" (why each number is what it
+ * is is said there). */
+#define KAPI_UNAUTH_MAX	       128	   /* unauthenticated connections in all */
+#define KAPI_UNAUTH_PER_ADDR   16	   /* ... from one address (IPv6: one /64) */
+#define KAPI_HANDSHAKE_S       5	   /* accept -> TLS handshake done */
+#define KAPI_HEADER_S	       10	   /* accept -> a whole request head */
+#define KAPI_MAX_HEADERS       (32 * 1024) /* request line and headers */
+#define KAPI_MAX_BODY	       4096	   /* no endpoint takes a body */
+#define KAPI_ACCEPT_BACKOFF_MS 250	   /* the listener rests after EMFILE & co. */
+#define KAPI_LOG_INTERVAL_S    10	   /* one line per interval for each flood message */
+#define KAPI_FD_RESERVE	       128	   /* descriptors left to the rest of the daemon */
+
+/* A connection from accept (kubelet_api_server.c, new_bev) until its TLS
+ * object is freed.  Until a request on it passes authentication and
+ * authorization it is on k->unauth and under the deadlines; then it holds
+ * one of max_conns authenticated slots. */
+enum kconn_stage { KCONN_ADMIT, KCONN_HANDSHAKE, KCONN_HEADERS };
 struct kconn {
 	struct xn_kapi *k;
-	struct evhttp_connection *evcon;
+	struct evhttp_connection *evcon; /* NULL until its first request */
+	struct bufferevent *bev;
+	SSL *ssl;
 	struct kreq *active; /* the request being answered, if any */
-	struct kconn *next;
+	struct kconn *next;  /* k->conns: all of them */
+	struct kcl_node unauth;
+	struct event *timer; /* the stage's deadline (admission: at once) */
+	enum kconn_stage stage;
+	uint64_t accepted_ns;
+	bool authenticated;
+	bool dropped; /* shut down by us: no longer counted anywhere */
 };
 
 /* Who is asking (from the client cert or a TokenReview). */
@@ -88,8 +115,14 @@ struct xn_kapi {
 	unsigned max_conns;
 	unsigned timeout_s;
 	bool have_client_ca;
-	struct kconn *conns;
-	unsigned nconns;
+	struct kconn *conns;	     /* every open connection */
+	unsigned nconns;	     /* all of them */
+	unsigned nauth;		     /* the authenticated ones (of max_conns) */
+	struct kcl unauth;	     /* the others: caps, oldest out first */
+	struct event *accept_timer;  /* re-enables the listener after an accept error */
+	struct xn_kapi *next_server; /* accept_error finds the server by its evhttp */
+	struct kcl_ratelimit accept_log, drop_log;
+	unsigned dropped[4]; /* since the last log line, by enum kconn_drop */
 	uint64_t start_ns;
 	struct auth_cache_entry tokens[XN_KAPI_CACHE_SIZE];
 	struct auth_cache_entry decisions[XN_KAPI_CACHE_SIZE];
@@ -141,6 +174,9 @@ void kuser_copy(struct kuser *dst, const struct kuser *src);
 SSL_CTX *kapi_tls_ctx(const struct xn_kapi_opts *o, xn_err *err);
 /* The verified client certificate of the connection as a user (CN, O). */
 bool kapi_tls_peer_user(struct kreq *r, struct kuser *u);
+/* The handshake on ssl is done with a client certificate that verified
+ * against the client CA (the connection is authenticated). */
+bool kapi_tls_peer_verified(SSL *ssl);
 
 /* kubelet_auth.c: authenticate then authorize r; calls done(r) when allowed,
  * answers 401/403 itself otherwise. */

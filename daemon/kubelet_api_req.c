@@ -66,6 +66,10 @@ void kreq_reply_buf(struct kreq *r, int code, const char *ctype, struct evbuffer
 	kreq_count(code);
 	if (ctype)
 		evhttp_add_header(h, "Content-Type", ctype);
+	/* who did not authenticate does not keep the connection: it would
+	 * hold a descriptor for nothing (docs/kubelet-api.md, "Limits") */
+	if (code == 401 && evhttp_find_header(h, "Connection") == NULL)
+		evhttp_add_header(h, "Connection", "close");
 	evhttp_send_reply(r->req, code, NULL, body);
 	kreq_free(r);
 }

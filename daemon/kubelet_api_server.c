@@ -6,17 +6,22 @@
  * dependency goes one way, from here to them.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 
 #include "kubelet_api_priv.h"
 #include "xenlet/log.h"
+#include "xenlet/metrics.h"
 #include "xenlet/util.h"
 
 /* ---- the route table ----
@@ -160,19 +165,144 @@ static void dispatch(struct kreq *r)
 	kreq_error(r, 404, "%s %s: no such endpoint", r->method, r->path);
 }
 
-/* ---- connections and requests ---- */
+/* ---- connections ----
+ *
+ * A connection is ours from new_bev (evhttp's accept asks it for the
+ * bufferevent) until OpenSSL frees its SSL (the ex_data free callback): the
+ * kconn rides on the SSL, so it is found from a request in O(1) and goes
+ * with the connection whatever closes it.  evhttp gives no hook with the
+ * descriptor at accept, so admission (the peer address, the caps) runs from
+ * a timer at once after it.  Unauthenticated connections are closed by
+ * shutting their socket down: evhttp then sees the end of the stream and
+ * frees the connection its own way, also one that is answering a request. */
 
-static void conn_closed(struct evhttp_connection *evcon, void *arg)
+enum kconn_drop { DROP_PER_ADDR, DROP_TOTAL, DROP_DEADLINE, DROP_NOFILE };
+static const char *const drop_what[] = {"over the per-address limit", "over the total limit",
+					"past the handshake or header deadline",
+					"to free descriptors"};
+
+static int conn_ex_index = -1;
+
+static void conn_log_drops(struct xn_kapi *k)
 {
-	struct kconn *c = arg, **pp;
-	struct xn_kapi *k = c->k;
+	unsigned held, *d = k->dropped;
 
+	if (d[0] + d[1] + d[2] + d[3] == 0 ||
+	    !kcl_ratelimit_ok(&k->drop_log, xn_now_mono_ns(), KAPI_LOG_INTERVAL_S * 1000000000ull,
+			      &held))
+		return;
+	log_warnx("kubelet API: closed unauthenticated connections: %u %s (%u from one "
+		  "address), %u %s (%u), %u %s (%u s, %u s), %u %s",
+		  d[DROP_PER_ADDR], drop_what[DROP_PER_ADDR], KAPI_UNAUTH_PER_ADDR, d[DROP_TOTAL],
+		  drop_what[DROP_TOTAL], k->unauth.max_total, d[DROP_DEADLINE],
+		  drop_what[DROP_DEADLINE], KAPI_HANDSHAKE_S, KAPI_HEADER_S, d[DROP_NOFILE],
+		  drop_what[DROP_NOFILE]);
+	memset(k->dropped, 0, sizeof(k->dropped));
+}
+
+static void conn_drop(struct kconn *c, enum kconn_drop why)
+{
+	static const char *const label[] = {"per_address", "total", "deadline", "nofile"};
+	evutil_socket_t fd = c->bev ? bufferevent_getfd(c->bev) : -1;
+
+	if (c->dropped)
+		return;
+	c->dropped = true;
+	kcl_remove(&c->k->unauth, &c->unauth);
+	evtimer_del(c->timer);
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+	c->k->dropped[why]++;
+	xn_metric_count("xenlet_kubelet_api_connections_closed_total",
+			"Unauthenticated kubelet API connections closed by the server, by reason.",
+			"reason", label[why], 1);
+	conn_log_drops(c->k);
+}
+
+static struct kconn *conn_of_node(struct kcl_node *n)
+{
+	return (struct kconn *)((char *)n - offsetof(struct kconn, unauth));
+}
+
+static void conn_arm(struct kconn *c, enum kconn_stage stage, uint64_t at_ns)
+{
+	uint64_t now = xn_now_mono_ns(), in = at_ns > now ? at_ns - now : 0;
+	struct timeval tv = {(time_t)(in / 1000000000u), (suseconds_t)(in % 1000000000u / 1000)};
+
+	c->stage = stage;
+	evtimer_add(c->timer, &tv);
+}
+
+static void conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct kconn *c = arg;
+	struct xn_kapi *k = c->k;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	evutil_socket_t sock;
+	struct kcl_node *victim;
+	bool same;
+
+	if (c->authenticated || c->dropped)
+		return;
+	switch (c->stage) {
+	case KCONN_ADMIT:
+		sock = bufferevent_getfd(c->bev);
+		if (sock < 0 || getpeername(sock, (struct sockaddr *)&ss, &sl) < 0)
+			memset(&ss, 0, sizeof(ss));
+		same = kcl_count_addr(&k->unauth, (struct sockaddr *)&ss) >= k->unauth.max_per_addr;
+		victim = kcl_admit(&k->unauth, &c->unauth, (struct sockaddr *)&ss);
+		if (victim)
+			conn_drop(conn_of_node(victim), same ? DROP_PER_ADDR : DROP_TOTAL);
+		conn_arm(c, KCONN_HANDSHAKE, c->accepted_ns + KAPI_HANDSHAKE_S * 1000000000ull);
+		return;
+	case KCONN_HANDSHAKE:
+		if (!SSL_is_init_finished(c->ssl))
+			return conn_drop(c, DROP_DEADLINE);
+		conn_arm(c, KCONN_HEADERS, c->accepted_ns + KAPI_HEADER_S * 1000000000ull);
+		return;
+	case KCONN_HEADERS:
+		/* a request in hand (authentication pending, or an answer on
+		 * its way) gets the next full deadline before its successor */
+		if (c->active) {
+			conn_arm(c, KCONN_HEADERS,
+				 xn_now_mono_ns() + KAPI_HEADER_S * 1000000000ull);
+			return;
+		}
+		conn_drop(c, DROP_DEADLINE);
+		return;
+	}
+}
+
+/* The SSL is being freed: the connection is gone. */
+static void conn_ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+			   void *argp)
+{
+	struct kconn *c = ptr, **pp;
+	struct xn_kapi *k;
+
+	if (c == NULL)
+		return;
+	k = c->k;
 	for (pp = &k->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
-			k->nconns--;
 			break;
 		}
+	k->nconns--;
+	if (c->authenticated)
+		k->nauth--;
+	kcl_remove(&k->unauth, &c->unauth);
+	event_free(c->timer);
+	free(c);
+}
+
+/* evhttp closes the connection (first): answer or drop its request. */
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct kconn *c = arg;
+
+	c->evcon = NULL;
 	if (c->active) {
 		struct kreq *r = c->active;
 
@@ -184,29 +314,90 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
 		else /* the request is detached from the connection: this frees it */
 			kreq_reply(r, 499, NULL, "client went away");
 	}
-	free(c);
 }
 
-static struct kconn *conn_of(struct xn_kapi *k, struct evhttp_connection *evcon, bool *over)
+static struct kconn *conn_of(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	struct kconn *c = ssl ? SSL_get_ex_data(ssl, conn_ex_index) : NULL;
+
+	if (c && c->evcon == NULL) {
+		c->evcon = evcon;
+		evhttp_connection_set_closecb(evcon, conn_closed, c);
+	}
+	return c;
+}
+
+/* A request on c passed authentication and authorization: c takes an
+ * authenticated slot if it has none.  False when they are all taken. */
+static bool conn_authenticated(struct kconn *c)
+{
+	struct xn_kapi *k = c->k;
+
+	if (c->authenticated)
+		return true;
+	if (k->nauth >= k->max_conns)
+		return false;
+	c->authenticated = true;
+	k->nauth++;
+	kcl_remove(&k->unauth, &c->unauth);
+	evtimer_del(c->timer);
+	return true;
+}
+
+/* The handshake is done: a client certificate that verified is an
+ * authenticated connection at once, so a flood of newer connections cannot
+ * push it out before its first request is in (a request that is then
+ * refused authorization still came from someone the CA vouches for). */
+static void conn_tls_info(const SSL *ssl, int where, int ret)
 {
 	struct kconn *c;
 
-	*over = false;
-	for (c = k->conns; c; c = c->next)
-		if (c->evcon == evcon)
-			return c;
-	if (k->nconns >= k->max_conns) {
-		*over = true;
-		return NULL;
-	}
-	c = xn_xcalloc(1, sizeof(*c));
-	c->k = k;
-	c->evcon = evcon;
-	c->next = k->conns;
-	k->conns = c;
-	k->nconns++;
-	evhttp_connection_set_closecb(evcon, conn_closed, c);
-	return c;
+	if (!(where & SSL_CB_HANDSHAKE_DONE))
+		return;
+	c = SSL_get_ex_data(ssl, conn_ex_index);
+	if (c && !c->dropped && c->k->have_client_ca && kapi_tls_peer_verified((SSL *)ssl))
+		conn_authenticated(c);
+}
+
+/* An accept failed (EMFILE, ENFILE, ENOBUFS, ...): rest the listener
+ * instead of trying again at once (libevent would, in a loop), close the
+ * oldest unauthenticated connections when descriptors ran out, and say so
+ * once per interval. */
+static struct xn_kapi *servers; /* every server: the listener knows only its evhttp */
+
+static void accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct xn_kapi *k = servers;
+	int e = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = {0, KAPI_ACCEPT_BACKOFF_MS * 1000};
+	unsigned held;
+
+	while (k && k->http != arg) /* evhttp made itself the listener's argument */
+		k = k->next_server;
+	evconnlistener_disable(lev);
+	if (k == NULL) /* not ours: still no busy loop */
+		return;
+	evtimer_add(k->accept_timer, &tv);
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+		for (int i = 0; i < 4 && kcl_oldest(&k->unauth); i++)
+			conn_drop(conn_of_node(kcl_oldest(&k->unauth)), DROP_NOFILE);
+	xn_metric_count("xenlet_kubelet_api_accept_errors_total",
+			"Failed accepts on the kubelet API port (the listener rests after each).",
+			NULL, NULL, 1);
+	if (kcl_ratelimit_ok(&k->accept_log, xn_now_mono_ns(), KAPI_LOG_INTERVAL_S * 1000000000ull,
+			     &held))
+		log_warnx("kubelet API: accept: %s; resting the listener %u ms each time "
+			  "(%u more since the last message)",
+			  strerror(e), KAPI_ACCEPT_BACKOFF_MS, held);
+}
+
+static void accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct xn_kapi *k = arg;
+
+	evconnlistener_enable(evhttp_bound_socket_get_listener(k->sock));
 }
 
 static const char *method_name(enum evhttp_cmd_type t)
@@ -223,6 +414,21 @@ static const char *method_name(enum evhttp_cmd_type t)
 	}
 }
 
+/* Authentication and authorization passed: the connection takes an
+ * authenticated slot (only those count toward max_conns), then the row's
+ * handler answers. */
+static void authorized(struct kreq *r)
+{
+	if (r->c && !conn_authenticated(r->c)) {
+		struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+		evhttp_add_header(h, "Connection", "close");
+		evhttp_add_header(h, "Retry-After", "1");
+		return kreq_error(r, 503, "too many connections (%u); try again", r->k->max_conns);
+	}
+	dispatch(r);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct xn_kapi *k = arg;
@@ -231,20 +437,17 @@ static void on_request(struct evhttp_request *req, void *arg)
 	struct kreq *r;
 	struct kconn *c;
 	char *path;
-	bool over;
 
-	c = conn_of(k, evcon, &over);
-	if (c == NULL) {
-		struct evbuffer *b = evbuffer_new();
-
-		evbuffer_add_printf(b, "too many connections (%u); try again\n", k->max_conns);
+	c = conn_of(evcon);
+	if (c == NULL || c->dropped) { /* not one of ours, or closing: never */
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
 		kreq_count(503);
-		evhttp_send_reply(req, 503, "Service Unavailable", b);
-		evbuffer_free(b);
+		evhttp_send_reply(req, 503, "Service Unavailable", NULL);
 		return;
 	}
+	/* a whole request head is in: the next deadline is for the next one */
+	if (!c->authenticated)
+		conn_arm(c, KCONN_HEADERS, xn_now_mono_ns() + KAPI_HEADER_S * 1000000000ull);
 	path = evhttp_uridecode(evhttp_uri_get_path(uri) ? evhttp_uri_get_path(uri) : "/", 0, NULL);
 	r = xn_xcalloc(1, sizeof(*r));
 	r->k = k;
@@ -259,7 +462,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	 * runs this row's handler */
 	r->route = kapi_route_find(r->path);
 	xn_kapi_authz_attrs(r->method, r->path, &r->verb, r->sub);
-	kapi_auth(r, dispatch);
+	kapi_auth(r, authorized);
 }
 
 static struct bufferevent *new_bev(struct event_base *base, void *arg)
@@ -267,14 +470,58 @@ static struct bufferevent *new_bev(struct event_base *base, void *arg)
 	struct xn_kapi *k = arg;
 	SSL *ssl = SSL_new(k->ssl);
 	struct bufferevent *bev;
+	struct kconn *c;
+	struct timeval now = {0, 0};
 
 	if (ssl == NULL)
 		return NULL;
+	c = xn_xcalloc(1, sizeof(*c));
+	c->k = k;
+	c->ssl = ssl;
+	c->accepted_ns = xn_now_mono_ns();
+	c->timer = evtimer_new(base, conn_timer, c);
+	c->stage = KCONN_ADMIT;
+	c->next = k->conns;
+	k->conns = c;
+	k->nconns++;
+	/* from here on the connection ends with its SSL (conn_ssl_freed) */
+	SSL_set_ex_data(ssl, conn_ex_index, c);
+	SSL_set_info_callback(ssl, conn_tls_info);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (bev)
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	c->bev = bev;
+	/* evhttp sets the descriptor after this returns: admit it then */
+	evtimer_add(c->timer, &now);
 	return bev;
+}
+
+/* How many connections the descriptors allow: max_conns and the
+ * unauthenticated cap both fit under the open-file limit with
+ * KAPI_FD_RESERVE left for the rest of the daemon (the control socket,
+ * the API server, xenstore, log files), or they are cut to fit. */
+static void fit_fd_limit(struct xn_kapi *k, unsigned *unauth_max)
+{
+	struct rlimit rl;
+	rlim_t budget;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	budget =
+	    rl.rlim_cur > 2 * KAPI_FD_RESERVE ? rl.rlim_cur - KAPI_FD_RESERVE : rl.rlim_cur / 2;
+	if ((rlim_t)k->max_conns + *unauth_max <= budget)
+		return;
+	*unauth_max = (unsigned)(budget / 3) ? (unsigned)(budget / 3) : 1;
+	if ((rlim_t)k->max_conns > budget - *unauth_max)
+		k->max_conns =
+		    (unsigned)(budget - *unauth_max) ? (unsigned)(budget - *unauth_max) : 1;
+	log_warnx("kubelet API: open-file limit %llu: at most %u authenticated and %u "
+		  "unauthenticated connections (%u descriptors kept for the rest)",
+		  (unsigned long long)rl.rlim_cur, k->max_conns, *unauth_max, KAPI_FD_RESERVE);
 }
 
 struct xn_kapi *xn_kapi_new(struct event_base *base, const struct xn_kapi_opts *o,
@@ -286,14 +533,21 @@ struct xn_kapi *xn_kapi_new(struct event_base *base, const struct xn_kapi_opts *
 	evutil_socket_t fd;
 	struct sockaddr_storage ss;
 	ev_socklen_t sl = sizeof(ss);
+	struct evconnlistener *lev;
 
 	k->base = base;
 	k->rt = rt;
 	k->hv = hv;
 	k->kube = kube;
 	k->node_name = xn_xstrdup(o->node_name ? o->node_name : "");
+	unsigned unauth_max = KAPI_UNAUTH_MAX;
+
 	k->max_conns = o->max_conns ? o->max_conns : XN_KAPI_MAX_CONNS;
 	k->timeout_s = o->timeout_s ? o->timeout_s : XN_KAPI_TIMEOUT_S;
+	fit_fd_limit(k, &unauth_max);
+	kcl_init(&k->unauth, unauth_max, KAPI_UNAUTH_PER_ADDR);
+	if (conn_ex_index < 0)
+		conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_ssl_freed);
 	k->have_client_ca = o->client_ca_file != NULL;
 	k->start_ns = xn_now_real_ns();
 	k->ssl = kapi_tls_ctx(o, err);
@@ -307,8 +561,10 @@ struct xn_kapi *xn_kapi_new(struct event_base *base, const struct xn_kapi_opts *
 	evhttp_set_bevcb(k->http, new_bev, k);
 	evhttp_set_gencb(k->http, on_request, k);
 	evhttp_set_timeout(k->http, (int)k->timeout_s);
-	evhttp_set_max_headers_size(k->http, 64 * 1024);
-	evhttp_set_max_body_size(k->http, 1024 * 1024);
+	/* no endpoint takes a body: a bigger one is answered 413 from its
+	 * Content-Length, before any of it is read */
+	evhttp_set_max_headers_size(k->http, KAPI_MAX_HEADERS);
+	evhttp_set_max_body_size(k->http, KAPI_MAX_BODY);
 	evhttp_set_allowed_methods(k->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 						EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
@@ -317,6 +573,11 @@ struct xn_kapi *xn_kapi_new(struct event_base *base, const struct xn_kapi_opts *
 		xn_error(err, EADDRINUSE, "kubelet API: cannot listen on %s:%u", addr, o->port);
 		goto fail;
 	}
+	lev = evhttp_bound_socket_get_listener(k->sock);
+	k->accept_timer = evtimer_new(base, accept_resume, k);
+	evconnlistener_set_error_cb(lev, accept_error);
+	k->next_server = servers;
+	servers = k;
 	fd = evhttp_bound_socket_get_fd(k->sock);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
 		k->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
@@ -345,7 +606,11 @@ void xn_kapi_free(struct xn_kapi *k)
 		return;
 	for (c = k->conns; c; c = next) {
 		next = c->next;
-		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+		/* the server frees the connections below: not through us */
+		SSL_set_ex_data(c->ssl, conn_ex_index, NULL);
+		event_free(c->timer);
+		if (c->evcon)
+			evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 		if (c->active) {
 			struct kreq *r = c->active;
 
@@ -363,6 +628,13 @@ void xn_kapi_free(struct xn_kapi *k)
 		free(c);
 	}
 	k->conns = NULL;
+	for (struct xn_kapi **pp = &servers; *pp; pp = &(*pp)->next_server)
+		if (*pp == k) {
+			*pp = k->next_server;
+			break;
+		}
+	if (k->accept_timer)
+		event_free(k->accept_timer);
 	kapi_stats_stop(k);
 	if (k->http)
 		evhttp_free(k->http);

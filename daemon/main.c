@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -418,6 +419,31 @@ static void report_ready(int *fd, const char *error)
 	*fd = -1;
 }
 
+/* Every connection is a descriptor, and a soft limit of 1024 (what a shell
+ * or a unit without LimitNOFILE= gives) is a few hundred idle connects away:
+ * take the whole hard limit at start (docs/kubelet-api.md, "Limits"). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return;
+	}
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (was != rl.rlim_max && setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("setrlimit(RLIMIT_NOFILE, %llu)", (unsigned long long)rl.rlim_max);
+		rl.rlim_cur = was;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		log_info("open files: unlimited");
+	else
+		log_info("open files: %llu (soft limit was %llu)", (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)was);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = {.lock_fd = -1};
@@ -454,6 +480,7 @@ int main(int argc, char **argv)
 	if (!d.cfg.foreground && detach(&ready_fd) < 0)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	d.base = event_base_new();
 	if (d.base == NULL) {
 		log_warnx("cannot create the event loop");

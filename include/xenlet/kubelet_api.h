@@ -22,9 +22,12 @@
  * resource "nodes", name = our node, subresource and verb as above; allowed
  * decisions are cached 5 min, denials 30 s, token reviews 2 min.
  *
- * Bounded: at most max_conns connections (beyond: 503 and close), a request
- * that is not answered within timeout_s is dropped, log streams read the
- * file in 64 KiB steps and only when the client has taken the last step.
+ * Bounded: at most max_conns authenticated connections (beyond: 503 and
+ * close); unauthenticated ones have caps of their own (in all and per
+ * address, the oldest closed first), handshake and header deadlines and no
+ * body; a request that is not answered within timeout_s is dropped; log
+ * streams read the file in 64 KiB steps and only when the client has taken
+ * the last step (docs/kubelet-api.md, "Limits").
  */
 #ifndef XENLET_KUBELET_API_H
 #define XENLET_KUBELET_API_H
