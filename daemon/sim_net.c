@@ -1,0 +1,1002 @@
+/* sim_net.c - the network of hv_sim domains (hv_sim.h, docs/sim-scripts.md
+ * "Network"): a network namespace per domain with vifs, the veth pair whose
+ * Dom0 end plays the vif, Xen's hotplug protocol with the vif's own script,
+ * the guest's address, and the guest's processes.
+ *
+ * Every step is a child process watched from the event loop, never waited
+ * for: the wiring jobs are /bin/sh running ip(8) and the hook (the
+ * scripts below, values passed as arguments, never as shell text), the
+ * guest's processes are forks of the daemon that enter the namespace and
+ * run daemon/sim_net_guest.c.  A child's stdout and stderr are a pipe;
+ * its end (EOF) reaps it.  Processes are signalled by PID only, and a PID
+ * kept across a daemon restart is checked against its start time first. */
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+
+#include "xenlet/hv_sim_int.h"
+#include "xenlet/log.h"
+#include "xenlet/sim_net_guest.h"
+#include "xenlet/util.h"
+
+#define DEFAULT_PREFIX "xnsim"
+#define DEFAULT_HOOK   "/etc/xen/scripts/vif-bridge"
+#define HOOK_DIR       "/etc/xen/scripts"
+#define REAP_RETRY_US  2000
+
+extern char **environ;
+
+/* setup: g d0 hook domid, then vif mac bridge ips per vif.  As libxl: the
+ * backend directory first, then the hook with vif and XENBUS_PATH, then
+ * hotplug-status decides; a failure undoes everything (the hook offline
+ * for what it plugged, the netns and with it every veth). */
+static const char setup_sh[] =
+    "set -u\n"
+    "g=$1 d0=$2 hook=$3 domid=$4\n"
+    "shift 4\n"
+    "in0() { if [ -n \"$d0\" ]; then ip netns exec \"$d0\" \"$@\"; else \"$@\"; fi; }\n"
+    "ip0() { if [ -n \"$d0\" ]; then ip -n \"$d0\" \"$@\"; else ip \"$@\"; fi; }\n"
+    "plugged=\n"
+    "fail() {\n"
+    "	for v in $plugged; do in0 env vif=\"$v\" \"$hook\" offline type_if=vif >/dev/null 2>&1; "
+    "done\n"
+    "	ip netns del \"$g\" 2>/dev/null\n"
+    "	xenstore-rm \"backend/vif/$domid\" \"/local/domain/$domid\" 2>/dev/null\n"
+    "	echo \"$*\"\n"
+    "	exit 1\n"
+    "}\n"
+    "if [ -e \"/run/netns/$g\" ]; then echo \"network namespace $g exists already\"; exit 1; fi\n"
+    "ip netns add \"$g\" || { echo \"cannot create network namespace $g\"; exit 1; }\n"
+    "ip -n \"$g\" link set lo up || fail \"cannot set lo up in $g\"\n"
+    "n=0\n"
+    "while [ $# -ge 4 ]; do\n"
+    "	vif=$1 mac=$2 br=$3 ips=$4\n"
+    "	shift 4\n"
+    "	be=backend/vif/$domid/$n fe=/local/domain/$domid/device/vif/$n\n"
+    "	xenstore-rm \"$be\"\n"
+    "	xenstore-write \"$be/bridge\" \"$br\" \"$be/mac\" \"$mac\" \"$be/ip\" \"$ips\" \\\n"
+    "		\"$be/frontend\" \"$fe\" \"$be/script\" \"$hook\" \"$be/hotplug-status\" \"\" \\\n"
+    "		\"$fe/mac\" \"$mac\" \"$fe/backend\" \"/local/domain/0/$be\" ||\n"
+    "		fail \"vif $vif: cannot write its backend directory\"\n"
+    "	ip0 link add \"$vif\" type veth peer name \"eth$n\" netns \"$g\" ||\n"
+    "		fail \"vif $vif: cannot create the veth pair\"\n"
+    "	ip -n \"$g\" link set \"eth$n\" address \"$mac\" || fail \"vif $vif: cannot set MAC "
+    "$mac\"\n"
+    "	plugged=\"$plugged $vif\"\n"
+    "	in0 env vif=\"$vif\" XENBUS_PATH=\"$be\" \"$hook\" online type_if=vif\n"
+    "	rc=$?\n"
+    "	if [ \"$(xenstore-read \"$be/hotplug-status\" 2>/dev/null)\" != connected ]; then\n"
+    "		e=$(xenstore-read \"$be/hotplug-error\" 2>/dev/null)\n"
+    "		fail \"vif $vif: hotplug script $hook: ${e:-exit status $rc and no "
+    "hotplug-status}\"\n"
+    "	fi\n"
+    "	n=$((n + 1))\n"
+    "done\n";
+
+/* teardown: g d0 hook domid vif...: the hook offline (it needs only vif),
+ * the veths, the netns, the backend and frontend directories. */
+static const char teardown_sh[] =
+    "set -u\n"
+    "g=$1 d0=$2 hook=$3 domid=$4\n"
+    "shift 4\n"
+    "in0() { if [ -n \"$d0\" ]; then ip netns exec \"$d0\" \"$@\"; else \"$@\"; fi; }\n"
+    "ip0() { if [ -n \"$d0\" ]; then ip -n \"$d0\" \"$@\"; else ip \"$@\"; fi; }\n"
+    "rc=0\n"
+    "for vif; do\n"
+    "	in0 env vif=\"$vif\" \"$hook\" offline type_if=vif ||\n"
+    "		{ echo \"vif $vif: hotplug script $hook offline failed\"; rc=1; }\n"
+    "	if ip0 link show dev \"$vif\" >/dev/null 2>&1; then\n"
+    "		ip0 link del \"$vif\" || { echo \"vif $vif: cannot delete it\"; rc=1; }\n"
+    "	fi\n"
+    "done\n"
+    "if [ -e \"/run/netns/$g\" ]; then\n"
+    "	ip netns del \"$g\" || { echo \"cannot delete network namespace $g\"; rc=1; }\n"
+    "fi\n"
+    "xenstore-rm \"backend/vif/$domid\" \"/local/domain/$domid\"\n"
+    "exit $rc\n";
+
+/* config: g ip4 prefix4 gw4 ip6 prefix6 gw6 mtu ("" where absent): what a
+ * guest does with the keys it reads at boot. */
+static const char config_sh[] =
+    "set -u\n"
+    "g=$1 ip4=$2 p4=$3 gw4=$4 ip6=$5 p6=$6 gw6=$7 mtu=$8\n"
+    "n() { ip -n \"$g\" \"$@\" || { echo \"ip -n $g $*: failed\"; exit 1; }; }\n"
+    "[ -z \"$mtu\" ] || n link set eth0 mtu \"$mtu\"\n"
+    "[ -z \"$ip4\" ] || n addr add \"$ip4/$p4\" dev eth0\n"
+    "[ -z \"$ip6\" ] || n addr add \"$ip6/$p6\" dev eth0 nodad\n"
+    "n link set eth0 up\n"
+    "[ -z \"$gw4\" ] || n route add default via \"$gw4\" dev eth0\n"
+    "[ -z \"$gw6\" ] || n -6 route add default via \"$gw6\" dev eth0\n";
+
+static const char *proc_kind_name(enum sim_proc_kind k)
+{
+	switch (k) {
+	case SIM_PROC_SETUP: return "setup";
+	case SIM_PROC_CONFIG: return "config";
+	case SIM_PROC_TEARDOWN: return "teardown";
+	case SIM_PROC_SERVER: return "server";
+	case SIM_PROC_CLIENT: return "client";
+	}
+	return "?";
+}
+
+static bool valid_name(const char *s, size_t max)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+
+	return n > 0 && n <= max && s[n] == '\0' && s[0] != '-' && s[0] != '.';
+}
+
+static bool find_ip(void)
+{
+	static const char *const dirs[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
+
+	for (size_t i = 0; i < XN_ARRAY_SIZE(dirs); i++)
+		if (access(dirs[i], X_OK) == 0)
+			return true;
+	return false;
+}
+
+/* The xenstore shim under the three names the hook calls. */
+static int make_shim_bin(struct sim *s, const char *shim, xn_err *err)
+{
+	static const char *const names[] = {"xenstore-read", "xenstore-write", "xenstore-rm"};
+
+	if (xn_mkdir_p(s->net_bin, 0700) < 0 || xn_mkdir_p(s->net_xs, 0700) < 0)
+		return xn_error_errno(err, errno, "%s", s->net_bin);
+	for (size_t i = 0; i < XN_ARRAY_SIZE(names); i++) {
+		cleanup_free char *l = xn_xasprintf("%s/%s", s->net_bin, names[i]);
+
+		unlink(l);
+		if (symlink(shim, l) < 0)
+			return xn_error_errno(err, errno, "%s", l);
+	}
+	return 0;
+}
+
+void sim_net_open(struct sim *s)
+{
+	const char *shim = getenv("XN_SIM_XENSTORE_SHIM");
+	const char *dom0 = getenv("XN_SIM_NET_DOM0");
+	const char *prefix = getenv("XN_SIM_NET_PREFIX");
+	xn_err err = NULL;
+
+	s->net_prefix = xn_xstrdup(prefix && prefix[0] ? prefix : DEFAULT_PREFIX);
+	s->net_dom0 = dom0 && dom0[0] ? xn_xstrdup(dom0) : NULL;
+	s->net_bin = xn_xasprintf("%s/net/bin", s->state_dir);
+	s->net_xs = xn_xasprintf("%s/net/xs", s->state_dir);
+	if (shim == NULL || shim[0] == '\0')
+		s->net_off = xn_xstrdup("XN_SIM_XENSTORE_SHIM (the xenstore shim the vif hook "
+					"needs) is not set");
+	else if (access(shim, X_OK) < 0)
+		s->net_off = xn_xasprintf("XN_SIM_XENSTORE_SHIM %s: %s", shim, strerror(errno));
+	else if (geteuid() != 0)
+		s->net_off = xn_xstrdup("not running as root (network namespaces need it)");
+	else if (!find_ip())
+		s->net_off = xn_xstrdup("ip(8) (iproute2) not found");
+	else if (!valid_name(s->net_prefix, 32))
+		s->net_off = xn_xasprintf("XN_SIM_NET_PREFIX '%s' is not a name of at most 32 "
+					  "characters [A-Za-z0-9_.-]",
+					  s->net_prefix);
+	else if (s->net_dom0 != NULL && !valid_name(s->net_dom0, 64))
+		s->net_off = xn_xstrdup("XN_SIM_NET_DOM0 is not a network namespace name");
+	else if (make_shim_bin(s, shim, &err) < 0)
+		s->net_off = xn_xasprintf("xenstore shim: %s", xn_error_msg(err));
+	xn_error_free(&err);
+	if (s->net_off != NULL)
+		log_info("sim network: off: %s; sim domains with a vif run without a network "
+			 "(no namespace, vif or address)",
+			 s->net_off);
+	else
+		log_info("sim network: on: domains with a vif get network namespace %s-<domid>, "
+			 "their vifs live in %s%s",
+			 s->net_prefix,
+			 s->net_dom0 ? "network namespace " : "the daemon's network namespace",
+			 s->net_dom0 ? s->net_dom0 : "");
+}
+
+/* --- processes ------------------------------------------------------------ */
+
+/* Field 22 of /proc/<pid>/stat, 0 when the process is gone. */
+static uint64_t start_time_of(pid_t pid)
+{
+	char path[40], buf[1024];
+	unsigned long long st = 0;
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* after ") ": state is field 3, starttime field 22 */
+	if (p == NULL || sscanf(p + 2,
+				"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+				"%*d %*d %*d %*d %llu",
+				&st) != 1)
+		return 0;
+	return st;
+}
+
+/* Is the process still the one we started? */
+static bool proc_alive(const struct sim_proc *p)
+{
+	return p->pid > 0 && p->start_time != 0 && start_time_of(p->pid) == p->start_time;
+}
+
+static void proc_free(struct sim_proc *p)
+{
+	if (p == NULL)
+		return;
+	if (p->ev != NULL)
+		event_free(p->ev);
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->what);
+	free(p);
+}
+
+static void unlink_proc(struct sim_dom *d, struct sim_proc *p)
+{
+	if (d->job == p)
+		d->job = NULL;
+	if (d->waiter == p)
+		d->waiter = NULL;
+	for (struct sim_proc **pp = &d->procs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	p->next = NULL;
+}
+
+/* A guest's process wrote: whole lines go to the console. */
+static void guest_output(struct sim_proc *p, bool flush)
+{
+	char *nl;
+
+	while ((nl = memchr(p->out, '\n', p->outlen)) != NULL || (flush && p->outlen > 0) ||
+	       p->outlen == sizeof(p->out)) {
+		size_t n = nl ? (size_t)(nl - p->out) : p->outlen;
+		char line[sizeof(p->out) + 1];
+
+		memcpy(line, p->out, n);
+		line[n] = '\0';
+		sim_console_line(p->d, line);
+		n = nl ? n + 1 : n;
+		memmove(p->out, p->out + n, p->outlen - n);
+		p->outlen -= n;
+	}
+}
+
+/* The last line a job wrote: its reason. */
+static const char *job_reason(struct sim_proc *p)
+{
+	char *end, *start;
+
+	if (p->outlen == 0)
+		return "no message";
+	p->out[p->outlen < sizeof(p->out) ? p->outlen : sizeof(p->out) - 1] = '\0';
+	end = p->out + strlen(p->out);
+	while (end > p->out && (end[-1] == '\n' || end[-1] == ' '))
+		*--end = '\0';
+	start = strrchr(p->out, '\n');
+	return start ? start + 1 : p->out;
+}
+
+static void proc_done(struct sim_proc *p);
+
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_proc *p = arg;
+	int st;
+	pid_t r = waitpid(p->pid, &st, WNOHANG);
+
+	if (r == 0) {
+		/* its pipe closed as it exits: the exit itself is a moment away */
+		struct timeval tv = {.tv_usec = REAP_RETRY_US};
+
+		evtimer_add(p->ev, &tv);
+		return;
+	}
+	p->status = r == p->pid ? st : -1;
+	p->pid = 0;
+	proc_done(p);
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_proc *p = arg;
+	char buf[512];
+	ssize_t r = read(fd, buf, sizeof(buf));
+
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r > 0) {
+		bool guest = p->kind == SIM_PROC_SERVER || p->kind == SIM_PROC_CLIENT;
+
+		for (ssize_t i = 0; i < r; i++) {
+			if (p->outlen == sizeof(p->out)) {
+				if (guest) {
+					guest_output(p, false);
+				} else { /* jobs keep the tail */
+					memmove(p->out, p->out + 256, sizeof(p->out) - 256);
+					p->outlen -= 256;
+				}
+			}
+			p->out[p->outlen++] = buf[i];
+		}
+		if (guest)
+			guest_output(p, false);
+		return;
+	}
+	/* EOF: every copy of the pipe is closed, the child ends */
+	event_free(p->ev);
+	close(p->fd);
+	p->fd = -1;
+	p->ev = evtimer_new(p->d->sim->hv->base, reap_cb, p);
+	if (p->ev == NULL)
+		abort();
+	reap_cb(-1, 0, p);
+}
+
+static struct sim_proc *proc_watch(struct sim_dom *d, enum sim_proc_kind kind, const char *what,
+				   pid_t pid, int fd)
+{
+	struct sim_proc *p = xn_xcalloc(1, sizeof(*p));
+
+	p->d = d;
+	p->kind = kind;
+	p->pid = pid;
+	p->child = true;
+	p->fd = fd;
+	p->what = xn_xstrdup(what);
+	p->start_time = start_time_of(pid);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	p->ev = event_new(d->sim->hv->base, fd, EV_READ | EV_PERSIST, read_cb, p);
+	if (p->ev == NULL)
+		abort();
+	event_add(p->ev, NULL);
+	return p;
+}
+
+/* The child's side of every fork: stdout and stderr the pipe, stdin
+ * /dev/null, no other descriptor of the daemon, default signals. */
+static void child_stdio(int wfd)
+{
+	sigset_t all;
+	int nul = open("/dev/null", O_RDONLY);
+
+	if (nul >= 0 && nul != STDIN_FILENO) {
+		dup2(nul, STDIN_FILENO);
+		close(nul);
+	}
+	dup2(wfd, STDOUT_FILENO);
+	dup2(wfd, STDERR_FILENO);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	setsid();
+}
+
+static void close_from(int lowfd)
+{
+	/* glibc 2.34+; the descriptors are all CLOEXEC anyway for the jobs */
+	close_range((unsigned)lowfd, ~0U, 0);
+}
+
+/* A shell job: /bin/sh -c SCRIPT sh ARGS..., the shim first on PATH. */
+static struct sim_proc *spawn_job(struct sim_dom *d, enum sim_proc_kind kind, const char *script,
+				  char *const *args, size_t nargs, xn_err *err)
+{
+	struct sim *s = d->sim;
+	const char *path = getenv("PATH");
+	cleanup_free char *penv =
+	    xn_xasprintf("PATH=%s:%s", s->net_bin, path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	cleanup_free char *xsenv = xn_xasprintf("XN_XENSTORE_DIR=%s", s->net_xs);
+	size_t nenv = 0, k = 0;
+	char **argv, **envp;
+	struct sim_proc *p;
+	int pfd[2];
+	pid_t pid;
+
+	while (environ[nenv] != NULL)
+		nenv++;
+	envp = xn_xcalloc(nenv + 3, sizeof(*envp));
+	for (size_t i = 0; i < nenv; i++)
+		if (strncmp(environ[i], "PATH=", 5) != 0 &&
+		    strncmp(environ[i], "XN_XENSTORE_DIR=", 16) != 0)
+			envp[k++] = environ[i];
+	envp[k++] = penv;
+	envp[k++] = xsenv;
+	argv = xn_xcalloc(nargs + 5, sizeof(*argv));
+	argv[0] = "/bin/sh";
+	argv[1] = "-c";
+	argv[2] = (char *)script;
+	argv[3] = "sim-net";
+	for (size_t i = 0; i < nargs; i++)
+		argv[4 + i] = args[i];
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		free(argv);
+		free(envp);
+		return xn_error_errno(err, errno, "pipe"), NULL;
+	}
+	pid = fork();
+	if (pid == 0) {
+		child_stdio(pfd[1]);
+		close_from(3);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	free(argv);
+	free(envp);
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		return xn_error_errno(err, errno, "fork"), NULL;
+	}
+	p = proc_watch(d, kind, proc_kind_name(kind), pid, pfd[0]);
+	d->job = p;
+	return p;
+}
+
+/* A guest process: fork, enter the domain's netns, run the directive. */
+static struct sim_proc *spawn_guest(struct sim_dom *d, enum sim_proc_kind kind, const char *what,
+				    const struct sim_guest_job *j, xn_err *err)
+{
+	cleanup_free char *nspath = xn_xasprintf("/run/netns/%s", d->netns);
+	struct sim_proc *p;
+	int pfd[2], nsfd;
+	pid_t pid;
+
+	nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return xn_error_errno(err, errno, "%s", nspath), NULL;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		close(nsfd);
+		return xn_error_errno(err, errno, "pipe"), NULL;
+	}
+	pid = fork();
+	if (pid == 0) {
+		char name[16];
+
+		child_stdio(pfd[1]);
+		if (setns(nsfd, CLONE_NEWNET) < 0) {
+			printf("%s: error: cannot enter network namespace %s: %s\n", what, d->netns,
+			       strerror(errno));
+			fflush(stdout);
+			_exit(1);
+		}
+		close_from(3);
+		snprintf(name, sizeof(name), "sim-%s", xn_sim_op_name(j->op));
+		prctl(PR_SET_NAME, name);
+		prctl(PR_SET_PDEATHSIG, 0);
+		if (kind == SIM_PROC_CLIENT)
+			alarm(30); /* a client that hangs ends; the script goes on */
+		_exit(sim_guest_run(j));
+	}
+	close(nsfd);
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		return xn_error_errno(err, errno, "fork"), NULL;
+	}
+	p = proc_watch(d, kind, what, pid, pfd[0]);
+	p->next = d->procs;
+	d->procs = p;
+	return p;
+}
+
+static char *exit_text(int status)
+{
+	if (status < 0)
+		return xn_xstrdup("lost");
+	if (WIFSIGNALED(status))
+		return xn_xasprintf("killed by signal %d", WTERMSIG(status));
+	return xn_xasprintf("exit status %d", WEXITSTATUS(status));
+}
+
+static bool job_ok(const struct sim_proc *p)
+{
+	return p->status >= 0 && WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0;
+}
+
+static void proc_done(struct sim_proc *p)
+{
+	struct sim_dom *d = p->d;
+	cleanup_free char *how = exit_text(p->status);
+
+	switch (p->kind) {
+	case SIM_PROC_SETUP:
+		/* kept in d->job for sim_net_setup_result */
+		sim_kick(d);
+		return;
+	case SIM_PROC_CONFIG:
+		if (!job_ok(p))
+			log_warnx("sim domain %u: guest network configuration: %s (%s)", d->domid,
+				  job_reason(p), how);
+		d->net_configured = true;
+		unlink_proc(d, p);
+		proc_free(p);
+		sim_save(d->sim);
+		sim_step_now(d);
+		return;
+	case SIM_PROC_TEARDOWN:
+		if (!job_ok(p))
+			log_warnx("sim domain %u: network teardown: %s (%s)", d->domid,
+				  job_reason(p), how);
+		d->net_down = true;
+		unlink_proc(d, p);
+		proc_free(p);
+		sim_kick(d);
+		return;
+	case SIM_PROC_CLIENT: {
+		bool waited = d->waiter == p;
+
+		/* exit 1: the client said what went wrong itself */
+		guest_output(p, true);
+		if (p->status < 0 || !WIFEXITED(p->status) || WEXITSTATUS(p->status) > 1) {
+			cleanup_free char *line = xn_xasprintf("%s: error: %s", p->what, how);
+
+			if (!d->dying && !sim_dom_down(d))
+				sim_console_line(d, line);
+		}
+		unlink_proc(d, p);
+		proc_free(p);
+		if (waited) {
+			d->pc++;
+			sim_step_now(d);
+		}
+		return;
+	}
+	case SIM_PROC_SERVER:
+		guest_output(p, true);
+		if (!d->dying && !sim_dom_down(d)) {
+			cleanup_free char *line = xn_xasprintf("%s: ended (%s)", p->what, how);
+
+			sim_console_line(d, line);
+		}
+		unlink_proc(d, p);
+		proc_free(p);
+		return;
+	}
+}
+
+/* --- the domain's network ------------------------------------------------- */
+
+static const char *hook_of(const struct xn_vif *v, char *buf, size_t len)
+{
+	if (v->script == NULL || v->script[0] == '\0')
+		return DEFAULT_HOOK;
+	if (v->script[0] == '/')
+		return v->script;
+	/* libxl resolves a bare name in Xen's script directory */
+	snprintf(buf, len, "%s/%s", HOOK_DIR, v->script);
+	return buf;
+}
+
+int sim_net_setup(struct sim_dom *d, xn_err *err)
+{
+	struct sim *s = d->sim;
+	const struct xn_domain_config *c = &d->cfg;
+	char hookbuf[512], domid[16], **args;
+	cleanup_free char *vifnames = NULL;
+	const char *hook;
+	size_t n = 0;
+
+	if (c->nvifs == 0)
+		return 0;
+	if (s->net_off != NULL) {
+		log_info("sim domain %u (%s): no network namespace: %s", d->domid, c->name,
+			 s->net_off);
+		return 0;
+	}
+	hook = hook_of(&c->vifs[0], hookbuf, sizeof(hookbuf));
+	snprintf(domid, sizeof(domid), "%u", d->domid);
+	d->netns = xn_xasprintf("%s-%u", s->net_prefix, d->domid);
+	args = xn_xcalloc(4 + 4 * c->nvifs, sizeof(*args));
+	args[n++] = d->netns;
+	args[n++] = s->net_dom0 ? s->net_dom0 : "";
+	args[n++] = (char *)hook;
+	args[n++] = domid;
+	for (size_t i = 0; i < c->nvifs; i++) {
+		const struct xn_vif *v = &c->vifs[i];
+
+		args[n++] = xn_xasprintf("vif%u.%zu", d->domid, i);
+		args[n++] = (char *)v->mac;
+		args[n++] = v->bridge ? v->bridge : "xenbr0";
+		args[n++] = v->ip ? v->ip : "";
+	}
+	if (spawn_job(d, SIM_PROC_SETUP, setup_sh, args, n, err) == NULL) {
+		free(d->netns);
+		d->netns = NULL;
+	}
+	for (size_t i = 0; i < c->nvifs; i++)
+		free(args[4 + 4 * i]);
+	free(args);
+	return d->netns != NULL ? 0 : -1;
+}
+
+int sim_net_setup_result(struct sim_dom *d, xn_err *err)
+{
+	struct sim_proc *p = d->job;
+	int rc = 0;
+
+	if (p == NULL || p->kind != SIM_PROC_SETUP)
+		return 0;
+	if (job_ok(p)) {
+		d->net_up = true;
+		log_debug("sim domain %u: network namespace %s, vif plugged", d->domid, d->netns);
+	} else {
+		cleanup_free char *how = exit_text(p->status);
+
+		rc = xn_error(err, EIO, "%s", job_reason(p));
+		log_debug("sim domain %u: network setup failed (%s)", d->domid, how);
+		free(d->netns); /* the job removed what it had made */
+		d->netns = NULL;
+	}
+	unlink_proc(d, p);
+	proc_free(p);
+	return rc;
+}
+
+/* A key of the guest's configuration, checked as the guest would: an
+ * address or a number, else absent. */
+static char *guest_key(struct sim_dom *d, const char *key, bool number)
+{
+	struct sim *s = d->sim;
+	char *v = s->key_cb ? s->key_cb(s->hv, d->domid, key, s->key_arg) : NULL;
+	unsigned char buf[16];
+	uint64_t n;
+
+	if (v == NULL)
+		return xn_xstrdup("");
+	if (number ? xn_parse_u64(v, 65535, &n) < 0
+		   : inet_pton(strchr(v, ':') ? AF_INET6 : AF_INET, v, buf) != 1) {
+		log_warnx("sim domain %u: guest key %s: not %s; ignored", d->domid, key,
+			  number ? "a number" : "an address");
+		free(v);
+		return xn_xstrdup("");
+	}
+	return v;
+}
+
+/* The guest's resolv.conf (for resolve), from its dns and search keys. */
+static char *resolv_conf_path(const struct sim_dom *d)
+{
+	return xn_xasprintf("%s/net/%s.resolv.conf", d->sim->state_dir, d->netns);
+}
+
+static void write_resolv_conf(struct sim_dom *d)
+{
+	struct sim *s = d->sim;
+	cleanup_free char *path = resolv_conf_path(d);
+	cleanup_free char *dns = s->key_cb ? s->key_cb(s->hv, d->domid, "dns", s->key_arg) : NULL;
+	cleanup_free char *search =
+	    s->key_cb ? s->key_cb(s->hv, d->domid, "search", s->key_arg) : NULL;
+	FILE *f;
+
+	if (dns == NULL)
+		return;
+	f = fopen(path, "we");
+	if (f == NULL)
+		return;
+	for (char *tok = strtok(dns, ", "); tok != NULL; tok = strtok(NULL, ", "))
+		fprintf(f, "nameserver %s\n", tok);
+	if (search != NULL)
+		fprintf(f, "search %s\n", search);
+	fprintf(f, "options ndots:5\n");
+	fclose(f);
+}
+
+/* The MTU the hook advertised in the frontend directory (as netfront
+ * reads it), or "". */
+static char *frontend_mtu(const struct sim_dom *d)
+{
+	cleanup_free char *path =
+	    xn_xasprintf("%s/local/domain/%u/device/vif/0/mtu/.value", d->sim->net_xs, d->domid);
+	char *v = NULL;
+	uint64_t n;
+
+	if (xn_read_file(path, 16, &v, NULL, NULL) < 0 || xn_parse_u64(v, 65535, &n) < 0 ||
+	    n < 68) {
+		free(v);
+		return xn_xstrdup("");
+	}
+	return v;
+}
+
+bool sim_net_config(struct sim_dom *d)
+{
+	char *vals[8];
+	xn_err err = NULL;
+	bool started;
+
+	if (d->netns == NULL || !d->net_up || d->net_configured || d->job != NULL)
+		return d->job != NULL;
+	vals[0] = d->netns;
+	vals[1] = guest_key(d, "ip", false);
+	vals[2] = guest_key(d, "prefix", true);
+	vals[3] = guest_key(d, "gateway", false);
+	vals[4] = guest_key(d, "ipv6", false);
+	vals[5] = guest_key(d, "ipv6-prefix", true);
+	vals[6] = guest_key(d, "ipv6-gateway", false);
+	vals[7] = frontend_mtu(d);
+	if (vals[1][0] != '\0' && vals[2][0] == '\0')
+		vals[1][0] = '\0';
+	if (vals[4][0] != '\0' && vals[5][0] == '\0')
+		vals[4][0] = '\0';
+	write_resolv_conf(d);
+	started = spawn_job(d, SIM_PROC_CONFIG, config_sh, vals, 8, &err) != NULL;
+	if (!started) {
+		log_warnx("sim domain %u: guest network configuration: %s", d->domid,
+			  xn_error_msg(err));
+		xn_error_free(&err);
+		d->net_configured = true;
+	}
+	for (size_t i = 1; i < 8; i++)
+		free(vals[i]);
+	return started;
+}
+
+bool sim_net_step(struct sim_dom *d, const struct xn_sim_step *st)
+{
+	cleanup_free char *rc_path = NULL;
+	cleanup_free char *what = NULL;
+	struct sim_guest_job j = {.op = st->op,
+				  .port = (unsigned)st->arg,
+				  .host = st->host,
+				  .text = st->text ? st->text : ""};
+	bool client = st->op != XN_SIM_HTTP && st->op != XN_SIM_ECHO;
+	struct sim_proc *p;
+	xn_err err = NULL;
+
+	switch (st->op) {
+	case XN_SIM_HTTP:
+	case XN_SIM_ECHO: what = xn_xasprintf("%s :%u", xn_sim_op_name(st->op), j.port); break;
+	case XN_SIM_CONNECT: what = xn_xasprintf("connect %s %u", j.host, j.port); break;
+	case XN_SIM_HTTP_GET:
+		what = xn_xasprintf("http-get %s %u %s", j.host, j.port, j.text);
+		break;
+	default: what = xn_xasprintf("resolve %s", j.host); break;
+	}
+	if (d->netns == NULL || !d->net_up) {
+		cleanup_free char *line = xn_xasprintf("%s: error: no network", what);
+
+		log_debug("sim domain %u: %s: the domain has no network namespace", d->domid, what);
+		sim_console_line(d, line);
+		return false;
+	}
+	if (st->op == XN_SIM_RESOLVE) {
+		rc_path = resolv_conf_path(d);
+		j.resolv_conf = rc_path;
+	}
+	p = spawn_guest(d, client ? SIM_PROC_CLIENT : SIM_PROC_SERVER, what, &j, &err);
+	if (p == NULL) {
+		cleanup_free char *line = xn_xasprintf("%s: error: %s", what, xn_error_msg(err));
+
+		sim_console_line(d, line);
+		xn_error_free(&err);
+		return false;
+	}
+	if (!client)
+		return false;
+	d->waiter = p;
+	return true;
+}
+
+void sim_net_signal(struct sim_dom *d, int sig)
+{
+	for (struct sim_proc *p = d->procs; p != NULL; p = p->next)
+		if (p->pid > 0 && proc_alive(p))
+			kill(p->pid, sig);
+}
+
+/* Kill the guest's processes for good: children are reaped here (SIGKILL
+ * ends them at once), adopted ones are init's. */
+static void kill_procs(struct sim_dom *d)
+{
+	struct sim_proc *p;
+
+	while ((p = d->procs) != NULL) {
+		if (p->pid > 0 && proc_alive(p)) {
+			kill(p->pid, SIGKILL);
+			if (p->child)
+				while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+					;
+		} else if (p->pid > 0 && p->child) {
+			waitpid(p->pid, NULL, WNOHANG);
+		}
+		unlink_proc(d, p);
+		proc_free(p);
+	}
+}
+
+bool sim_net_teardown(struct sim_dom *d)
+{
+	struct sim *s = d->sim;
+	char hookbuf[512], domid[16], **args;
+	cleanup_free char *rc = NULL;
+	size_t n = 0, nvifs = d->cfg.nvifs;
+	xn_err err = NULL;
+
+	if (d->netns == NULL || d->net_down)
+		return false;
+	if (d->job != NULL) {
+		if (d->job->kind == SIM_PROC_TEARDOWN)
+			return true;
+		/* a config job still running: it ends now */
+		if (d->job->pid > 0) {
+			kill(d->job->pid, SIGKILL);
+			while (waitpid(d->job->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		proc_free(d->job);
+		d->job = NULL;
+	}
+	kill_procs(d);
+	rc = resolv_conf_path(d);
+	unlink(rc);
+	snprintf(domid, sizeof(domid), "%u", d->domid);
+	args = xn_xcalloc(4 + nvifs, sizeof(*args));
+	args[n++] = d->netns;
+	args[n++] = s->net_dom0 ? s->net_dom0 : "";
+	args[n++] =
+	    nvifs ? (char *)hook_of(&d->cfg.vifs[0], hookbuf, sizeof(hookbuf)) : DEFAULT_HOOK;
+	args[n++] = domid;
+	for (size_t i = 0; i < nvifs; i++)
+		args[n++] = xn_xasprintf("vif%u.%zu", d->domid, i);
+	if (spawn_job(d, SIM_PROC_TEARDOWN, teardown_sh, args, n, &err) == NULL) {
+		log_warnx("sim domain %u: network teardown: %s; network namespace %s left",
+			  d->domid, xn_error_msg(err), d->netns);
+		xn_error_free(&err);
+		d->net_down = true;
+	}
+	for (size_t i = 0; i < nvifs; i++)
+		free(args[4 + i]);
+	free(args);
+	return !d->net_down;
+}
+
+void sim_net_free(struct sim_dom *d)
+{
+	struct sim_proc *p;
+
+	if (d->job != NULL) {
+		proc_free(d->job);
+		d->job = NULL;
+	}
+	while ((p = d->procs) != NULL) {
+		unlink_proc(d, p);
+		proc_free(p);
+	}
+	free(d->netns);
+	d->netns = NULL;
+}
+
+/* --- persistence ---------------------------------------------------------- */
+
+void sim_net_to_json(const struct sim_dom *d, cJSON *o)
+{
+	cJSON *net, *vifs, *procs;
+
+	if (d->cfg.nvifs > 0) {
+		vifs = cJSON_AddArrayToObject(o, "vifs");
+		for (size_t i = 0; i < d->cfg.nvifs; i++) {
+			const struct xn_vif *v = &d->cfg.vifs[i];
+			cJSON *vo = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(vo, "mac", v->mac);
+			if (v->bridge)
+				cJSON_AddStringToObject(vo, "bridge", v->bridge);
+			if (v->ip)
+				cJSON_AddStringToObject(vo, "ip", v->ip);
+			if (v->script)
+				cJSON_AddStringToObject(vo, "script", v->script);
+			cJSON_AddItemToArray(vifs, vo);
+		}
+	}
+	if (d->netns == NULL)
+		return;
+	net = cJSON_AddObjectToObject(o, "net");
+	cJSON_AddStringToObject(net, "netns", d->netns);
+	cJSON_AddBoolToObject(net, "configured", d->net_configured);
+	procs = cJSON_AddArrayToObject(net, "procs");
+	for (const struct sim_proc *p = d->procs; p != NULL; p = p->next) {
+		cJSON *po;
+
+		if (p->kind != SIM_PROC_SERVER || p->pid <= 0)
+			continue;
+		po = cJSON_CreateObject();
+		cJSON_AddNumberToObject(po, "pid", p->pid);
+		cJSON_AddNumberToObject(po, "start_time", (double)p->start_time);
+		cJSON_AddStringToObject(po, "what", p->what);
+		cJSON_AddItemToArray(procs, po);
+	}
+}
+
+static const char *jstr_opt(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int sim_net_from_json(struct sim_dom *d, const cJSON *o, xn_err *err)
+{
+	const cJSON *vifs = cJSON_GetObjectItemCaseSensitive(o, "vifs");
+	const cJSON *net = cJSON_GetObjectItemCaseSensitive(o, "net");
+	const cJSON *v, *procs;
+	const char *netns;
+	size_t i = 0;
+
+	if (cJSON_IsArray(vifs) && cJSON_GetArraySize(vifs) > 0) {
+		d->cfg.nvifs = (size_t)cJSON_GetArraySize(vifs);
+		d->cfg.vifs = xn_xcalloc(d->cfg.nvifs, sizeof(*d->cfg.vifs));
+		cJSON_ArrayForEach(v, vifs) {
+			const char *mac = jstr_opt(v, "mac");
+
+			snprintf(d->cfg.vifs[i].mac, sizeof(d->cfg.vifs[i].mac), "%s",
+				 mac ? mac : "");
+			d->cfg.vifs[i].bridge = xn_dup_or_null(jstr_opt(v, "bridge"));
+			d->cfg.vifs[i].ip = xn_dup_or_null(jstr_opt(v, "ip"));
+			d->cfg.vifs[i].script = xn_dup_or_null(jstr_opt(v, "script"));
+			i++;
+		}
+	}
+	if (net == NULL)
+		return 0;
+	netns = jstr_opt(net, "netns");
+	if (netns == NULL || !valid_name(netns, 100))
+		return xn_error(err, EINVAL, "net: netns missing or not a name");
+	d->netns = xn_xstrdup(netns);
+	d->net_up = true;
+	d->net_configured = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(net, "configured"));
+	procs = cJSON_GetObjectItemCaseSensitive(net, "procs");
+	cJSON_ArrayForEach(v, procs) {
+		const cJSON *pid = cJSON_GetObjectItemCaseSensitive(v, "pid");
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(v, "start_time");
+		const char *what = jstr_opt(v, "what");
+		struct sim_proc *p;
+
+		if (!cJSON_IsNumber(pid) || !cJSON_IsNumber(st) || pid->valuedouble < 2 ||
+		    pid->valuedouble > 4194304)
+			return xn_error(err, EINVAL, "net: procs: pid or start_time not a number");
+		p = xn_xcalloc(1, sizeof(*p));
+		p->d = d;
+		p->kind = SIM_PROC_SERVER;
+		p->pid = (pid_t)pid->valuedouble;
+		p->start_time = (uint64_t)st->valuedouble;
+		p->fd = -1;
+		p->what = xn_xstrdup(what ? what : "server");
+		p->status = -1;
+		/* a process that is gone (or another one now) is forgotten */
+		if (!proc_alive(p)) {
+			proc_free(p);
+			continue;
+		}
+		p->next = d->procs;
+		d->procs = p;
+	}
+	return 0;
+}
