@@ -84,12 +84,23 @@ static const char setup_sh[] =
     "	n=$((n + 1))\n"
     "done\n";
 
-/* teardown: g d0 hook domid vif...: the hook offline (it needs only vif),
- * the veths, the netns, the backend and frontend directories. */
+/* teardown: g d0 hook domid pids vif...: the guest's processes a previous
+ * daemon started (killed, not ours to reap) gone or dead first, then the
+ * hook offline (it needs only vif), the veths, the netns, the backend and
+ * frontend directories. */
 static const char teardown_sh[] =
     "set -u\n"
-    "g=$1 d0=$2 hook=$3 domid=$4\n"
-    "shift 4\n"
+    "g=$1 d0=$2 hook=$3 domid=$4 pids=$5\n"
+    "shift 5\n"
+    "for p in $pids; do\n"
+    "	i=0\n"
+    "	while [ $i -lt 100 ] && [ -r /proc/$p/stat ]; do\n"
+    "		st=$(sed 's/.*) \\(.\\).*/\\1/' /proc/$p/stat 2>/dev/null)\n"
+    "		[ \"$st\" = Z ] && break\n"
+    "		sleep 0.05\n"
+    "		i=$((i + 1))\n"
+    "	done\n"
+    "done\n"
     "in0() { if [ -n \"$d0\" ]; then ip netns exec \"$d0\" \"$@\"; else \"$@\"; fi; }\n"
     "ip0() { if [ -n \"$d0\" ]; then ip -n \"$d0\" \"$@\"; else ip \"$@\"; fi; }\n"
     "rc=0\n"
@@ -813,14 +824,21 @@ void sim_net_signal(struct sim_dom *d, int sig)
 }
 
 /* Kill the guest's processes for good: children are reaped here (SIGKILL
- * ends them at once), adopted ones are init's. */
-static void kill_procs(struct sim_dom *d)
+ * ends them at once), adopted ones are init's; their PIDs go into *pids
+ * for the teardown job to wait for. */
+static void kill_procs(struct sim_dom *d, char **pids)
 {
 	struct sim_proc *p;
 
 	while ((p = d->procs) != NULL) {
 		if (p->pid > 0 && proc_alive(p)) {
 			kill(p->pid, SIGKILL);
+			if (!p->child) {
+				char *n = xn_xasprintf("%s %ld", *pids ? *pids : "", (long)p->pid);
+
+				free(*pids);
+				*pids = n;
+			}
 			if (p->child)
 				while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
 					;
@@ -837,6 +855,7 @@ bool sim_net_teardown(struct sim_dom *d)
 	struct sim *s = d->sim;
 	char hookbuf[512], domid[16], **args;
 	cleanup_free char *rc = NULL;
+	cleanup_free char *pids = NULL;
 	size_t n = 0, nvifs = d->cfg.nvifs;
 	xn_err err = NULL;
 
@@ -854,16 +873,17 @@ bool sim_net_teardown(struct sim_dom *d)
 		proc_free(d->job);
 		d->job = NULL;
 	}
-	kill_procs(d);
+	kill_procs(d, &pids);
 	rc = resolv_conf_path(d);
 	unlink(rc);
 	snprintf(domid, sizeof(domid), "%u", d->domid);
-	args = xn_xcalloc(4 + nvifs, sizeof(*args));
+	args = xn_xcalloc(5 + nvifs, sizeof(*args));
 	args[n++] = d->netns;
 	args[n++] = s->net_dom0 ? s->net_dom0 : "";
 	args[n++] =
 	    nvifs ? (char *)hook_of(&d->cfg.vifs[0], hookbuf, sizeof(hookbuf)) : DEFAULT_HOOK;
 	args[n++] = domid;
+	args[n++] = pids ? pids : "";
 	for (size_t i = 0; i < nvifs; i++)
 		args[n++] = xn_xasprintf("vif%u.%zu", d->domid, i);
 	if (spawn_job(d, SIM_PROC_TEARDOWN, teardown_sh, args, n, &err) == NULL) {
@@ -873,7 +893,7 @@ bool sim_net_teardown(struct sim_dom *d)
 		d->net_down = true;
 	}
 	for (size_t i = 0; i < nvifs; i++)
-		free(args[4 + i]);
+		free(args[5 + i]);
 	free(args);
 	return !d->net_down;
 }
