@@ -13,6 +13,7 @@
 #                              started, D0, TMP)
 #   simnet_start [FLAG...]     xenletd in the background (PID in DPID), its
 #                              ctl socket answering; status 1 if it does not
+#                              (PODCIDR empty: no pod range, no vifs)
 #   simnet_stop [SIGNAL]       stop it by PID and reap it
 #   xlpod ARGS...              xl-pod on the daemon's socket
 #   simnet_image NAME TEXT     write the sim script TMP/images/NAME.sim
@@ -80,7 +81,7 @@ simnet_start() {
 		XN_SIM_XENSTORE_SHIM=$SRC/test/lib/xenstore-shim.sh \
 		XN_SIM_MEMORY_MB=${XN_SIM_MEMORY_MB:-8192} XN_BACKOFF_BASE_MS=500 \
 		"$B/xenletd" --backend=sim -d --root-dir="$TMP/root" --pod-log-dir="$TMP/logs" \
-		--ctl-socket="$TMP/ctl.sock" --image-root="$TMP/images" --pod-cidr "$PODCIDR" \
+		--ctl-socket="$TMP/ctl.sock" --image-root="$TMP/images" ${PODCIDR:+--pod-cidr} ${PODCIDR:+"$PODCIDR"} \
 		--bridge xenlet0 --vif-script "$SRC/packaging/vif-xenlet" "$@" \
 		>>"$TMP/xenletd.log" 2>&1 &
 	DPID=$!
