@@ -611,7 +611,6 @@ int sim_net_setup(struct sim_dom *d, xn_err *err)
 	struct sim *s = d->sim;
 	const struct xn_domain_config *c = &d->cfg;
 	char hookbuf[512], domid[16], **args;
-	cleanup_free char *vifnames = NULL;
 	const char *hook;
 	size_t n = 0;
 
