@@ -8,7 +8,8 @@
 # a pod that sends from another IP or MAC is dropped by the hook's rules
 # (the receiver sees nothing, the drop counter counts); a daemon restart
 # keeps netns, vif and servers of running pods, addresses are reused and
-# not handed out twice; after delete nothing is left (netns, vif, rules,
+# not handed out twice, a full range makes a pod wait until a delete frees
+# an address; after delete nothing is left (netns, vif, rules,
 # address record, process); a hook failure fails the pod's domain with the
 # hook's reason and leaves nothing.  No cluster needed; needs root.
 # Prints "sim-net: N passed, N failed, N skipped".
@@ -198,6 +199,29 @@ check_eq "no server process is left (the 4 the pods started)" "$left" ""
 check "the state file had them" "$([ "$(echo "$all_pids" | wc -w)" -eq 4 ]; echo $?)" "$all_pids"
 check_eq "no address record is left in the store" "$(store_paths /xenlet/net/pods/)" ""
 check_eq "Dom0 keeps only its own addresses" "$(d0 ip -4 -o addr show | awk '{print $4}' | sort | tr '\n' ' ')" "$GW/24 127.0.0.1/8 "
+
+# --- exhaustion and release with real domains: a /30 has one pod address ---
+simnet_stop
+PODCIDR=10.250.0.0/30
+simnet_start
+check "xenletd starts with a /30 pod range" $? "$(tail -n 5 "$TMP/xenletd.log")"
+xlpod create -p Always one "$TMP/images/web.sim" >/dev/null
+wait_for 20 running one && wait_for 10 logged one "http :8080: listening"
+check_eq "the only pod address goes to the first pod" "$(pod_ip one)" 10.250.0.2
+xlpod create -p Always two "$TMP/images/web.sim" >/dev/null
+wait_for 20 sh -c "\"$B/xl-pod\" -s \"$TMP/ctl.sock\" list -l | grep -q 'no free address'"
+msg=$(_pod_field two message)
+check_eq "the second waits: the range is full" "$msg" "pod network 10.250.0.0/30: no free address (all 1 in use)"
+check_eq "and has no netns" "$(ip netns list | grep -c "^$PFX-")" 1
+xlpod destroy one >/dev/null 2>&1
+wait_for 30 running two && wait_for 10 logged two "http :8080: listening"
+check "once the first is deleted the second gets the address and runs" $? "$(xlpod list -l 2>&1 | grep -E 'name|state|message')"
+check_eq "the released address" "$(pod_ip two)" 10.250.0.2
+out=$(d0 curl -sS -m 5 "http://10.250.0.2:8080/" 2>&1)
+check_eq "and the second answers at it" "$out" "hello from web"
+xlpod destroy two >/dev/null 2>&1
+wait_for 20 sh -c "[ -z \"\$(\"$B/xl-pod\" -s \"$TMP/ctl.sock\" list | sed 1d)\" ]"
+check_eq "nothing is left" "$(simnet_leftovers)" ""
 
 # --- a failing hook fails the domain with its reason, leaves nothing ----------
 ip -n "$D0" link set xenlet0 down
