@@ -91,6 +91,7 @@ simnet_image client "print client starting
 http-get $web_ip 8080 /
 connect $web_ip 9000 ping from client
 connect $web_ip 9999 nobody
+resolve localhost
 print client done
 ready"
 xlpod create -p Always client "$TMP/images/client.sim" >/dev/null
@@ -104,6 +105,8 @@ logged client "connect $web_ip 9000: reply: ping from client"
 check "the client's connect reaches web's echo server" $? "$(xlpod logs client 2>&1)"
 logged client "connect $web_ip 9999: error: Connection refused"
 check "a connect to a closed port prints the error and the script goes on" $? "$(xlpod logs client 2>&1)"
+xlpod logs client 2>/dev/null | grep -qE '^resolve localhost:.* (127\.0\.0\.1|::1)'
+check "resolve prints the addresses of a name (from the guest's namespace)" $? "$(xlpod logs client 2>&1)"
 ip netns exec "$web_ns" busybox ping -c 1 -W 2 "$client_ip" >/dev/null 2>&1
 check "web pings client (pod to pod, the other way)" $?
 
