@@ -4,20 +4,17 @@
  * the guest's address, and the guest's processes.
  *
  * Every step is a child process watched from the event loop, never waited
- * for: the wiring jobs are /bin/sh running ip(8) and the hook (the
- * scripts below, values passed as arguments, never as shell text), the
- * guest's processes are forks of the daemon that enter the namespace and
- * run daemon/sim_net_guest.c.  A child's stdout and stderr are a pipe;
- * its end (EOF) reaps it.  Processes are signalled by PID only, and a PID
- * kept across a daemon restart is checked against its start time first. */
+ * for (daemon/sim_net_proc.c): the wiring jobs are /bin/sh running ip(8)
+ * and the hook (the scripts below, values passed as arguments, never as
+ * shell text), the guest's processes are forks of the daemon that enter
+ * the namespace and run daemon/sim_net_guest.c.  This file says what runs
+ * when and what its end means (sim_net_proc_done). */
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,9 +30,6 @@
 #define DEFAULT_PREFIX "xnsim"
 #define DEFAULT_HOOK   "/etc/xen/scripts/vif-bridge"
 #define HOOK_DIR       "/etc/xen/scripts"
-#define REAP_RETRY_US  2000
-
-extern char **environ;
 
 /* setup: g d0 hook domid, then vif mac bridge ips per vif.  As libxl: the
  * backend directory first, then the hook with vif and XENBUS_PATH, then
@@ -130,18 +124,6 @@ static const char config_sh[] =
     "[ -z \"$gw4\" ] || n route add default via \"$gw4\" dev eth0\n"
     "[ -z \"$gw6\" ] || n -6 route add default via \"$gw6\" dev eth0\n";
 
-static const char *proc_kind_name(enum sim_proc_kind k)
-{
-	switch (k) {
-	case SIM_PROC_SETUP: return "setup";
-	case SIM_PROC_CONFIG: return "config";
-	case SIM_PROC_TEARDOWN: return "teardown";
-	case SIM_PROC_SERVER: return "server";
-	case SIM_PROC_CLIENT: return "client";
-	}
-	return "?";
-}
-
 static bool valid_name(const char *s, size_t max)
 {
 	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
@@ -217,325 +199,10 @@ void sim_net_open(struct sim *s)
 			 s->net_dom0 ? s->net_dom0 : "");
 }
 
-/* --- processes ------------------------------------------------------------ */
-
-/* Field 22 of /proc/<pid>/stat, 0 when the process is gone. */
-static uint64_t start_time_of(pid_t pid)
-{
-	char path[40], buf[1024];
-	unsigned long long st = 0;
-	const char *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	/* after ") ": state is field 3, starttime field 22 */
-	if (p == NULL || sscanf(p + 2,
-				"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-				"%*d %*d %*d %*d %llu",
-				&st) != 1)
-		return 0;
-	return st;
-}
-
-/* Is the process still the one we started? */
-static bool proc_alive(const struct sim_proc *p)
-{
-	return p->pid > 0 && p->start_time != 0 && start_time_of(p->pid) == p->start_time;
-}
-
-static void proc_free(struct sim_proc *p)
-{
-	if (p == NULL)
-		return;
-	if (p->ev != NULL)
-		event_free(p->ev);
-	if (p->fd >= 0)
-		close(p->fd);
-	free(p->what);
-	free(p);
-}
-
-static void unlink_proc(struct sim_dom *d, struct sim_proc *p)
-{
-	if (d->job == p)
-		d->job = NULL;
-	if (d->waiter == p)
-		d->waiter = NULL;
-	for (struct sim_proc **pp = &d->procs; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	}
-	p->next = NULL;
-}
-
-/* A guest's process wrote: whole lines go to the console. */
-static void guest_output(struct sim_proc *p, bool flush)
-{
-	char *nl;
-
-	while ((nl = memchr(p->out, '\n', p->outlen)) != NULL || (flush && p->outlen > 0) ||
-	       p->outlen == sizeof(p->out)) {
-		size_t n = nl ? (size_t)(nl - p->out) : p->outlen;
-		char line[sizeof(p->out) + 1];
-
-		memcpy(line, p->out, n);
-		line[n] = '\0';
-		sim_console_line(p->d, line);
-		n = nl ? n + 1 : n;
-		memmove(p->out, p->out + n, p->outlen - n);
-		p->outlen -= n;
-	}
-}
-
-/* The last line a job wrote: its reason. */
-static const char *job_reason(struct sim_proc *p)
-{
-	char *end, *start;
-
-	if (p->outlen == 0)
-		return "no message";
-	p->out[p->outlen < sizeof(p->out) ? p->outlen : sizeof(p->out) - 1] = '\0';
-	end = p->out + strlen(p->out);
-	while (end > p->out && (end[-1] == '\n' || end[-1] == ' '))
-		*--end = '\0';
-	start = strrchr(p->out, '\n');
-	return start ? start + 1 : p->out;
-}
-
-static void proc_done(struct sim_proc *p);
-
-static void reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct sim_proc *p = arg;
-	int st;
-	pid_t r = waitpid(p->pid, &st, WNOHANG);
-
-	if (r == 0) {
-		/* its pipe closed as it exits: the exit itself is a moment away */
-		struct timeval tv = {.tv_usec = REAP_RETRY_US};
-
-		evtimer_add(p->ev, &tv);
-		return;
-	}
-	p->status = r == p->pid ? st : -1;
-	p->pid = 0;
-	proc_done(p);
-}
-
-static void read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct sim_proc *p = arg;
-	char buf[512];
-	ssize_t r = read(fd, buf, sizeof(buf));
-
-	if (r < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (r > 0) {
-		bool guest = p->kind == SIM_PROC_SERVER || p->kind == SIM_PROC_CLIENT;
-
-		for (ssize_t i = 0; i < r; i++) {
-			if (p->outlen == sizeof(p->out)) {
-				if (guest) {
-					guest_output(p, false);
-				} else { /* jobs keep the tail */
-					memmove(p->out, p->out + 256, sizeof(p->out) - 256);
-					p->outlen -= 256;
-				}
-			}
-			p->out[p->outlen++] = buf[i];
-		}
-		if (guest)
-			guest_output(p, false);
-		return;
-	}
-	/* EOF: every copy of the pipe is closed, the child ends */
-	event_free(p->ev);
-	close(p->fd);
-	p->fd = -1;
-	p->ev = evtimer_new(p->d->sim->hv->base, reap_cb, p);
-	if (p->ev == NULL)
-		abort();
-	reap_cb(-1, 0, p);
-}
-
-static struct sim_proc *proc_watch(struct sim_dom *d, enum sim_proc_kind kind, const char *what,
-				   pid_t pid, int fd)
-{
-	struct sim_proc *p = xn_xcalloc(1, sizeof(*p));
-
-	p->d = d;
-	p->kind = kind;
-	p->pid = pid;
-	p->child = true;
-	p->fd = fd;
-	p->what = xn_xstrdup(what);
-	p->start_time = start_time_of(pid);
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	p->ev = event_new(d->sim->hv->base, fd, EV_READ | EV_PERSIST, read_cb, p);
-	if (p->ev == NULL)
-		abort();
-	event_add(p->ev, NULL);
-	return p;
-}
-
-/* The child's side of every fork: stdout and stderr the pipe, stdin
- * /dev/null, no other descriptor of the daemon, default signals. */
-static void child_stdio(int wfd)
-{
-	sigset_t all;
-	int nul = open("/dev/null", O_RDONLY);
-
-	if (nul >= 0 && nul != STDIN_FILENO) {
-		dup2(nul, STDIN_FILENO);
-		close(nul);
-	}
-	dup2(wfd, STDOUT_FILENO);
-	dup2(wfd, STDERR_FILENO);
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	setsid();
-}
-
-static void close_from(int lowfd)
-{
-	/* glibc 2.34+; the descriptors are all CLOEXEC anyway for the jobs */
-	close_range((unsigned)lowfd, ~0U, 0);
-}
-
-/* A shell job: /bin/sh -c SCRIPT sh ARGS..., the shim first on PATH. */
-static struct sim_proc *spawn_job(struct sim_dom *d, enum sim_proc_kind kind, const char *script,
-				  char *const *args, size_t nargs, xn_err *err)
-{
-	struct sim *s = d->sim;
-	const char *path = getenv("PATH");
-	cleanup_free char *penv =
-	    xn_xasprintf("PATH=%s:%s", s->net_bin, path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-	cleanup_free char *xsenv = xn_xasprintf("XN_XENSTORE_DIR=%s", s->net_xs);
-	size_t nenv = 0, k = 0;
-	char **argv, **envp;
-	struct sim_proc *p;
-	int pfd[2];
-	pid_t pid;
-
-	while (environ[nenv] != NULL)
-		nenv++;
-	envp = xn_xcalloc(nenv + 3, sizeof(*envp));
-	for (size_t i = 0; i < nenv; i++)
-		if (strncmp(environ[i], "PATH=", 5) != 0 &&
-		    strncmp(environ[i], "XN_XENSTORE_DIR=", 16) != 0)
-			envp[k++] = environ[i];
-	envp[k++] = penv;
-	envp[k++] = xsenv;
-	argv = xn_xcalloc(nargs + 5, sizeof(*argv));
-	argv[0] = "/bin/sh";
-	argv[1] = "-c";
-	argv[2] = (char *)script;
-	argv[3] = "sim-net";
-	for (size_t i = 0; i < nargs; i++)
-		argv[4 + i] = args[i];
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		free(argv);
-		free(envp);
-		return xn_error_errno(err, errno, "pipe"), NULL;
-	}
-	pid = fork();
-	if (pid == 0) {
-		child_stdio(pfd[1]);
-		close_from(3);
-		execve(argv[0], argv, envp);
-		_exit(127);
-	}
-	free(argv);
-	free(envp);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return xn_error_errno(err, errno, "fork"), NULL;
-	}
-	p = proc_watch(d, kind, proc_kind_name(kind), pid, pfd[0]);
-	d->job = p;
-	return p;
-}
-
-/* A guest process: fork, enter the domain's netns, run the directive. */
-static struct sim_proc *spawn_guest(struct sim_dom *d, enum sim_proc_kind kind, const char *what,
-				    const struct sim_guest_job *j, xn_err *err)
-{
-	cleanup_free char *nspath = xn_xasprintf("/run/netns/%s", d->netns);
-	struct sim_proc *p;
-	int pfd[2], nsfd;
-	pid_t pid;
-
-	nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0)
-		return xn_error_errno(err, errno, "%s", nspath), NULL;
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		close(nsfd);
-		return xn_error_errno(err, errno, "pipe"), NULL;
-	}
-	pid = fork();
-	if (pid == 0) {
-		char name[16];
-
-		child_stdio(pfd[1]);
-		if (setns(nsfd, CLONE_NEWNET) < 0) {
-			printf("%s: error: cannot enter network namespace %s: %s\n", what, d->netns,
-			       strerror(errno));
-			fflush(stdout);
-			_exit(1);
-		}
-		close_from(3);
-		snprintf(name, sizeof(name), "sim-%s", xn_sim_op_name(j->op));
-		prctl(PR_SET_NAME, name);
-		prctl(PR_SET_PDEATHSIG, 0);
-		if (kind == SIM_PROC_CLIENT)
-			alarm(30); /* a client that hangs ends; the script goes on */
-		_exit(sim_guest_run(j));
-	}
-	close(nsfd);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return xn_error_errno(err, errno, "fork"), NULL;
-	}
-	p = proc_watch(d, kind, what, pid, pfd[0]);
-	p->next = d->procs;
-	d->procs = p;
-	return p;
-}
-
-static char *exit_text(int status)
-{
-	if (status < 0)
-		return xn_xstrdup("lost");
-	if (WIFSIGNALED(status))
-		return xn_xasprintf("killed by signal %d", WTERMSIG(status));
-	return xn_xasprintf("exit status %d", WEXITSTATUS(status));
-}
-
-static bool job_ok(const struct sim_proc *p)
-{
-	return p->status >= 0 && WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0;
-}
-
-static void proc_done(struct sim_proc *p)
+void sim_net_proc_done(struct sim_proc *p)
 {
 	struct sim_dom *d = p->d;
-	cleanup_free char *how = exit_text(p->status);
+	cleanup_free char *how = sim_exit_text(p->status);
 
 	switch (p->kind) {
 	case SIM_PROC_SETUP:
@@ -543,37 +210,37 @@ static void proc_done(struct sim_proc *p)
 		sim_kick(d);
 		return;
 	case SIM_PROC_CONFIG:
-		if (!job_ok(p))
+		if (!sim_job_ok(p))
 			log_warnx("sim domain %u: guest network configuration: %s (%s)", d->domid,
-				  job_reason(p), how);
+				  sim_job_reason(p), how);
 		d->net_configured = true;
-		unlink_proc(d, p);
-		proc_free(p);
+		sim_unlink_proc(d, p);
+		sim_proc_free(p);
 		sim_save(d->sim);
 		sim_step_now(d);
 		return;
 	case SIM_PROC_TEARDOWN:
-		if (!job_ok(p))
+		if (!sim_job_ok(p))
 			log_warnx("sim domain %u: network teardown: %s (%s)", d->domid,
-				  job_reason(p), how);
+				  sim_job_reason(p), how);
 		d->net_down = true;
-		unlink_proc(d, p);
-		proc_free(p);
+		sim_unlink_proc(d, p);
+		sim_proc_free(p);
 		sim_kick(d);
 		return;
 	case SIM_PROC_CLIENT: {
 		bool waited = d->waiter == p;
 
 		/* exit 1: the client said what went wrong itself */
-		guest_output(p, true);
+		sim_guest_output(p, true);
 		if (p->status < 0 || !WIFEXITED(p->status) || WEXITSTATUS(p->status) > 1) {
 			cleanup_free char *line = xn_xasprintf("%s: error: %s", p->what, how);
 
 			if (!d->dying && !sim_dom_down(d))
 				sim_console_line(d, line);
 		}
-		unlink_proc(d, p);
-		proc_free(p);
+		sim_unlink_proc(d, p);
+		sim_proc_free(p);
 		if (waited) {
 			d->pc++;
 			sim_step_now(d);
@@ -581,14 +248,14 @@ static void proc_done(struct sim_proc *p)
 		return;
 	}
 	case SIM_PROC_SERVER:
-		guest_output(p, true);
+		sim_guest_output(p, true);
 		if (!d->dying && !sim_dom_down(d)) {
 			cleanup_free char *line = xn_xasprintf("%s: ended (%s)", p->what, how);
 
 			sim_console_line(d, line);
 		}
-		unlink_proc(d, p);
-		proc_free(p);
+		sim_unlink_proc(d, p);
+		sim_proc_free(p);
 		return;
 	}
 }
@@ -637,7 +304,7 @@ int sim_net_setup(struct sim_dom *d, xn_err *err)
 		args[n++] = v->bridge ? v->bridge : "xenbr0";
 		args[n++] = v->ip ? v->ip : "";
 	}
-	if (spawn_job(d, SIM_PROC_SETUP, setup_sh, args, n, err) == NULL) {
+	if (sim_spawn_job(d, SIM_PROC_SETUP, setup_sh, args, n, err) == NULL) {
 		free(d->netns);
 		d->netns = NULL;
 	}
@@ -654,19 +321,19 @@ int sim_net_setup_result(struct sim_dom *d, xn_err *err)
 
 	if (p == NULL || p->kind != SIM_PROC_SETUP)
 		return 0;
-	if (job_ok(p)) {
+	if (sim_job_ok(p)) {
 		d->net_up = true;
 		log_debug("sim domain %u: network namespace %s, vif plugged", d->domid, d->netns);
 	} else {
-		cleanup_free char *how = exit_text(p->status);
+		cleanup_free char *how = sim_exit_text(p->status);
 
-		rc = xn_error(err, EIO, "%s", job_reason(p));
+		rc = xn_error(err, EIO, "%s", sim_job_reason(p));
 		log_debug("sim domain %u: network setup failed (%s)", d->domid, how);
 		free(d->netns); /* the job removed what it had made */
 		d->netns = NULL;
 	}
-	unlink_proc(d, p);
-	proc_free(p);
+	sim_unlink_proc(d, p);
+	sim_proc_free(p);
 	return rc;
 }
 
@@ -757,7 +424,7 @@ bool sim_net_config(struct sim_dom *d)
 	if (vals[4][0] != '\0' && vals[5][0] == '\0')
 		vals[4][0] = '\0';
 	write_resolv_conf(d);
-	started = spawn_job(d, SIM_PROC_CONFIG, config_sh, vals, 8, &err) != NULL;
+	started = sim_spawn_job(d, SIM_PROC_CONFIG, config_sh, vals, 8, &err) != NULL;
 	if (!started) {
 		log_warnx("sim domain %u: guest network configuration: %s", d->domid,
 			  xn_error_msg(err));
@@ -801,7 +468,7 @@ bool sim_net_step(struct sim_dom *d, const struct xn_sim_step *st)
 		rc_path = resolv_conf_path(d);
 		j.resolv_conf = rc_path;
 	}
-	p = spawn_guest(d, client ? SIM_PROC_CLIENT : SIM_PROC_SERVER, what, &j, &err);
+	p = sim_spawn_guest(d, client ? SIM_PROC_CLIENT : SIM_PROC_SERVER, what, &j, &err);
 	if (p == NULL) {
 		cleanup_free char *line = xn_xasprintf("%s: error: %s", what, xn_error_msg(err));
 
@@ -818,7 +485,7 @@ bool sim_net_step(struct sim_dom *d, const struct xn_sim_step *st)
 void sim_net_signal(struct sim_dom *d, int sig)
 {
 	for (struct sim_proc *p = d->procs; p != NULL; p = p->next)
-		if (p->pid > 0 && proc_alive(p))
+		if (p->pid > 0 && sim_proc_alive(p))
 			kill(p->pid, sig);
 }
 
@@ -830,7 +497,7 @@ static void kill_procs(struct sim_dom *d, char **pids)
 	struct sim_proc *p;
 
 	while ((p = d->procs) != NULL) {
-		if (p->pid > 0 && proc_alive(p)) {
+		if (p->pid > 0 && sim_proc_alive(p)) {
 			kill(p->pid, SIGKILL);
 			if (!p->child) {
 				char *n = xn_xasprintf("%s %ld", *pids ? *pids : "", (long)p->pid);
@@ -844,8 +511,8 @@ static void kill_procs(struct sim_dom *d, char **pids)
 		} else if (p->pid > 0 && p->child) {
 			waitpid(p->pid, NULL, WNOHANG);
 		}
-		unlink_proc(d, p);
-		proc_free(p);
+		sim_unlink_proc(d, p);
+		sim_proc_free(p);
 	}
 }
 
@@ -869,7 +536,7 @@ bool sim_net_teardown(struct sim_dom *d)
 			while (waitpid(d->job->pid, NULL, 0) < 0 && errno == EINTR)
 				;
 		}
-		proc_free(d->job);
+		sim_proc_free(d->job);
 		d->job = NULL;
 	}
 	kill_procs(d, &pids);
@@ -885,7 +552,7 @@ bool sim_net_teardown(struct sim_dom *d)
 	args[n++] = pids ? pids : "";
 	for (size_t i = 0; i < nvifs; i++)
 		args[n++] = xn_xasprintf("vif%u.%zu", d->domid, i);
-	if (spawn_job(d, SIM_PROC_TEARDOWN, teardown_sh, args, n, &err) == NULL) {
+	if (sim_spawn_job(d, SIM_PROC_TEARDOWN, teardown_sh, args, n, &err) == NULL) {
 		log_warnx("sim domain %u: network teardown: %s; network namespace %s left",
 			  d->domid, xn_error_msg(err), d->netns);
 		xn_error_free(&err);
@@ -902,12 +569,12 @@ void sim_net_free(struct sim_dom *d)
 	struct sim_proc *p;
 
 	if (d->job != NULL) {
-		proc_free(d->job);
+		sim_proc_free(d->job);
 		d->job = NULL;
 	}
 	while ((p = d->procs) != NULL) {
-		unlink_proc(d, p);
-		proc_free(p);
+		sim_unlink_proc(d, p);
+		sim_proc_free(p);
 	}
 	free(d->netns);
 	d->netns = NULL;
@@ -1010,8 +677,8 @@ int sim_net_from_json(struct sim_dom *d, const cJSON *o, xn_err *err)
 		p->what = xn_xstrdup(what ? what : "server");
 		p->status = -1;
 		/* a process that is gone (or another one now) is forgotten */
-		if (!proc_alive(p)) {
-			proc_free(p);
+		if (!sim_proc_alive(p)) {
+			sim_proc_free(p);
 			continue;
 		}
 		p->next = d->procs;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "xenlet/hv.h"
 #include "xenlet/hv_sim.h"
@@ -162,6 +163,27 @@ bool sim_net_teardown(struct sim_dom *d);
 /* Free the process records (closing fds) without killing: the daemon
  * stops, the guests keep running. */
 void sim_net_free(struct sim_dom *d);
+/* sim_net_proc.c: the processes (contracts at the top of that file). */
+uint64_t sim_start_time_of(pid_t pid);
+bool sim_proc_alive(const struct sim_proc *p);
+void sim_proc_free(struct sim_proc *p);
+/* Take p off d's job, waiter and process list. */
+void sim_unlink_proc(struct sim_dom *d, struct sim_proc *p);
+/* A guest process's whole lines (all with flush) to the console. */
+void sim_guest_output(struct sim_proc *p, bool flush);
+/* The last line a job wrote: its reason. */
+const char *sim_job_reason(struct sim_proc *p);
+/* A shell job (becomes d->job) / a guest process (on d->procs); NULL and
+ * err when it cannot start. */
+struct sim_proc *sim_spawn_job(struct sim_dom *d, enum sim_proc_kind kind, const char *script,
+			       char *const *args, size_t nargs, xn_err *err);
+struct sim_guest_job;
+struct sim_proc *sim_spawn_guest(struct sim_dom *d, enum sim_proc_kind kind, const char *what,
+				 const struct sim_guest_job *j, xn_err *err);
+char *sim_exit_text(int status); /* "exit status 1", "killed by signal 9" */
+bool sim_job_ok(const struct sim_proc *p);
+/* sim_net.c: a process ended and is reaped (status set, pid 0). */
+void sim_net_proc_done(struct sim_proc *p);
 /* Persistence: the network fields of a domain to and from its JSON. */
 struct cJSON;
 void sim_net_to_json(const struct sim_dom *d, struct cJSON *o);
