@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <pty.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -46,6 +47,17 @@ static void kick(struct sim_dom *d)
 	arm(d->async_ev, 0);
 }
 
+void sim_kick(struct sim_dom *d)
+{
+	kick(d);
+}
+
+void sim_step_now(struct sim_dom *d)
+{
+	if (!d->dying && d->state == XN_DOM_RUNNING)
+		arm(d->step_ev, 0);
+}
+
 static struct sim_dom *find(struct sim *s, uint32_t domid)
 {
 	for (struct sim_dom *d = s->doms; d != NULL; d = d->next)
@@ -79,6 +91,11 @@ static bool is_down(const struct sim_dom *d)
 	return d->state == XN_DOM_SHUTDOWN || d->state == XN_DOM_CRASHED;
 }
 
+bool sim_dom_down(const struct sim_dom *d)
+{
+	return is_down(d);
+}
+
 static int take_fault(struct sim *s, enum xn_sim_fault f, xn_err *err)
 {
 	if (s->fail_next[f] == NULL)
@@ -93,6 +110,11 @@ static int take_fault(struct sim *s, enum xn_sim_fault f, xn_err *err)
 static void save(struct sim *s)
 {
 	(void)sim_state_save(s, NULL);
+}
+
+void sim_save(struct sim *s)
+{
+	save(s);
 }
 
 uint64_t sim_dom_cpu_ns(const struct sim_dom *d)
@@ -255,6 +277,8 @@ static void do_shutdown(struct sim_dom *d, enum xn_shutdown_reason reason, int e
 	evtimer_del(d->step_ev);
 	evtimer_del(d->deadline_ev);
 	d->sleeping = false;
+	/* a guest that is down serves nothing; its vif stays until destroy */
+	sim_net_signal(d, SIGKILL);
 	d->state = reason == XN_SHUTDOWN_CRASH ? XN_DOM_CRASHED : XN_DOM_SHUTDOWN;
 	d->reason = reason;
 	d->exit_code = exit_code;
@@ -269,6 +293,11 @@ static void console_line(struct sim_dom *d, const char *text)
 	console_out(d, "\n", 1);
 }
 
+void sim_console_line(struct sim_dom *d, const char *text)
+{
+	console_line(d, text);
+}
+
 static void dom_run(struct sim_dom *d)
 {
 	struct sim *s = d->sim;
@@ -277,6 +306,9 @@ static void dom_run(struct sim_dom *d)
 
 	for (int n = 0;; n++) {
 		if (d->dying || d->creating || d->state != XN_DOM_RUNNING)
+			return;
+		/* the guest configures its network, or waits for a client */
+		if (d->job != NULL || d->waiter != NULL)
 			return;
 		if (d->shutdown_requested && !d->script.ignore_shutdown) {
 			do_shutdown(d, XN_SHUTDOWN_POWEROFF, XN_EXIT_POWEROFF);
@@ -327,6 +359,14 @@ static void dom_run(struct sim_dom *d)
 			do_shutdown(d, XN_SHUTDOWN_WATCHDOG, XN_EXIT_WATCHDOG);
 			return;
 		case XN_SIM_HANG: return;
+		case XN_SIM_HTTP:
+		case XN_SIM_ECHO:
+		case XN_SIM_CONNECT:
+		case XN_SIM_HTTP_GET:
+		case XN_SIM_RESOLVE:
+			if (sim_net_step(d, st))
+				return; /* a client: its end moves pc on */
+			break;
 		case XN_SIM_LOOP: d->pc = 0; continue;
 		}
 		d->pc++;
@@ -349,6 +389,9 @@ static void finish_death(struct sim_dom *d)
 	struct sim *s = d->sim;
 	struct xn_hv_event ev = {.type = XN_HV_EV_DEATH, .domid = d->domid};
 
+	/* as libxl: the vif's hook runs offline before the death is final */
+	if (sim_net_teardown(d))
+		return;
 	unlink_dom(s, d);
 	save(s);
 	if (!is_down(d)) {
@@ -373,8 +416,14 @@ static void finish_death(struct sim_dom *d)
 static void finish_create(struct sim_dom *d)
 {
 	struct sim *s = d->sim;
-	xn_err e = NULL;
+	xn_err e = NULL, ne = NULL;
 
+	if (d->job != NULL && d->job->pid > 0)
+		return; /* the vif's hook still runs */
+	if (sim_net_setup_result(d, &ne) < 0) {
+		d->create_fail = xn_xstrdup(xn_error_msg(ne));
+		xn_error_free(&ne);
+	}
 	if (d->create_fail != NULL) {
 		unlink_dom(s, d);
 		xn_error(&e, EIO, "domain %s: create: %s", d->cfg.name, d->create_fail);
@@ -465,6 +514,7 @@ void sim_dom_free(struct sim_dom *d)
 	free(d->cbuf);
 	free(d->create_fail);
 	free(d->script_text);
+	sim_net_free(d);
 	free_waiters(&d->shutdown_waiters);
 	free_waiters(&d->destroy_waiters);
 	xn_sim_script_dispose(&d->script);
@@ -501,6 +551,11 @@ static void sim_free(struct sim *s)
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	free(s->fail_create_glob);
+	free(s->net_off);
+	free(s->net_dom0);
+	free(s->net_prefix);
+	free(s->net_bin);
+	free(s->net_xs);
 	free(s->state_dir);
 	free(s->state_file);
 	free(s);
@@ -547,6 +602,7 @@ static int sim_open(struct xn_hv *hv, xn_err *err)
 	if (lock_state_dir(s, err) < 0)
 		goto fail;
 	hv->priv = s;
+	sim_net_open(s);
 	if (sim_state_load(s, err) < 0)
 		goto fail;
 	for (struct sim_dom *d = s->doms; d != NULL; d = d->next) {
@@ -629,6 +685,11 @@ static int sim_create(struct xn_hv *hv, const struct xn_domain_config *cfg, xn_h
 		d->create_fail =
 		    xn_xasprintf("injected failure (XN_SIM_FAIL_CREATE=%s)", s->fail_create_glob);
 	}
+	/* an injected failure fails before the vif would be plugged */
+	if (d->create_fail == NULL && sim_net_setup(d, err) < 0) {
+		sim_dom_free(d);
+		return xn_error_wrap(err, "domain %s: network", cfg->name);
+	}
 	open_pty(d);
 	d->next = s->doms;
 	s->doms = d;
@@ -710,6 +771,7 @@ static int sim_pause(struct xn_hv *hv, uint32_t domid, xn_err *err)
 	if (d->sleeping)
 		d->sleep_left_ns = d->sleep_end_ns > now ? d->sleep_end_ns - now : 0;
 	evtimer_del(d->step_ev);
+	sim_net_signal(d, SIGSTOP);
 	d->state = XN_DOM_PAUSED;
 	save(d->sim);
 	return 0;
@@ -727,6 +789,10 @@ static int sim_unpause(struct xn_hv *hv, uint32_t domid, xn_err *err)
 		return 0;
 	d->state = XN_DOM_RUNNING;
 	d->run_since_ns = xn_now_mono_ns();
+	sim_net_signal(d, SIGCONT);
+	/* at its first run the guest gives itself its address (the script
+	 * waits for it) */
+	sim_net_config(d);
 	if (d->shutdown_requested && !d->script.ignore_shutdown)
 		d->sleeping = false;
 	if (d->sleeping) {
@@ -915,6 +981,16 @@ void xn_hv_sim_set_xenstore_hook(struct xn_hv *hv, xn_hv_sim_xenstore_cb cb, voi
 		return;
 	s->xenstore_cb = cb;
 	s->xenstore_arg = arg;
+}
+
+void xn_hv_sim_set_guest_key_reader(struct xn_hv *hv, xn_hv_sim_guest_key_cb cb, void *arg)
+{
+	struct sim *s = sim_of(hv);
+
+	if (s == NULL)
+		return;
+	s->key_cb = cb;
+	s->key_arg = arg;
 }
 
 const struct xn_hv_ops xn_hv_sim_ops = {

@@ -45,6 +45,7 @@ static cJSON *dom_to_json(const struct sim_dom *d)
 	cJSON_AddBoolToObject(o, "ready", d->ready);
 	cJSON_AddNumberToObject(o, "cpu_time_ns", (double)sim_dom_cpu_ns(d));
 	cJSON_AddStringToObject(o, "script", d->script_text ? d->script_text : "");
+	sim_net_to_json(d, o);
 	return o;
 }
 
@@ -202,6 +203,8 @@ static int dom_from_json(struct sim *s, struct jctx *c, const cJSON *o, struct s
 		return xn_error(c->err, EINVAL, "%s: domains[%d]: pc %llu past the script's end",
 				c->file, c->index, (unsigned long long)pc);
 	d->pc = (size_t)pc;
+	if (sim_net_from_json(d, o, c->err) < 0)
+		return xn_error_wrap(c->err, "%s: domains[%d]", c->file, c->index);
 	for (struct sim_dom *o2 = s->doms; o2 != NULL; o2 = o2->next)
 		if (o2->domid == d->domid || strcmp(o2->cfg.name, d->cfg.name) == 0)
 			return xn_error(c->err, EINVAL,

@@ -177,6 +177,17 @@ static void sim_xenstore(struct xn_hv *hv, uint32_t domid, const char *key, cons
 		log_warnx("sim domain %u: data/xenlet/%s: %s", domid, key, xn_error_msg(err));
 		xn_error_free(&err);
 	}
+/* A sim guest reads its configuration (its address) from xenstore, as a
+ * real guest does. */
+static char *sim_guest_key(struct xn_hv *hv, uint32_t domid, const char *key, void *arg)
+{
+	struct daemon *d = arg;
+	char path[96], *val = NULL;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/xenlet/%s", domid, key);
+	if (xn_store_get(d->store, path, &val, NULL) < 0)
+		return NULL;
+	return val;
 }
 
 /* Domain events go to the runtime.  With hv_sim, main also plays the part
@@ -318,10 +329,11 @@ static int start(struct daemon *d, xn_err *err)
 	d->hv = xn_hv_new(d->cfg.backend, d->base, hv_event, d, err);
 	if (d->hv == NULL)
 		return -1;
-	if (d->hv->ops == &xn_hv_sim_ops)
+	if (d->hv->ops == &xn_hv_sim_ops) {
 		xn_hv_sim_set_ready_hook(d->hv, sim_ready, d);
-	if (d->hv->ops == &xn_hv_sim_ops)
 		xn_hv_sim_set_xenstore_hook(d->hv, sim_xenstore, d);
+		xn_hv_sim_set_guest_key_reader(d->hv, sim_guest_key, d);
+	}
 	xn_image_roots_set((const char *const *)d->cfg.image_roots, d->cfg.nimage_roots);
 	d->guard = xn_hv_guard_new(d->hv);
 	d->rt = xn_runtime_new(d->base, d->guard, d->store, &ro, runtime_cb, runtime_note, d, err);

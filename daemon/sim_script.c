@@ -23,8 +23,18 @@ const char *xn_sim_op_name(enum xn_sim_op op)
 	case XN_SIM_CMDLINE: return "cmdline";
 	case XN_SIM_MEMORY: return "memory";
 	case XN_SIM_XENSTORE: return "xenstore";
+	case XN_SIM_HTTP: return "http";
+	case XN_SIM_ECHO: return "echo";
+	case XN_SIM_CONNECT: return "connect";
+	case XN_SIM_HTTP_GET: return "http-get";
+	case XN_SIM_RESOLVE: return "resolve";
 	}
 	return "?";
+}
+
+bool xn_sim_op_is_net(enum xn_sim_op op)
+{
+	return op >= XN_SIM_HTTP && op <= XN_SIM_RESOLVE;
 }
 
 /* Directives that are one step and take no argument. */
@@ -96,6 +106,106 @@ static int parse_xenstore(struct xn_sim_script *s, size_t *cap, const char *file
 	return 0;
 }
 
+/* The next blank-separated word of *p (NUL-terminated in place); *p moves
+ * past it and the one blank after it.  "" at the end of the line. */
+static char *next_word(char **p)
+{
+	char *w, *e;
+
+	while (is_blank(**p))
+		(*p)++;
+	w = e = *p;
+	while (*e != '\0' && !is_blank(*e))
+		e++;
+	*p = *e != '\0' ? e + 1 : e;
+	*e = '\0';
+	return w;
+}
+
+static bool printable(const char *w)
+{
+	for (; *w != '\0'; w++)
+		if ((unsigned char)*w < 0x21 || (unsigned char)*w == 0x7f)
+			return false;
+	return true;
+}
+
+static int parse_port(const char *file, unsigned lineno, const char *dir, const char *w,
+		      uint64_t *port, xn_err *err)
+{
+	if (xn_parse_u64(w, 65535, port) < 0 || *port == 0)
+		return xn_error(err, EINVAL, "%s:%u: %s: '%s' is not a port 1..65535", file, lineno,
+				dir, shown(w));
+	return 0;
+}
+
+/* A host: an IPv4 or IPv6 literal or a DNS name, never shell or option
+ * syntax (it reaches getaddrinfo only, but is shown in messages). */
+static int parse_host(const char *file, unsigned lineno, const char *dir, const char *w,
+		      xn_err *err)
+{
+	size_t n = strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-_");
+
+	if (w[0] == '\0' || w[0] == '-' || w[n] != '\0' || n > 253)
+		return xn_error(err, EINVAL,
+				"%s:%u: %s: '%s' is not a host (an IP address or a DNS name)", file,
+				lineno, dir, shown(w));
+	return 0;
+}
+
+/* http PORT TEXT, echo PORT, connect HOST PORT [TEXT], http-get HOST PORT
+ * [PATH], resolve NAME.  rest is the line after the directive's blank. */
+static int parse_net(struct xn_sim_script *s, size_t *cap, const char *file, unsigned lineno,
+		     const char *word, enum xn_sim_op op, char *rest, xn_err *err)
+{
+	struct xn_sim_step st = {.op = op, .line = lineno};
+	char *host = NULL, *w;
+
+	if (op == XN_SIM_CONNECT || op == XN_SIM_HTTP_GET || op == XN_SIM_RESOLVE) {
+		host = next_word(&rest);
+		if (parse_host(file, lineno, word, host, err) < 0)
+			return -1;
+	}
+	if (op != XN_SIM_RESOLVE) {
+		w = next_word(&rest);
+		if (parse_port(file, lineno, word, w, &st.arg, err) < 0)
+			return -1;
+	}
+	if (op == XN_SIM_HTTP_GET) {
+		w = next_word(&rest);
+		if (w[0] == '\0')
+			w = "/";
+		if (w[0] != '/' || !printable(w))
+			return xn_error(
+			    err, EINVAL,
+			    "%s:%u: %s: path '%s' is not a printable path starting with /", file,
+			    lineno, word, shown(w));
+		st.text = xn_xstrdup(w);
+	} else if (op == XN_SIM_HTTP || op == XN_SIM_CONNECT) {
+		st.text = xn_xstrdup(rest); /* verbatim, as print's TEXT */
+		rest += strlen(rest);
+	}
+	while (is_blank(*rest))
+		rest++;
+	if (*rest != '\0') {
+		free(st.text);
+		return xn_error(err, EINVAL, "%s:%u: %s: unexpected '%s' at the end", file, lineno,
+				word, shown(rest));
+	}
+	st.host = xn_dup_or_null(host);
+	*add_step(s, cap, op, lineno) = st;
+	s->uses_net = true;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum xn_sim_op op;
+} net_ops[] = {
+    {"http", XN_SIM_HTTP},	   {"echo", XN_SIM_ECHO},	{"connect", XN_SIM_CONNECT},
+    {"http-get", XN_SIM_HTTP_GET}, {"resolve", XN_SIM_RESOLVE},
+};
+
 /* One line, NUL-terminated, without its "\n" and trailing "\r". */
 static int parse_line(struct xn_sim_script *s, size_t *cap, const char *file, unsigned lineno,
 		      char *line, xn_err *err)
@@ -122,6 +232,9 @@ static int parse_line(struct xn_sim_script *s, size_t *cap, const char *file, un
 	}
 	if (strcmp(word, "xenstore") == 0)
 		return parse_xenstore(s, cap, file, lineno, arg, err);
+	for (size_t i = 0; i < XN_ARRAY_SIZE(net_ops); i++)
+		if (strcmp(word, net_ops[i].name) == 0)
+			return parse_net(s, cap, file, lineno, word, net_ops[i].op, arg, err);
 
 	/* the other directives take a word or nothing: trim it */
 	while (is_blank(*arg))
@@ -247,6 +360,7 @@ void xn_sim_script_dispose(struct xn_sim_script *s)
 	for (size_t i = 0; i < s->nsteps; i++) {
 		free(s->steps[i].text);
 		free(s->steps[i].value);
+		free(s->steps[i].host);
 	}
 	free(s->steps);
 	free(s->file);

@@ -10,6 +10,23 @@
  *   XN_SIM_STATE_DIR   where the domain table is kept (default /run/xenlet-sim)
  *   XN_SIM_FAIL_CREATE a glob: creates of domains whose name matches fail
  *                      (fault injection for tests that run xenletd itself)
+ *   XN_SIM_XENSTORE_SHIM  the xenstore-read/-write/-rm shim the vif hook
+ *                      runs with (test/lib/xenstore-shim.sh); without it,
+ *                      or without root or ip(8), domains get no network
+ *   XN_SIM_NET_DOM0    the network namespace that plays Dom0 (holds the
+ *                      bridge and the vifs); default: the daemon's own
+ *   XN_SIM_NET_PREFIX  guest netns names are <prefix>-<domid> (default
+ *                      xnsim)
+ *
+ * The network (docs/sim-scripts.md, "Network"): a domain with vifs gets a
+ * network namespace whose eth<n> is the peer of a veth vif<domid>.<n> in
+ * Dom0's; create runs the vif's hotplug script (its script=) online as
+ * libxl does, with the backend directory in the shim's store, and fails
+ * with the hook's hotplug-error; the first unpause gives eth0 the address
+ * the guest reads through the guest key reader; destroy kills the guest's
+ * processes, runs the hook offline and removes the veth and the netns
+ * before the death is reported.  Network namespaces, vifs and guest
+ * processes survive a daemon restart with their domain.
  *
  * Behaviour beyond hv.h:
  * - Domids count up from 1 and are never reused by one state directory.
@@ -92,5 +109,13 @@ void xn_hv_sim_set_ready_hook(struct xn_hv *hv, xn_hv_sim_ready_cb cb, void *arg
 typedef void (*xn_hv_sim_xenstore_cb)(struct xn_hv *hv, uint32_t domid, const char *key,
 				      const char *value, void *arg);
 void xn_hv_sim_set_xenstore_hook(struct xn_hv *hv, xn_hv_sim_xenstore_cb cb, void *arg);
+
+/* How a sim guest reads its configuration (/local/domain/<domid>/xenlet/
+ * <key>: ip, prefix, gateway, ...) as a real guest reads xenstore: the
+ * value malloc'd, or NULL when absent.  Without it the guest's network
+ * interface stays without an address. */
+typedef char *(*xn_hv_sim_guest_key_cb)(struct xn_hv *hv, uint32_t domid, const char *key,
+					void *arg);
+void xn_hv_sim_set_guest_key_reader(struct xn_hv *hv, xn_hv_sim_guest_key_cb cb, void *arg);
 
 #endif

@@ -34,13 +34,22 @@ enum xn_sim_op {
 	XN_SIM_CMDLINE,	 /* the domain's command line as a console line */
 	XN_SIM_MEMORY,	 /* "memory: N KiB" as a console line */
 	XN_SIM_XENSTORE, /* write value to the guest's data/xenlet/<text> */
+	/* the network (docs/sim-scripts.md, "Network"): servers start and the
+	 * script goes on; clients run to their end while the script waits and
+	 * print one console line */
+	XN_SIM_HTTP,	 /* serve HTTP on port arg: GET answers text */
+	XN_SIM_ECHO,	 /* a TCP echo server on port arg */
+	XN_SIM_CONNECT,	 /* TCP to host:arg, send text (if any), print the reply */
+	XN_SIM_HTTP_GET, /* GET text (a path) from host:arg, print status and body */
+	XN_SIM_RESOLVE,	 /* resolve the name host, print its addresses */
 };
 
 struct xn_sim_step {
 	enum xn_sim_op op;
-	char *text;    /* PRINT, WRITE; XENSTORE: the key; NULL otherwise */
+	char *text;    /* PRINT, WRITE, HTTP, CONNECT (may be ""), HTTP_GET (path); XENSTORE: the key */
 	char *value;   /* XENSTORE: the value (verbatim, may be empty) */
-	uint64_t arg;  /* SLEEP (ms), EXIT (code) */
+	char *host;    /* CONNECT, HTTP_GET, RESOLVE; NULL otherwise */
+	uint64_t arg;  /* SLEEP (ms), EXIT (code), HTTP/ECHO/CONNECT/HTTP_GET (port) */
 	unsigned line; /* line in the file, for messages */
 };
 
@@ -49,7 +58,12 @@ struct xn_sim_script {
 	struct xn_sim_step *steps;
 	size_t nsteps;
 	bool ignore_shutdown; /* the `ignore-shutdown` directive appears */
+	bool uses_net;	      /* a network directive appears */
 };
+
+/* Is op one of the network directives (a child process in the guest's
+ * network namespace)? */
+bool xn_sim_op_is_net(enum xn_sim_op op);
 
 /* Parse text (len bytes, need not be NUL-terminated); file names it in
  * messages.  On error *out is left empty and err says "FILE:LINE: ...". */

@@ -670,6 +670,52 @@ static void persistence(void **state)
 	xn_error_free(&err);
 }
 
+/* Without the xenstore shim (or root, or ip) a domain with a vif runs
+ * without a network: servers are not started, clients say so on the
+ * console, the script goes on; the vif is kept across a restart. */
+static void network_off_runs_without_netns(void **state)
+{
+	struct t *t = *state;
+	char *path = write_script(t, "print start\n"
+				     "http 8080 hello\n"
+				     "connect 10.0.0.1 80 hi\n"
+				     "print after\n");
+	struct xn_vif vif = {.mac = "00:16:3e:00:00:01",
+			     .bridge = (char *)"xenlet0",
+			     .ip = (char *)"10.244.1.2",
+			     .script = (char *)"vif-xenlet"};
+	struct xn_domain_config c = {.name = (char *)"net",
+				     .tag = (char *)"uid-net",
+				     .type = XN_GUEST_PVH,
+				     .kernel = path,
+				     .memory_kb = 16 * 1024,
+				     .vcpus = 1,
+				     .vifs = &vif,
+				     .nvifs = 1};
+	cleanup_free char *table = NULL;
+	char *json = xn_xasprintf("%s/domains.json", t->dir);
+	xn_err err = NULL;
+
+	/* reopen without the shim: the network is off */
+	xn_hv_free(t->hv);
+	unsetenv("XN_SIM_XENSTORE_SHIM");
+	open_hv(t);
+	assert_int_equal(t->hv->ops->create(t->hv, &c, on_create, t, &err), 0);
+	RUN_UNTIL(t, t->ncreated == 1);
+	assert_int_equal(t->create_rc, 0);
+	assert_int_equal(t->hv->ops->console_attach(t->hv, t->domid, on_console, t, NULL), 0);
+	assert_int_equal(t->hv->ops->unpause(t->hv, t->domid, NULL), 0);
+	RUN_UNTIL(t, strstr(t->console, "after\n") != NULL);
+	assert_string_equal(t->console, "start\nhttp :8080: error: no network\n"
+					"connect 10.0.0.1 80: error: no network\nafter\n");
+	/* the vif is part of the domain as the state file keeps it */
+	assert_int_equal(xn_read_file(json, 1 << 20, &table, NULL, NULL), 0);
+	assert_non_null(strstr(table, "\"mac\":\t\"00:16:3e:00:00:01\""));
+	assert_null(strstr(table, "\"netns\""));
+	free(json);
+	free(path);
+}
+
 static void two_instances_independent(void **state)
 {
 	struct t *t = *state;
@@ -720,6 +766,7 @@ int main(void)
 	    T(console_pty),
 	    T(persistence),
 	    T(two_instances_independent),
+	    T(network_off_runs_without_netns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -210,12 +210,86 @@ static void load_errors(void **state)
 	xn_error_free(&err);
 }
 
+static void network_directives(void **state)
+{
+	struct xn_sim_script s;
+
+	parse_ok("print a\n"
+		 "http 8080 hello  from web\n"
+		 "http 80\n"
+		 "echo 9000\n"
+		 "connect 10.244.1.3 9000 ping pong\n"
+		 "connect fd00::3 9000\n"
+		 "http-get web.default.svc 8080 /healthz\n"
+		 "http-get 10.244.1.3 8080\n"
+		 "resolve kubernetes.default.svc.cluster.local\n",
+		 &s);
+	assert_true(s.uses_net);
+	assert_int_equal(s.nsteps, 9);
+	assert_false(xn_sim_op_is_net(s.steps[0].op));
+	assert_int_equal(s.steps[1].op, XN_SIM_HTTP);
+	assert_int_equal(s.steps[1].arg, 8080);
+	assert_string_equal(s.steps[1].text, "hello  from web"); /* verbatim */
+	assert_null(s.steps[1].host);
+	assert_string_equal(s.steps[2].text, "");
+	assert_int_equal(s.steps[3].op, XN_SIM_ECHO);
+	assert_int_equal(s.steps[3].arg, 9000);
+	assert_int_equal(s.steps[4].op, XN_SIM_CONNECT);
+	assert_string_equal(s.steps[4].host, "10.244.1.3");
+	assert_int_equal(s.steps[4].arg, 9000);
+	assert_string_equal(s.steps[4].text, "ping pong");
+	assert_string_equal(s.steps[5].host, "fd00::3");
+	assert_string_equal(s.steps[5].text, "");
+	assert_int_equal(s.steps[6].op, XN_SIM_HTTP_GET);
+	assert_string_equal(s.steps[6].host, "web.default.svc");
+	assert_string_equal(s.steps[6].text, "/healthz");
+	assert_string_equal(s.steps[7].text, "/"); /* the default path */
+	assert_int_equal(s.steps[8].op, XN_SIM_RESOLVE);
+	assert_string_equal(s.steps[8].host, "kubernetes.default.svc.cluster.local");
+	for (size_t i = 1; i < s.nsteps; i++)
+		assert_true(xn_sim_op_is_net(s.steps[i].op));
+	assert_string_equal(xn_sim_op_name(XN_SIM_HTTP_GET), "http-get");
+	xn_sim_script_dispose(&s);
+
+	parse_ok("print no network\n", &s);
+	assert_false(s.uses_net);
+	xn_sim_script_dispose(&s);
+}
+
+static void network_errors(void **state)
+{
+	static const struct {
+		const char *text, *msg;
+	} cases[] = {
+	    {"http\n", "t.sim:1: http: '' is not a port 1..65535"},
+	    {"http 0 x\n", "t.sim:1: http: '0' is not a port 1..65535"},
+	    {"http 65536 x\n", "t.sim:1: http: '65536' is not a port 1..65535"},
+	    {"echo 9000 extra\n", "t.sim:1: echo: unexpected 'extra' at the end"},
+	    {"connect\n", "t.sim:1: connect: '' is not a host (an IP address or a DNS name)"},
+	    {"connect -x 80\n",
+	     "t.sim:1: connect: '-x' is not a host (an IP address or a DNS name)"},
+	    {"connect a;b 80\n",
+	     "t.sim:1: connect: '(not shown)' is not a host (an IP address or a DNS name)"},
+	    {"connect 10.0.0.1\n", "t.sim:1: connect: '' is not a port 1..65535"},
+	    {"http-get h 80 nopath\n",
+	     "t.sim:1: http-get: path 'nopath' is not a printable path starting with /"},
+	    {"http-get h 80 / more\n", "t.sim:1: http-get: unexpected 'more' at the end"},
+	    {"resolve\n", "t.sim:1: resolve: '' is not a host (an IP address or a DNS name)"},
+	    {"resolve a b\n", "t.sim:1: resolve: unexpected 'b' at the end"},
+	};
+
+	for (size_t i = 0; i < XN_ARRAY_SIZE(cases); i++)
+		assert_string_equal(parse_err(cases[i].text, strlen(cases[i].text)), cases[i].msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(every_directive), cmocka_unit_test(errors_name_file_and_line),
 	    cmocka_unit_test(size_limits),     cmocka_unit_test(load_fixtures),
 	    cmocka_unit_test(load_errors),     cmocka_unit_test(xenstore_directive),
+	    cmocka_unit_test(load_errors),     cmocka_unit_test(network_directives),
+	    cmocka_unit_test(network_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
