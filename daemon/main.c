@@ -177,6 +177,8 @@ static void sim_xenstore(struct xn_hv *hv, uint32_t domid, const char *key, cons
 		log_warnx("sim domain %u: data/xenlet/%s: %s", domid, key, xn_error_msg(err));
 		xn_error_free(&err);
 	}
+}
+
 /* A sim guest reads its configuration (its address) from xenstore, as a
  * real guest does. */
 static char *sim_guest_key(struct xn_hv *hv, uint32_t domid, const char *key, void *arg)

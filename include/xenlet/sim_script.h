@@ -46,7 +46,8 @@ enum xn_sim_op {
 
 struct xn_sim_step {
 	enum xn_sim_op op;
-	char *text;    /* PRINT, WRITE, HTTP, CONNECT (may be ""), HTTP_GET (path); XENSTORE: the key */
+	char
+	    *text; /* PRINT, WRITE, HTTP, CONNECT (may be ""), HTTP_GET (path); XENSTORE: the key */
 	char *value;   /* XENSTORE: the value (verbatim, may be empty) */
 	char *host;    /* CONNECT, HTTP_GET, RESOLVE; NULL otherwise */
 	uint64_t arg;  /* SLEEP (ms), EXIT (code), HTTP/ECHO/CONNECT/HTTP_GET (port) */
