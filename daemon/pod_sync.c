@@ -513,6 +513,7 @@ static void image_ready(void *arg, const struct xn_image_info *info)
 	struct xn_pod_sync *ps = t->ps;
 	const cJSON *pod = ps->api->get_pod(ps->ctx, t->ns, t->name);
 	struct xn_pod_spec spec = *t->image_spec;
+	struct xn_image_wait *w = t->image; /* info may be its own: freed last */
 	char *warnings = t->image_warnings, why[512];
 
 	if (pod == NULL || strcmp(meta(pod, "uid") ? meta(pod, "uid") : "", t->uid) != 0) {
@@ -523,7 +524,6 @@ static void image_ready(void *arg, const struct xn_image_info *info)
 	free(t->image_spec);
 	t->image_spec = NULL;
 	t->image_warnings = NULL;
-	xn_image_wait_free(t->image);
 	t->image = NULL;
 	if (image_defaults(&spec, pod, info, why, sizeof(why)) < 0)
 		reject_pod(ps, pod, "UnsupportedPodSpec", why, spec.container);
@@ -531,6 +531,7 @@ static void image_ready(void *arg, const struct xn_image_info *info)
 		admit_spec(ps, pod, &spec, warnings, true);
 	free(warnings);
 	xn_pod_spec_dispose(&spec);
+	xn_image_wait_free(w);
 }
 
 static const struct xn_image_wait_ops image_ops = {
