@@ -29,8 +29,8 @@ for tool in kubectl docker-registry python3; do
 	fi
 done
 
-RPID= FPID=
-cleanup_registry() { xn_it_kill "$RPID"; xn_it_kill "$FPID"; RPID= FPID=; }
+RPID= FPID= TPID=
+cleanup_registry() { xn_it_kill "$RPID"; xn_it_kill "$FPID"; xn_it_kill "$TPID"; RPID= FPID= TPID=; }
 
 xn_it_cluster_up test-image-registry || { summary image-registry; exit; }
 # the registries stop before the cluster trap removes TMP
@@ -80,6 +80,23 @@ docker-registry serve "$TMP/registry.yml" >"$TMP/registry.log" 2>&1 &
 RPID=$!
 wait_for 20 curl -fsS "http://$REG/v2/" -o /dev/null
 check "docker-registry serves on $REG" $? "$(tail -n 5 "$TMP/registry.log")"
+
+# the same storage over HTTPS with a certificate from a test CA
+TPORT=$(_cluster_free_port)
+TLSREG=127.0.0.1:$TPORT
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=xenlet test registry CA" \
+	-keyout "$TMP/ca.key" -out "$TMP/ca.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+	-keyout "$TMP/reg.key" -out "$TMP/reg.csr" >/dev/null 2>&1
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$TMP/reg.ext"
+openssl x509 -req -in "$TMP/reg.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial \
+	-days 2 -extfile "$TMP/reg.ext" -out "$TMP/reg.pem" >/dev/null 2>&1
+sed -e "s|addr: $REG|addr: $TLSREG|" -e "s|secret: xenlet-test|secret: xenlet-test\n  tls: {certificate: $TMP/reg.pem, key: $TMP/reg.key}|" \
+	"$TMP/registry.yml" >"$TMP/registry-tls.yml"
+docker-registry serve "$TMP/registry-tls.yml" >"$TMP/registry-tls.log" 2>&1 &
+TPID=$!
+wait_for 20 curl -fsS --cacert "$TMP/ca.pem" "https://$TLSREG/v2/" -o /dev/null
+check "docker-registry serves HTTPS on $TLSREG (test CA)" $? "$(tail -n 5 "$TMP/registry-tls.log")"
 
 # push.py REGISTRY REPO TAG KERNEL [CMDLINE] [--index ARCH]: an image of
 # our format (docs/images.md); prints the manifest's digest (or the index's)
@@ -158,10 +175,12 @@ check "the corrupt:1 kernel blob is overwritten in the registry's storage" "$([ 
 # ---- a registry that misbehaves: a forwarding proxy that cuts the first
 # transfer of each blob in half and serves a manifest that is not JSON ----
 cat >"$TMP/fake.py" <<'EOF'
-import http.server, sys, urllib.request
+import base64, http.server, json, sys, urllib.request
 
 upstream, port, log = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "a", buffering=1)
 cut = set()
+BASIC = "Basic " + base64.b64encode(b"robot:s3cret").decode()
+TOKEN = "tok-" + "x" * 40
 
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -170,6 +189,26 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         rng = self.headers.get("Range")
         log.write("GET %s range=%s\n" % (self.path, rng))
+        auth = self.headers.get("Authorization", "")
+        if self.path.startswith("/token?"):
+            # the token endpoint: basic credentials in, a bearer token out
+            if auth != BASIC:
+                return self.answer(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                                   [("WWW-Authenticate", 'Basic realm="token"')])
+            return self.answer(200, json.dumps({"token": TOKEN}).encode())
+        if self.path.startswith("/v2/private/"):
+            # bearer: the challenge names the token endpoint on this server
+            if auth != "Bearer " + TOKEN:
+                ch = ('Bearer realm="http://127.0.0.1:%d/token",service="fake",'
+                      'scope="repository:private/hello:pull"' % port)
+                return self.answer(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                                   [("WWW-Authenticate", ch)])
+            self.path = "/v2/" + self.path[len("/v2/private/"):]
+        if self.path.startswith("/v2/basic/"):
+            if auth != BASIC:
+                return self.answer(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                                   [("WWW-Authenticate", 'Basic realm="fake"')])
+            self.path = "/v2/" + self.path[len("/v2/basic/"):]
         if self.path.startswith("/v2/notjson/manifests/"):
             body = b"this is not json {"
             self.send_response(200)
@@ -179,7 +218,7 @@ class H(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
             return
         r = urllib.request.Request("http://" + upstream + self.path)
-        for h in ("Accept", "Range", "Authorization"):
+        for h in ("Accept", "Range"):
             if self.headers.get(h):
                 r.add_header(h, self.headers[h])
         try:
@@ -202,6 +241,15 @@ class H(http.server.BaseHTTPRequestHandler):
             return
         self.wfile.write(body)
 
+    def answer(self, code, body, headers=()):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 EOF
 python3 "$TMP/fake.py" "$REG" "$FPORT" "$TMP/fake.log" >"$TMP/fake.err" 2>&1 &
@@ -210,10 +258,13 @@ wait_for 20 curl -fsS "http://$FAKE/v2/" -o /dev/null
 check "the cutting proxy serves on $FAKE" $? "$(cat "$TMP/fake.err")"
 
 # ---- the node ----
+printf 's3cret\n' >"$TMP/registry.password"
 cat >"$TMP/xenletd.yaml" <<EOF
 registries:
   "$REG": {plainHTTP: true}
-  "$FAKE": {plainHTTP: true}
+  "$FAKE": {plainHTTP: true, username: robot, passwordFile: "$TMP/registry.password"}
+  "localhost:$FPORT": {plainHTTP: true}
+  "$TLSREG": {ca: "$TMP/ca.pem"}
 EOF
 xn_it_start_xenletd -v --node-ip 127.0.0.1 --config "$TMP/xenletd.yaml"
 wait_for 30 kubectl wait --for=condition=Ready "node/$NODE" --timeout=1s
@@ -304,6 +355,21 @@ check "an invalid name: Failed" $? "$(jp pod/badname '{.status}')"
 check "an invalid name: InvalidImageName, what is wrong" \
 	"$(jp pod/badname '{.status.reason}: {.status.message}' | grep -qF 'InvalidImageName: image "'"$REG"'/Hello:1": repository name "Hello" must be lowercase'; echo $?)" \
 	"$(jp pod/badname '{.status.reason}: {.status.message}')"
+
+# ---- authentication and TLS ----
+pod bearer "$FAKE/private/hello:1" Always
+wait_for 60 kubectl wait --for=jsonpath='{.status.phase}'=Running pod/bearer --timeout=1s
+check "bearer: the challenge, a token for basic credentials, the pull" $? "$(waiting_message bearer)"
+pod basic "$FAKE/basic/hello:1" Always
+wait_for 60 kubectl wait --for=jsonpath='{.status.phase}'=Running pod/basic --timeout=1s
+check "basic: credentials from the registry's passwordFile" $? "$(waiting_message basic)"
+pod nocreds "localhost:$FPORT/basic/hello:1" Always
+want_waiting nocreds "ErrImagePull|ImagePullBackOff" "wants basic credentials" "basic without credentials"
+pod tls "$TLSREG/hello:1" Always
+wait_for 60 kubectl wait --for=jsonpath='{.status.phase}'=Running pod/tls --timeout=1s
+check "HTTPS with the registry's CA from the config" $? "$(waiting_message tls)"
+pod tlsnoca "localhost:$TPORT/hello:1" Always
+want_waiting tlsnoca "ErrImagePull|ImagePullBackOff" "certificate" "HTTPS without the CA"
 
 # ---- a transfer cut in half, then resumed with Range after the back-off ----
 pod cut "$FAKE/cutme:1"
