@@ -21,6 +21,7 @@
 #include "xenlet/image_manifest.h"
 #include "xenlet/image_pull.h"
 #include "xenlet/image_ref.h"
+#include "xenlet/metrics.h"
 #include "xenlet/util.h"
 
 #ifndef XN_VERSION
@@ -259,6 +260,10 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	EVP_DigestUpdate(pl->md, data, n);
 	pl->have += n;
 	pl->fetched += n;
+	/* progress: rate() of this is the pull speed */
+	xn_metric_count("xenlet_image_pull_bytes_total",
+			"Image blob bytes received from registries (verified or not yet).", NULL,
+			NULL, (double)n);
 	return n;
 }
 
@@ -849,6 +854,8 @@ static void finish_cb(evutil_socket_t fd, short what, void *arg)
 	struct xn_image_pull *pl = arg;
 
 	transfer_reset(pl);
+	xn_metric_count("xenlet_image_pulls_total", "Image pulls that ended, by result.", "result",
+			pl->ok ? "ok" : "error", 1);
 	pl->done(pl->ok ? &pl->info : NULL, pl->ok ? NULL : pl->fail, pl->arg);
 	pull_free(pl);
 }

@@ -20,6 +20,7 @@
 #include "xenlet/image_manifest.h"
 #include "xenlet/image_pod.h"
 #include "xenlet/image_pull.h"
+#include "xenlet/metrics.h"
 #include "xenlet/util.h"
 
 struct t {
@@ -211,6 +212,7 @@ static void registry_down_backs_off(void **state)
 	assert_non_null(strstr(t->events, "Warning Failed: Error: ErrImagePull\n"));
 	assert_non_null(strstr(t->events, "Normal BackOff: Back-off pulling image"));
 	assert_non_null(strstr(xn_image_wait_message(w), "ErrImagePull: registry 127.0.0.1:1"));
+	assert_true(xn_metric_value("xenlet_image_pulls_total", "error") >= 1);
 	xn_image_wait_free(w);
 }
 
