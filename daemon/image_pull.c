@@ -48,6 +48,13 @@ struct xn_image_puller {
 
 struct xn_image_pull {
 	TAILQ_ENTRY(xn_image_pull) link;
+	/* One transfer per reference: a second pull of a reference in flight
+	 * is a follower, told the leader's result; a leader cancelled while
+	 * followers wait runs on as an orphan that tells nobody. */
+	struct xn_image_pull *leader;
+	TAILQ_HEAD(, xn_image_pull) followers;
+	TAILQ_ENTRY(xn_image_pull) flink;
+	bool orphan;
 	struct xn_image_puller *p;
 	struct xn_image_ref ref;
 	char *norm;
@@ -827,6 +834,12 @@ static void transfer_done(CURL *easy, CURLcode result, void *arg)
 
 static void pull_free(struct xn_image_pull *pl)
 {
+	struct xn_image_pull *f;
+
+	while ((f = TAILQ_FIRST(&pl->followers)) != NULL) {
+		TAILQ_REMOVE(&pl->followers, f, flink);
+		free(f);
+	}
 	TAILQ_REMOVE(&pl->p->pulls, pl, link);
 	transfer_reset(pl);
 	blob_close(pl, false);
@@ -853,28 +866,50 @@ static void finish_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct xn_image_pull *pl = arg;
 
+	struct xn_image_pull *f;
+
 	transfer_reset(pl);
 	xn_metric_count("xenlet_image_pulls_total", "Image pulls that ended, by result.", "result",
 			pl->ok ? "ok" : "error", 1);
-	pl->done(pl->ok ? &pl->info : NULL, pl->ok ? NULL : pl->fail, pl->arg);
+	if (!pl->orphan)
+		pl->done(pl->ok ? &pl->info : NULL, pl->ok ? NULL : pl->fail, pl->arg);
+	/* taken off one at a time: a callback may cancel another follower */
+	while ((f = TAILQ_FIRST(&pl->followers)) != NULL) {
+		TAILQ_REMOVE(&pl->followers, f, flink);
+		f->done(pl->ok ? &pl->info : NULL, pl->ok ? NULL : pl->fail, f->arg);
+		free(f);
+	}
 	pull_free(pl);
 }
 
 struct xn_image_pull *xn_image_pull_start(struct xn_image_puller *p, const char *ref,
 					  xn_image_pull_fn done, void *arg, xn_err *err)
 {
-	struct xn_image_pull *pl = xn_xcalloc(1, sizeof(*pl));
+	struct xn_image_pull *pl = xn_xcalloc(1, sizeof(*pl)), *lead;
 	const char *host;
 
 	if (xn_image_ref_parse(ref, &pl->ref, err) < 0) {
 		free(pl);
 		return NULL;
 	}
+	TAILQ_INIT(&pl->followers);
+	pl->norm = xn_image_ref_string(&pl->ref);
+	TAILQ_FOREACH(lead, &p->pulls, link)
+		if (strcmp(lead->norm, pl->norm) == 0) {
+			/* the same image is on its way: wait for that transfer */
+			xn_image_ref_dispose(&pl->ref);
+			free(pl->norm);
+			memset(pl, 0, sizeof(*pl));
+			pl->leader = lead;
+			pl->done = done;
+			pl->arg = arg;
+			TAILQ_INSERT_TAIL(&lead->followers, pl, flink);
+			return pl;
+		}
 	pl->p = p;
 	pl->fd = -1;
 	pl->done = done;
 	pl->arg = arg;
-	pl->norm = xn_image_ref_string(&pl->ref);
 	TAILQ_INSERT_TAIL(&p->pulls, pl, link);
 	pl->finish = event_new(p->base, -1, 0, finish_cb, pl);
 	for (size_t i = 0; i < p->nregs; i++)
@@ -894,8 +929,16 @@ struct xn_image_pull *xn_image_pull_start(struct xn_image_puller *p, const char 
 
 void xn_image_pull_cancel(struct xn_image_pull *pl)
 {
-	if (pl != NULL)
+	if (pl == NULL)
+		return;
+	if (pl->leader != NULL) {
+		TAILQ_REMOVE(&pl->leader->followers, pl, flink);
+		free(pl);
+	} else if (!TAILQ_EMPTY(&pl->followers)) {
+		pl->orphan = true; /* others wait for this transfer */
+	} else {
 		pull_free(pl);
+	}
 }
 
 static void reg_copy(struct xn_registry_conf *d, const struct xn_registry_conf *s)

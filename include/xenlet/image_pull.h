@@ -81,7 +81,9 @@ const char *xn_image_puller_cache_dir(struct xn_image_puller *p);
 typedef void (*xn_image_pull_fn)(const struct xn_image_info *info, const char *err_msg, void *arg);
 
 /* Start pulling ref.  NULL with *err when it cannot start (a reference that
- * does not parse). */
+ * does not parse).  A reference already on its way is not fetched twice:
+ * the new pull is told the running one's result (N pods of one image, one
+ * transfer). */
 struct xn_image_pull *xn_image_pull_start(struct xn_image_puller *p, const char *ref,
 					  xn_image_pull_fn done, void *arg, xn_err *err);
 void xn_image_pull_cancel(struct xn_image_pull *pull);

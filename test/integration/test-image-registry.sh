@@ -56,7 +56,7 @@ spec:
   - name: main
     image: "$2"
     imagePullPolicy: ${3:-IfNotPresent}
-    resources: {limits: {memory: 64Mi, cpu: 250m}}
+    resources: {limits: {memory: 32Mi, cpu: 100m}}
 YAML
 }
 
@@ -355,6 +355,17 @@ check "an invalid name: Failed" $? "$(jp pod/badname '{.status}')"
 check "an invalid name: InvalidImageName, what is wrong" \
 	"$(jp pod/badname '{.status.reason}: {.status.message}' | grep -qF 'InvalidImageName: image "'"$REG"'/Hello:1": repository name "Hello" must be lowercase'; echo $?)" \
 	"$(jp pod/badname '{.status.reason}: {.status.message}')"
+
+# ---- two pods of one image at once: one transfer ----
+TWINS=$(push "$REG" twins 1 "$FIX/heartbeat.sim" "role=twin")
+pod twin1 "$FAKE/twins:1" Always
+pod twin2 "$FAKE/twins:1" Always
+wait_for 60 sh -c "[ \"\$(kubectl get pod twin1 twin2 -o jsonpath='{.items[*].status.phase}')\" = 'Running Running' ]"
+check "two pods of one image both run" $? "$(kubectl get pod twin1 twin2 2>&1)"
+tk=$(sha256sum <"$FIX/heartbeat.sim" | cut -d' ' -f1)
+check_eq "the kernel blob crossed the wire once" \
+	"$(grep -c "^GET /v2/twins/blobs/sha256:$tk " "$TMP/fake.log")" 1
+check_eq "twin imageID" "$(jp pod/twin2 '{.status.containerStatuses[0].imageID}')" "$FAKE/twins@$TWINS"
 
 # ---- authentication and TLS ----
 pod bearer "$FAKE/private/hello:1" Always
