@@ -45,6 +45,19 @@ static void clear_taints(struct xn_config *c)
 	c->ntaints = 0;
 }
 
+static void clear_registries(struct xn_config *c)
+{
+	for (size_t i = 0; i < c->nregistries; i++) {
+		free(c->registries[i].host);
+		free(c->registries[i].ca_file);
+		free(c->registries[i].username);
+		free(c->registries[i].password_file);
+	}
+	free(c->registries);
+	c->registries = NULL;
+	c->nregistries = 0;
+}
+
 static void clear_image_roots(struct xn_config *c)
 {
 	for (size_t i = 0; i < c->nimage_roots; i++)
@@ -122,6 +135,7 @@ void xn_config_dispose(struct xn_config *c)
 	free(c->client_ca_file);
 	clear_taints(c);
 	clear_image_roots(c);
+	clear_registries(c);
 	for (size_t i = 0; i < c->nlabels; i++) {
 		free(c->labels[i].key);
 		free(c->labels[i].value);
@@ -372,6 +386,76 @@ static int load_labels(struct yctx *y, struct xn_config *c, yaml_node_t *m)
 	return 0;
 }
 
+/* registries: {"host[:port]": {plainHTTP, insecureSkipVerify, ca, username,
+ * passwordFile}}, as containerd's hosts.toml per registry. */
+static int load_registry(struct yctx *y, struct xn_registry_conf *r, yaml_node_t *m)
+{
+	if (m->type != YAML_MAPPING_NODE)
+		return yerr(y, m, "registries.%s: must be a mapping", r->host);
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
+		const char *key = scalar(k), *s;
+		char **slot = NULL;
+
+		if (key && strcmp(key, "plainHTTP") == 0) {
+			if (want_bool(y, v, "registries: plainHTTP", &r->plain_http) < 0)
+				return -1;
+			continue;
+		}
+		if (key && strcmp(key, "insecureSkipVerify") == 0) {
+			if (want_bool(y, v, "registries: insecureSkipVerify", &r->skip_verify) < 0)
+				return -1;
+			continue;
+		}
+		if (key && strcmp(key, "ca") == 0)
+			slot = &r->ca_file;
+		else if (key && strcmp(key, "username") == 0)
+			slot = &r->username;
+		else if (key && strcmp(key, "passwordFile") == 0)
+			slot = &r->password_file;
+		if (slot == NULL)
+			return yerr(
+			    y, k,
+			    "registries.%s: unknown key '%s' (plainHTTP, insecureSkipVerify, "
+			    "ca, username, passwordFile)",
+			    r->host, key ? key : "?");
+		if (want_scalar(y, v, key, &s) < 0)
+			return -1;
+		if (strcmp(key, "username") != 0 && s[0] != '/')
+			return yerr(y, v, "registries.%s.%s: an absolute path", r->host, key);
+		free(*slot);
+		*slot = xn_xstrdup(s);
+	}
+	return 0;
+}
+
+static int load_registries(struct yctx *y, struct xn_config *c, yaml_node_t *m)
+{
+	if (m->type != YAML_MAPPING_NODE)
+		return yerr(y, m, "registries: must be a mapping of host: settings");
+	clear_registries(c);
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
+		const char *host = scalar(yaml_document_get_node(y->doc, p->key));
+		struct xn_registry_conf *r;
+
+		if (host == NULL || host[0] == '\0' || strlen(host) > 255 ||
+		    strpbrk(host, "/ \t@\"") != NULL)
+			return yerr(y, m,
+				    "registries: keys are registry hosts (host or host:port)");
+		c->registries =
+		    xn_xrealloc(c->registries, (c->nregistries + 1) * sizeof(*c->registries));
+		r = &c->registries[c->nregistries++];
+		memset(r, 0, sizeof(*r));
+		r->host = xn_xstrdup(host);
+		if (load_registry(y, r, yaml_document_get_node(y->doc, p->value)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* String-valued keys: name in the file -> field. */
 /* *optional: null unsets it; else it has a default and must stay set. */
 static char **str_field(struct xn_config *c, const char *key, bool *optional)
@@ -466,6 +550,8 @@ static int load_key(struct yctx *y, struct xn_config *c, const char *key, yaml_n
 		return load_labels(y, c, v);
 	if (strcmp(key, "imageRoots") == 0)
 		return load_image_roots(y, c, v);
+	if (strcmp(key, "registries") == 0)
+		return load_registries(y, c, v);
 	/* kubelet config files carry these two; accept them for familiarity */
 	if (strcmp(key, "kind") == 0 || strcmp(key, "apiVersion") == 0)
 		return 0;
@@ -908,6 +994,31 @@ void xn_config_print(const struct xn_config *c, FILE *out)
 		fputs(": ", out);
 		yaml_quote(out, c->labels[i].value);
 		fputc('\n', out);
+	}
+	for (size_t i = 0; i < c->nregistries; i++) {
+		const struct xn_registry_conf *r = &c->registries[i];
+
+		if (i == 0)
+			fputs("registries:\n", out);
+		fputs("  ", out);
+		yaml_quote(out, r->host);
+		fprintf(out, ":\n    plainHTTP: %s\n    insecureSkipVerify: %s\n",
+			r->plain_http ? "true" : "false", r->skip_verify ? "true" : "false");
+		if (r->ca_file) {
+			fputs("    ca: ", out);
+			yaml_quote(out, r->ca_file);
+			fputc('\n', out);
+		}
+		if (r->username) {
+			fputs("    username: ", out);
+			yaml_quote(out, r->username);
+			fputc('\n', out);
+		}
+		if (r->password_file) {
+			fputs("    passwordFile: ", out);
+			yaml_quote(out, r->password_file);
+			fputc('\n', out);
+		}
 	}
 	fprintf(out, "verbosity: %d\n", c->verbose);
 }

@@ -297,6 +297,14 @@ static void op_create(struct conn *c, cJSON *req)
 	}
 	cJSON_Delete(pod);
 	s.local = true;
+	if (s.kernel == NULL) {
+		/* a registry reference: pulled for API pods only (image_pod.h) */
+		reply_err(c,
+			  "create: image \"%s\": xl-pod create takes a kernel path under the image "
+			  "roots; registry images run as pods through the API server",
+			  s.image);
+		goto out;
+	}
 	/* the image roots hold for local pods too (image_path.h); the detail
 	 * goes to the log only, the client gets the one message */
 	if (xn_image_check(s.kernel, s.ramdisk, &sb, detail, sizeof(detail), &err) < 0) {

@@ -96,6 +96,18 @@ void xn_image_roots_set(const char *const *list, size_t n)
 	roots_set = true;
 }
 
+void xn_image_roots_add_internal(const char *root)
+{
+	char *r = xn_xstrdup(root);
+	size_t rl = strlen(r);
+
+	ensure_roots();
+	while (rl > 1 && r[rl - 1] == '/')
+		r[--rl] = '\0';
+	roots = xn_xrealloc(roots, (nroots + 1) * sizeof(*roots));
+	roots[nroots++] = r; /* roots_text stays what the operator configured */
+}
+
 const char *xn_image_roots_text(void)
 {
 	ensure_roots();

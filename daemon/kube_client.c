@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "kube_internal.h"
+#include "xenlet/curl_loop.h"
 #include "xenlet/log.h"
 #include "xenlet/metrics.h"
 #include "xenlet/util.h"
@@ -15,21 +16,13 @@
 #define XN_VERSION "0"
 #endif
 
-struct sock {
-	LIST_ENTRY(sock) link;
-	struct xn_kube *k;
-	curl_socket_t fd;
-	struct event *ev;
-};
-
 struct xn_kube {
 	struct event_base *base;
+	struct xn_curl_loop *loop; /* libcurl multi on our loop */
 	CURLM *multi;
-	struct event *timer;
 	TAILQ_HEAD(, xn_kube_req) reqs;
 	TAILQ_HEAD(, xn_kube_req) waiting; /* started by us, not yet given to libcurl */
 	unsigned active;		   /* easy handles in the multi handle */
-	LIST_HEAD(, sock) socks;
 	char *server;
 	char *user_agent;
 	char *auth_header;
@@ -71,7 +64,7 @@ static void detach(struct xn_kube_req *r)
 	struct xn_kube *k = r->k;
 
 	if (r->attached) {
-		curl_multi_remove_handle(k->multi, r->easy);
+		xn_curl_loop_remove(k->loop, r->easy);
 		r->attached = 0;
 		k->active--;
 	}
@@ -83,10 +76,8 @@ static void detach(struct xn_kube_req *r)
 
 static int attach(struct xn_kube_req *r, xn_err *err)
 {
-	CURLMcode mc = curl_multi_add_handle(r->k->multi, r->easy);
-
-	if (mc != CURLM_OK)
-		return xn_error(err, EIO, "libcurl: %s", curl_multi_strerror(mc));
+	if (xn_curl_loop_add(r->k->loop, r->easy, err) < 0)
+		return -1;
 	r->attached = 1;
 	r->k->active++;
 	return 0;
@@ -216,96 +207,19 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
 	req_free(r);
 }
 
-static void check_done(struct xn_kube *k)
+/* A transfer finished (curl_loop.h: called outside libcurl). */
+static void transfer_done(CURL *easy, CURLcode result, void *arg)
 {
-	CURLMsg *m;
-	int left;
+	struct xn_kube *k = arg;
+	struct xn_kube_req *r = NULL;
 
-	while ((m = curl_multi_info_read(k->multi, &left)) != NULL) {
-		struct xn_kube_req *r = NULL;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		r->result = m->data.result;
-		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
-		detach(r);
-		r->done = 1;
-		event_active(r->dispatch, EV_TIMEOUT, 0);
-	}
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+	r->result = result;
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	detach(r);
+	r->done = 1;
+	event_active(r->dispatch, EV_TIMEOUT, 0);
 	start_waiting(k);
-}
-
-static void sock_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct xn_kube *k = arg;
-	int running, action = 0;
-
-	if (what & EV_READ)
-		action |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		action |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(k->multi, fd, action, &running);
-	check_done(k);
-}
-
-static void timer_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct xn_kube *k = arg;
-	int running;
-
-	curl_multi_socket_action(k->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(k);
-}
-
-static void sock_free(struct sock *s)
-{
-	LIST_REMOVE(s, link);
-	event_free(s->ev);
-	free(s);
-}
-
-static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct xn_kube *k = userp;
-	struct sock *s = socketp;
-	short flags = EV_PERSIST;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (s != NULL) {
-			curl_multi_assign(k->multi, fd, NULL);
-			sock_free(s);
-		}
-		return 0;
-	}
-	if (s == NULL) {
-		s = xn_xcalloc(1, sizeof(*s));
-		s->k = k;
-		s->fd = fd;
-		LIST_INSERT_HEAD(&k->socks, s, link);
-		curl_multi_assign(k->multi, fd, s);
-	} else {
-		event_free(s->ev);
-	}
-	if (what & CURL_POLL_IN)
-		flags |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		flags |= EV_WRITE;
-	s->ev = event_new(k->base, fd, flags, sock_event_cb, k);
-	event_add(s->ev, NULL);
-	return 0;
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct xn_kube *k = userp;
-	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-
-	if (timeout_ms < 0)
-		evtimer_del(k->timer);
-	else
-		evtimer_add(k->timer, &tv);
-	return 0;
 }
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
@@ -337,29 +251,18 @@ int xn_kube_new(struct event_base *base, const struct xn_kubeconfig *kc, const c
 		struct xn_kube **out, xn_err *err)
 {
 	struct xn_kube *k;
-	static int curl_ready;
 
 	*out = NULL;
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return xn_error(err, EIO, "libcurl: global init failed");
-		curl_ready = 1;
-	}
 	k = xn_xcalloc(1, sizeof(*k));
 	k->base = base;
 	TAILQ_INIT(&k->reqs);
 	TAILQ_INIT(&k->waiting);
-	LIST_INIT(&k->socks);
-	k->multi = curl_multi_init();
-	if (k->multi == NULL) {
+	k->loop = xn_curl_loop_new(base, transfer_done, k, err);
+	if (k->loop == NULL) {
 		free(k);
-		return xn_error(err, ENOMEM, "libcurl: multi init failed");
+		return -1;
 	}
-	k->timer = evtimer_new(base, timer_event_cb, k);
-	curl_multi_setopt(k->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(k->multi, CURLMOPT_SOCKETDATA, k);
-	curl_multi_setopt(k->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(k->multi, CURLMOPT_TIMERDATA, k);
+	k->multi = xn_curl_loop_multi(k->loop);
 	/* HTTP/2: every request a stream on one connection (the API server
 	 * speaks h2 over TLS); HTTP/1.1 servers get a connection per transfer,
 	 * never more than we let run at once */
@@ -382,16 +285,12 @@ int xn_kube_new(struct event_base *base, const struct xn_kubeconfig *kc, const c
 void xn_kube_free(struct xn_kube *k)
 {
 	struct xn_kube_req *r;
-	struct sock *s;
 
 	if (k == NULL)
 		return;
 	while ((r = TAILQ_FIRST(&k->reqs)) != NULL)
 		req_free(r);
-	curl_multi_cleanup(k->multi);
-	while ((s = LIST_FIRST(&k->socks)) != NULL)
-		sock_free(s);
-	event_free(k->timer);
+	xn_curl_loop_free(k->loop);
 	free(k->server);
 	free(k->user_agent);
 	if (k->auth_header != NULL)

@@ -21,6 +21,7 @@
 #include "xenlet/hv_guard.h"
 #include "xenlet/hv_sim.h"
 #include "xenlet/image_path.h"
+#include "xenlet/image_pull.h"
 #include "xenlet/kube.h"
 #include "xenlet/kube_events.h"
 #include "xenlet/kubeconfig.h"
@@ -46,6 +47,7 @@ struct daemon {
 	struct xn_kube *kube;
 	struct xn_kube_events *events;
 	struct xn_pod_sync *ps;
+	struct xn_image_puller *puller; /* registry images, cached under <root>/image-cache */
 	struct xn_node *node;
 	struct xn_kapi *kapi;
 	struct xn_kcsr *kcsr;
@@ -141,6 +143,7 @@ static int start_kube(struct daemon *d, xn_err *err)
 	po.node_ip = xn_node_ip(d->node);
 	po.allocatable = node_allocatable;
 	po.allocatable_arg = d->node;
+	po.puller = d->puller;
 	d->events = xn_kube_events_new(d->kube, d->cfg.node_name);
 	d->ps = xn_pod_sync_new(d->base, d->kube, d->events, d->rt, &po, err);
 	if (d->ps == NULL)
@@ -337,6 +340,20 @@ static int start(struct daemon *d, xn_err *err)
 		xn_hv_sim_set_guest_key_reader(d->hv, sim_guest_key, d);
 	}
 	xn_image_roots_set((const char *const *)d->cfg.image_roots, d->cfg.nimage_roots);
+	{
+		cleanup_free char *cache = xn_xasprintf("%s/image-cache", d->cfg.root_dir);
+		cleanup_free char *blobs = xn_xasprintf("%s/blobs", cache);
+		struct xn_image_puller_opts io = {
+		    .cache_dir = cache,
+		    .registries = d->cfg.registries,
+		    .nregistries = d->cfg.nregistries,
+		};
+
+		xn_image_roots_add_internal(blobs);
+		d->puller = xn_image_puller_new(d->base, &io, err);
+		if (d->puller == NULL)
+			return -1;
+	}
 	d->guard = xn_hv_guard_new(d->hv);
 	d->rt = xn_runtime_new(d->base, d->guard, d->store, &ro, runtime_cb, runtime_note, d, err);
 	if (d->rt == NULL)
@@ -362,6 +379,8 @@ static void stop(struct daemon *d)
 	d->kapi = NULL;
 	xn_pod_sync_free(d->ps);
 	d->ps = NULL;
+	xn_image_puller_free(d->puller);
+	d->puller = NULL;
 	xn_kube_events_free(d->events);
 	xn_node_free(d->node);
 	d->node = NULL;

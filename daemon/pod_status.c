@@ -95,6 +95,8 @@ static cJSON *container_status(const struct xn_pod_status_in *in)
 	cJSON_AddStringToObject(cs, "image", spec->image ? spec->image : spec->kernel);
 	if (spec->image_id) {
 		cJSON_AddStringToObject(cs, "imageID", spec->image_id);
+	} else if (spec->kernel == NULL) {
+		cJSON_AddStringToObject(cs, "imageID", ""); /* a registry image not pulled yet */
 	} else {
 		cleanup_free char *id = xn_xasprintf("file://%s", spec->kernel);
 		cJSON_AddStringToObject(cs, "imageID", id);

@@ -13,6 +13,7 @@
 #include "pod_sync_priv.h"
 #include "xenlet/crilog.h"
 #include "xenlet/image_path.h"
+#include "xenlet/image_pod.h"
 #include "xenlet/kube.h"
 #include "xenlet/kube_events.h"
 #include "xenlet/log.h"
@@ -39,6 +40,10 @@ struct tracked {
 	struct event *retry;
 	unsigned retry_ms;
 	char *last_sent; /* the last status body that reached the API server */
+	/* a registry image on its way (image_pod.h): the spec waits here */
+	struct xn_image_wait *image;
+	struct xn_pod_spec *image_spec;
+	char *image_warnings;
 };
 
 TAILQ_HEAD(tracked_list, tracked);
@@ -80,6 +85,19 @@ static const char *meta(const cJSON *pod, const char *field)
 	return jstr(pod, "metadata", field);
 }
 
+/* Stop waiting for an image (the pod goes, or the image is there). */
+static void image_forget(struct tracked *t)
+{
+	xn_image_wait_free(t->image);
+	t->image = NULL;
+	if (t->image_spec)
+		xn_pod_spec_dispose(t->image_spec);
+	free(t->image_spec);
+	t->image_spec = NULL;
+	free(t->image_warnings);
+	t->image_warnings = NULL;
+}
+
 static struct tracked *find(struct xn_pod_sync *ps, const char *uid)
 {
 	struct tracked *t;
@@ -116,6 +134,7 @@ static void untrack(struct tracked *t)
 	if (t->retry)
 		event_free(t->retry);
 	cJSON_Delete(t->rejected);
+	image_forget(t);
 	free(t->last_sent);
 	free(t->uid);
 	free(t->ns);
@@ -150,6 +169,14 @@ static cJSON *status_for(struct tracked *t)
 
 	if (t->rejected)
 		return cJSON_Duplicate(t->rejected, 1);
+	if (t->image && pod != NULL) {
+		/* waiting for the image: Pending, the pull's reason */
+		struct xn_pod_status wst = {.state = XN_INST_WAITING, .phase = XN_POD_CREATING};
+
+		snprintf(wst.reason, sizeof(wst.reason), "%s", xn_image_wait_reason(t->image));
+		snprintf(wst.message, sizeof(wst.message), "%s", xn_image_wait_message(t->image));
+		return xn_pod_status_json(t->image_spec, &wst, pod, ps->node_ip, t->start_time);
+	}
 	if (spec == NULL || st == NULL || pod == NULL)
 		return NULL;
 	return xn_pod_status_json(spec, st, pod, ps->node_ip, t->start_time);
@@ -374,24 +401,24 @@ static const char *container_name(const cJSON *pod)
 	return jstr(c, "name", NULL);
 }
 
-static void admit(struct xn_pod_sync *ps, const cJSON *pod)
+/* Admission and start of a translated pod whose kernel is known: a file
+ * under the image roots (pulled: from the image cache). */
+static void admit_spec(struct xn_pod_sync *ps, const cJSON *pod, struct xn_pod_spec *sp,
+		       const char *warnings, bool pulled)
 {
 	const char *uid = meta(pod, "uid"), *ns = meta(pod, "namespace"), *name = meta(pod, "name");
-	struct xn_pod_spec spec;
+	struct xn_pod_spec spec = *sp; /* fields borrowed: the caller disposes */
 	struct xn_pod_reject rej;
-	char *warnings = NULL;
 	char msg[1024], why[PATH_MAX + 64];
 	struct stat sb;
 	xn_err err = NULL;
 	struct tracked *t;
 	const char *start;
 
-	if (xn_pod_translate(pod, &ps->opts.defaults, &spec, &warnings, &rej) < 0) {
-		reject_pod(ps, pod, rej.reason, rej.message, container_name(pod));
-		return;
+	if (!pulled) {
+		snprintf(msg, sizeof(msg), "Pulling image \"%s\"", spec.image);
+		event_for(ps, ns, name, uid, spec.container, "Normal", "Pulling", msg);
 	}
-	snprintf(msg, sizeof(msg), "Pulling image \"%s\"", spec.image);
-	event_for(ps, ns, name, uid, spec.container, "Normal", "Pulling", msg);
 	/* opened as the domain build will: one message for any refusal, so
 	 * nothing about files outside the image roots leaks (image_path.h) */
 	if (xn_image_check(spec.kernel, spec.ramdisk, &sb, why, sizeof(why), &err) < 0) {
@@ -399,11 +426,14 @@ static void admit(struct xn_pod_sync *ps, const cJSON *pod)
 		snprintf(msg, sizeof(msg), "Failed to pull %s", xn_error_msg(err));
 		xn_error_free(&err);
 		reject_pod(ps, pod, "ErrImagePull", msg, spec.container);
-		goto out;
+		return;
 	}
-	snprintf(msg, sizeof(msg), "Successfully pulled image \"%s\" (local file, %lld bytes)",
-		 spec.image, (long long)sb.st_size);
-	event_for(ps, ns, name, uid, spec.container, "Normal", "Pulled", msg);
+	if (!pulled) {
+		snprintf(msg, sizeof(msg),
+			 "Successfully pulled image \"%s\" (local file, %lld bytes)", spec.image,
+			 (long long)sb.st_size);
+		event_for(ps, ns, name, uid, spec.container, "Normal", "Pulled", msg);
+	}
 	if (ps->opts.allocatable) {
 		struct xn_node_resources alloc, used = {0};
 		uint64_t mem_kb;
@@ -415,7 +445,7 @@ static void admit(struct xn_pod_sync *ps, const cJSON *pod)
 		used.cpu_milli = (int64_t)xn_runtime_cpu_requests(ps->rt);
 		if (xn_pod_admit(&spec, spec.cpu_request_milli, &alloc, &used, &rej) < 0) {
 			reject_pod(ps, pod, rej.reason, rej.message, spec.container);
-			goto out;
+			return;
 		}
 	}
 	if (warnings && warnings[0]) {
@@ -434,9 +464,137 @@ static void admit(struct xn_pod_sync *ps, const cJSON *pod)
 		reject_pod(ps, pod, "CreateContainerConfigError", xn_error_msg(err),
 			   spec.container);
 		xn_error_free(&err);
-		goto out;
 	}
-out:
+}
+
+/* ---- pods whose image comes from a registry (image_pod.h) ---- */
+
+static void image_event(void *arg, const char *type, const char *reason, const char *message)
+{
+	struct tracked *t = arg;
+
+	event_for(t->ps, t->ns, t->name, t->uid, t->image_spec->container, type, reason, message);
+}
+
+static void image_changed(void *arg)
+{
+	mark_dirty(arg);
+}
+
+/* The pod's own say first; the image's where the pod says nothing. */
+static int image_defaults(struct xn_pod_spec *s, const cJSON *pod, const struct xn_image_info *in,
+			  char *why, size_t whylen)
+{
+	const cJSON *anns = jget(pod, "metadata", "annotations");
+
+	s->kernel = xn_xstrdup(in->kernel);
+	s->ramdisk = s->ramdisk ? s->ramdisk : xn_dup_or_null(in->ramdisk);
+	s->image_id = xn_xstrdup(in->image_id);
+	if (s->cmdline == NULL && in->cmdline && in->cmdline[0])
+		s->cmdline = xn_xstrdup(in->cmdline);
+	if (!jstr(anns, "xenlet.io/guest-type", NULL) && in->guest_type)
+		s->type = strcmp(in->guest_type, "pv") == 0 ? XN_GUEST_PV : XN_GUEST_PVH;
+	if (!jstr(anns, "xenlet.io/net-config", NULL) && in->net_config)
+		xn_net_conv_parse(in->net_config, &s->net_config);
+	if (in->min_memory > 0 && (int64_t)s->memory_kb * 1024 < in->min_memory) {
+		snprintf(why, whylen,
+			 "image \"%s\" needs at least %lld bytes of memory; the pod has %llu (set "
+			 "resources.limits.memory)",
+			 s->image, (long long)in->min_memory,
+			 (unsigned long long)s->memory_kb * 1024);
+		return -1;
+	}
+	return 0;
+}
+
+static void image_ready(void *arg, const struct xn_image_info *info)
+{
+	struct tracked *t = arg;
+	struct xn_pod_sync *ps = t->ps;
+	const cJSON *pod = ps->api->get_pod(ps->ctx, t->ns, t->name);
+	struct xn_pod_spec spec = *t->image_spec;
+	struct xn_image_wait *w = t->image; /* info may be its own: freed last */
+	char *warnings = t->image_warnings, why[512];
+
+	if (pod == NULL || strcmp(meta(pod, "uid") ? meta(pod, "uid") : "", t->uid) != 0) {
+		untrack(t); /* gone meanwhile */
+		return;
+	}
+	/* the wait ends here; the spec and warnings move to this frame */
+	free(t->image_spec);
+	t->image_spec = NULL;
+	t->image_warnings = NULL;
+	t->image = NULL;
+	if (image_defaults(&spec, pod, info, why, sizeof(why)) < 0)
+		reject_pod(ps, pod, "UnsupportedPodSpec", why, spec.container);
+	else
+		admit_spec(ps, pod, &spec, warnings, true);
+	free(warnings);
+	xn_pod_spec_dispose(&spec);
+	xn_image_wait_free(w);
+}
+
+static const struct xn_image_wait_ops image_ops = {
+    .event = image_event,
+    .changed = image_changed,
+    .ready = image_ready,
+};
+
+static void image_admit(struct xn_pod_sync *ps, const cJSON *pod, struct xn_pod_spec *spec,
+			char *warnings)
+{
+	const cJSON *c = cJSON_GetArrayItem(jget(pod, "spec", "containers"), 0);
+	const char *policy = jstr(c, "imagePullPolicy", NULL), *start;
+	enum xn_pull_policy pp;
+	struct tracked *t;
+
+	if (xn_pull_policy_parse(policy, spec->image, &pp) < 0) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg),
+			 "imagePullPolicy \"%.60s\": must be Always, IfNotPresent or Never",
+			 policy);
+		reject_pod(ps, pod, "UnsupportedPodSpec", msg, spec->container);
+		xn_pod_spec_dispose(spec);
+		free(warnings);
+		return;
+	}
+	if (ps->opts.puller == NULL) {
+		reject_pod(ps, pod, "ErrImagePull",
+			   "this node pulls no registry images (no image cache configured)",
+			   spec->container);
+		xn_pod_spec_dispose(spec);
+		free(warnings);
+		return;
+	}
+	t = track(ps, meta(pod, "uid"), meta(pod, "namespace"), meta(pod, "name"));
+	start = jstr(pod, "status", "startTime");
+	if (start)
+		snprintf(t->start_time, sizeof(t->start_time), "%s", start);
+	else
+		xn_rfc3339(xn_now_real_ns(), t->start_time);
+	t->image_spec = xn_xmalloc(sizeof(*t->image_spec));
+	*t->image_spec = *spec; /* moved */
+	t->image_warnings = warnings;
+	t->image = xn_image_wait_start(ps->base, ps->opts.puller, spec->image, pp, &image_ops, t);
+	mark_dirty(t);
+}
+
+static void admit(struct xn_pod_sync *ps, const cJSON *pod)
+{
+	struct xn_pod_spec spec;
+	struct xn_pod_reject rej;
+	char *warnings = NULL;
+
+	if (xn_pod_translate(pod, &ps->opts.defaults, &spec, &warnings, &rej) < 0) {
+		reject_pod(ps, pod, rej.reason, rej.message, container_name(pod));
+		return;
+	}
+	if (spec.kernel == NULL) {
+		image_admit(ps, pod, &spec, warnings); /* takes both */
+		return;
+	}
+	admit_spec(ps, pod, &spec, warnings, false);
 	free(warnings);
 	xn_pod_spec_dispose(&spec);
 }
@@ -470,7 +628,9 @@ void xn_pod_sync_pod_changed(struct xn_pod_sync *ps, const cJSON *pod)
 			}
 			return;
 		}
-		/* nothing runs (refused, finished and forgotten): delete it now */
+		/* nothing runs (refused, finished and forgotten, or waiting for
+		 * its image): delete it now */
+		image_forget(t);
 		if (!t->gone) {
 			t->deleting = t->gone = true;
 			mark_dirty(t);
@@ -484,6 +644,8 @@ void xn_pod_sync_pod_changed(struct xn_pod_sync *ps, const cJSON *pod)
 		return;
 	}
 	t = find(ps, uid);
+	if (t && t->image)
+		return; /* its image is on the way */
 	if (t && t->rejected) {
 		if (!phase || strcmp(phase, "Failed") != 0)
 			mark_dirty(t);

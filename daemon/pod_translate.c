@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "xenlet/image_path.h"
+#include "xenlet/image_ref.h"
 #include "xenlet/pod_translate.h"
 #include "xenlet/quantity.h"
 #include "xenlet/util.h"
@@ -179,18 +180,28 @@ static int parse_seconds(const char *s, unsigned *out)
 
 /* The image as a kernel path: "/abs/path" or "file:///abs/path", inside
  * the node's image roots (lexically here; admission and the domain build
- * open it, see image_path.h).  One message for any path outside. */
+ * open it, see image_path.h).  One message for any path outside.  Anything
+ * else is a registry reference (image_ref.h): the kernel stays NULL until
+ * the image is pulled (image_pod.h). */
 static int image_kernel(const char *image, char **kernel, struct xn_pod_reject *rej)
 {
 	const char *p = image;
 
 	if (strncmp(p, "file://", 7) == 0)
 		p += 7;
-	if (p[0] != '/')
-		return reject(rej, "InvalidImageName",
-			      "image \"%s\": not a unikernel this node can run (give an absolute "
-			      "kernel path or file:///path)",
-			      image);
+	if (p[0] != '/') {
+		struct xn_image_ref ref;
+		xn_err err = NULL;
+
+		if (xn_image_ref_parse(image, &ref, &err) < 0) {
+			reject(rej, "InvalidImageName", "%s", xn_error_msg(err));
+			xn_error_free(&err);
+			return -1;
+		}
+		xn_image_ref_dispose(&ref);
+		*kernel = NULL;
+		return 0;
+	}
 	if (!xn_image_path_allowed(p))
 		return reject(rej, "InvalidImageName", "image \"%s\": " XN_IMAGE_REFUSAL " (%s)",
 			      image, xn_image_roots_text());

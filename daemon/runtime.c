@@ -196,7 +196,10 @@ void xn_rt_save_record(struct pod *p)
 	    .ns = p->spec.ns,
 	    .name = p->spec.name,
 	    .domid = p->st.domid,
-	    .image_digest = p->spec.image_id,
+	    /* imageID is "<repo>@<digest>" (image_pull.h); the record keeps the digest */
+	    .image_digest = p->spec.image_id && strrchr(p->spec.image_id, '@')
+				? strrchr(p->spec.image_id, '@') + 1
+				: p->spec.image_id,
 	    .restart_count = p->st.restart_count,
 	    .last_exit = p->st.has_last ? p->st.last.exit_code : -1,
 	    .last_reason = p->st.has_last ? p->st.last.reason : NULL,

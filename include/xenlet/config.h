@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "xenlet/err.h"
+#include "xenlet/image_pull.h"
 
 struct xn_taint {
 	char *key;
@@ -65,6 +66,9 @@ struct xn_config {
 	size_t ntaints;
 	struct xn_label *labels; /* nodeLabels (added to the built-in ones) */
 	size_t nlabels;
+	/* registries: per registry host, how to reach it (image_pull.h) */
+	struct xn_registry_conf *registries;
+	size_t nregistries;
 };
 
 /* Built-in defaults. */

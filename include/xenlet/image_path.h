@@ -42,6 +42,10 @@
  * without "." or ".." components (xn_image_root_check); a trailing '/' is
  * dropped.  n == 0: no file may be an image. */
 void xn_image_roots_set(const char *const *roots, size_t n);
+/* Add a root of the daemon's own after xn_image_roots_set: the image
+ * cache's verified blobs (image_pull.h).  Checked like the others, but not
+ * named in messages: a tenant names registry images, never cache paths. */
+void xn_image_roots_add_internal(const char *root);
 /* The roots, ", "-separated, for messages ("none" when there are none). */
 const char *xn_image_roots_text(void);
 /* NULL when root is acceptable as an image root, else why not. */

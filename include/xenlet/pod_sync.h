@@ -39,6 +39,7 @@ struct xn_event_object;
 struct xn_kube;
 struct xn_kube_events;
 struct xn_pod_sync;
+struct xn_image_puller;
 
 /* How long a new pod's first status may wait for news beyond Pending. */
 #define XN_POD_SYNC_FIRST_HOLD_MS 1000
@@ -50,6 +51,9 @@ struct xn_pod_sync_opts {
 	/* current allocatable; NULL: admission by memory/cpu is skipped */
 	void (*allocatable)(void *arg, struct xn_node_resources *out);
 	void *allocatable_arg;
+	/* pulls registry images (image_pull.h); NULL: a pod whose image is a
+	 * registry reference waits with ErrImagePull, "no image puller" */
+	struct xn_image_puller *puller;
 };
 
 /* The API server as pod_sync sees it.  xn_pod_sync_new wires the real one

@@ -4,7 +4,8 @@
  *
  * What a pod means here (docs/pods.md has the user's view):
  *   one container = one domain; image = the kernel ("/path", "file:///path";
- *   OCI references come with the image module); command + args = the
+ *   else a registry reference, pulled by pod_sync: image_pod.h, with the
+ *   kernel left NULL here); command + args = the
  *   kernel command line; memory from limits, else requests, else the
  *   node's default; vcpus from the CPU limit (rounded up), else the request,
  *   else 1; credit weight from the CPU request (1 CPU = 256, Xen's default);

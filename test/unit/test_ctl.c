@@ -361,7 +361,9 @@ static void test_create_refused_as_api_pods_are(void **state)
 					  "the node's image roots"));
 		free(e);
 		e = call_err(t, "{\"op\":\"create\",\"name\":\"p\",\"kernel\":\"rel/kernel\"}");
-		assert_non_null(strstr(e, "not a unikernel this node can run"));
+		/* a registry reference: only API pods pull */
+		assert_non_null(
+		    strstr(e, "xl-pod create takes a kernel path under the image roots"));
 		free(e);
 	}
 	cJSON *o = call_ok(t, "{\"op\":\"list\"}");

@@ -315,6 +315,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    GOLDEN("basic"),
 	    GOLDEN("defaults"),
+	    GOLDEN("bad-image-ref"),
 	    GOLDEN("two-containers"),
 	    GOLDEN("container-image"),
 	    GOLDEN("bad-quantity"),
