@@ -492,8 +492,10 @@ static int image_defaults(struct xn_pod_spec *s, const cJSON *pod, const struct 
 	s->image_id = xn_xstrdup(in->image_id);
 	if (s->cmdline == NULL && in->cmdline && in->cmdline[0])
 		s->cmdline = xn_xstrdup(in->cmdline);
-	if (!jstr(anns, "xenlet.io/guest-type", NULL) && in->guest_type)
+	if (!jstr(anns, "xenlet.io/guest-type", NULL) && in->guest_type) {
 		s->type = strcmp(in->guest_type, "pv") == 0 ? XN_GUEST_PV : XN_GUEST_PVH;
+		s->type_from_kernel = false; /* the image asked: its kernel is checked */
+	}
 	if (!jstr(anns, "xenlet.io/net-config", NULL) && in->net_config)
 		xn_net_conv_parse(in->net_config, &s->net_config);
 	if (in->min_memory > 0 && (int64_t)s->memory_kb * 1024 < in->min_memory) {
