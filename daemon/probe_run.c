@@ -547,14 +547,15 @@ static void attempt_done(bool ok, const char *msg, void *arg)
 	const struct xn_probe *p = &pr->ps.p[sl->w];
 	uint64_t took_ms = (xn_now_mono_ns() - sl->began_ns) / 1000000,
 		 period = p->period_s * 1000ull;
-	bool first_failure, changed;
+	bool changed;
 
 	sl->inflight = NULL;
 	if (ok && msg)
 		log_info("%s probe: %s", xn_probe_which_name(sl->w), msg);
-	first_failure = !ok && sl->st.last != XN_PROBE_FAILURE;
 	changed = xn_probe_step(p, sl->w, &sl->st, ok);
-	if ((changed || first_failure) &&
+	/* every failure, as the kubelet (its Events are aggregated by the
+	 * kube module's correlator: a repeat bumps the count) */
+	if ((changed || !ok) &&
 	    !report(pr, sl->w, ok ? XN_PROBE_SUCCESS : XN_PROBE_FAILURE, changed, msg))
 		return;
 	if (ok && changed && sl->w == XN_PROBE_STARTUP) {

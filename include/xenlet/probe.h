@@ -92,9 +92,9 @@ bool xn_probe_step(const struct xn_probe *pr, enum xn_probe_which w, struct xn_p
 struct event_base;
 struct xn_prober;
 
-/* A probe's result changed (result), or an attempt failed (result FAILURE
- * with changed false: for an Unhealthy Event on the first failure of a
- * run).  msg says why ("HTTP probe failed with statuscode: 500", "dial tcp
+/* A probe's result changed (result), or an attempt failed (result FAILURE,
+ * changed false unless the threshold was reached: for the Unhealthy Event
+ * the kubelet posts on every failure).  msg says why ("HTTP probe failed with statuscode: 500", "dial tcp
  * 10.0.0.5:80: connect: connection refused", ...). */
 typedef void (*xn_prober_cb)(enum xn_probe_which w, enum xn_probe_result result, bool changed,
 			     const char *msg, void *arg);
