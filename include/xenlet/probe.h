@@ -94,8 +94,8 @@ struct xn_prober;
 
 /* A probe's result changed (result), or an attempt failed (result FAILURE,
  * changed false unless the threshold was reached: for the Unhealthy Event
- * the kubelet posts on every failure).  msg says why ("HTTP probe failed with statuscode: 500", "dial tcp
- * 10.0.0.5:80: connect: connection refused", ...). */
+ * the kubelet posts on every failure).  msg says why ("HTTP probe failed with statuscode: 500",
+ * "dial tcp 10.0.0.5:80: connect: connection refused", ...). */
 typedef void (*xn_prober_cb)(enum xn_probe_which w, enum xn_probe_result result, bool changed,
 			     const char *msg, void *arg);
 
