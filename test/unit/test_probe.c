@@ -16,9 +16,13 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "testutil.h"
 #include "xenlet/probe.h"
@@ -245,6 +249,7 @@ static void state_machine_golden(void **state)
 struct server {
 	struct event_base *base;
 	struct evconnlistener *l;
+	SSL_CTX *tls; /* NULL: plain HTTP */
 	unsigned port;
 	char last_request[2048];
 };
@@ -311,7 +316,11 @@ static void srv_accept(struct evconnlistener *l, evutil_socket_t fd, struct sock
 		       void *arg)
 {
 	struct server *s = arg;
-	struct bufferevent *bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev =
+	    s->tls
+		? bufferevent_openssl_socket_new(s->base, fd, SSL_new(s->tls),
+						 BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
+		: bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 
 	bufferevent_setcb(bev, srv_read, NULL, srv_event, s);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
@@ -453,6 +462,46 @@ static void attempts(void **state)
 	event_base_free(base);
 }
 
+/* scheme HTTPS: TLS without verifying the certificate (the server's is
+ * self-signed, for no name at all) */
+static void https_attempts(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct server s;
+	struct xn_probe pr;
+
+	server_start(&s, base);
+	s.tls = SSL_CTX_new(TLS_server_method());
+	assert_non_null(s.tls);
+	{ /* a throwaway self-signed certificate: the prober checks none */
+		EVP_PKEY *k = EVP_EC_gen("P-256");
+		X509 *x = X509_new();
+		assert_non_null(k);
+		ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+		X509_gmtime_adj(X509_getm_notBefore(x), 0);
+		X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+		X509_set_pubkey(x, k);
+		assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+		assert_int_equal(SSL_CTX_use_certificate(s.tls, x), 1);
+		assert_int_equal(SSL_CTX_use_PrivateKey(s.tls, k), 1);
+		X509_free(x);
+		EVP_PKEY_free(k);
+	}
+	pr = http(s.port, "/ok");
+	pr.https = true;
+	expect(base, pr, true, "");
+	assert_non_null(strstr(s.last_request, "GET /ok HTTP/1.1\r\n"));
+	pr.path = (char *)"/fail";
+	expect(base, pr, false, "statuscode: 500");
+	/* plain HTTP against the TLS port: the server's TLS alert is garbage */
+	pr.https = false;
+	pr.path = (char *)"/ok";
+	expect(base, pr, false, "Get \"http://127.0.0.1:");
+	evconnlistener_free(s.l);
+	SSL_CTX_free(s.tls);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +511,7 @@ int main(void)
 	    cmocka_unit_test(json_round_trip),
 	    cmocka_unit_test(state_machine_golden),
 	    cmocka_unit_test(attempts),
+	    cmocka_unit_test(https_attempts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
