@@ -26,6 +26,7 @@
 
 #include "testutil.h"
 #include "xenlet/probe.h"
+#include "xenlet/runtime.h"
 #include "xenlet/util.h"
 
 /* ---- parser ---- */
@@ -189,6 +190,46 @@ static void json_round_trip(void **state)
 	xn_probes_dispose(&ps);
 	xn_probes_dispose(&back);
 	xn_probes_dispose(&copy);
+}
+
+/* The pod's spec file keeps the probes (a daemon restart runs them again). */
+static void spec_file_keeps_probes(void **state)
+{
+	struct xn_pod_spec s = {.uid = "u",
+				.ns = "n",
+				.name = "p",
+				.container = "c",
+				.kernel = "/k"},
+			   back;
+	char msg[512], unsup[256];
+	char *a, *b;
+	xn_err err = NULL;
+
+	assert_int_equal(parse("{\"livenessProbe\":{\"httpGet\":{\"port\":80,\"path\":\"/h\","
+			       "\"httpHeaders\":[{\"name\":\"A\",\"value\":\"b\"}]},"
+			       "\"terminationGracePeriodSeconds\":7}}",
+			       &s.probes, msg, unsup),
+			 0);
+	a = xn_pod_spec_to_json(&s);
+	if (xn_pod_spec_from_json(a, &back, &err) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	b = xn_pod_spec_to_json(&back);
+	assert_string_equal(a, b);
+	assert_int_equal(back.probes.p[XN_PROBE_LIVENESS].grace_s, 7);
+	assert_string_equal(back.probes.p[XN_PROBE_LIVENESS].headers, "A: b\r\n");
+	xn_pod_spec_dispose(&back);
+	/* a spec file with a bad probe is refused, naming it */
+	assert_int_equal(xn_pod_spec_from_json("{\"uid\":\"u\",\"namespace\":\"n\",\"name\":\"p\","
+					       "\"container\":\"c\",\"kernel\":\"/k\",\"probes\":{"
+					       "\"readinessProbe\":{\"tcpSocket\":{}}}}",
+					       &back, &err),
+			 -1);
+	assert_non_null(strstr(xn_error_msg(err),
+			       "probes: containers[0].readinessProbe.tcpSocket.port: missing"));
+	xn_error_free(&err);
+	free(a);
+	free(b);
+	xn_probes_dispose(&s.probes);
 }
 
 /* ---- the threshold state machine ---- */
@@ -509,6 +550,7 @@ int main(void)
 	    cmocka_unit_test(exec_and_grpc_are_unsupported),
 	    cmocka_unit_test(bad_input_names_the_field),
 	    cmocka_unit_test(json_round_trip),
+	    cmocka_unit_test(spec_file_keeps_probes),
 	    cmocka_unit_test(state_machine_golden),
 	    cmocka_unit_test(attempts),
 	    cmocka_unit_test(https_attempts),
