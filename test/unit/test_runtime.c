@@ -1386,6 +1386,48 @@ static void test_probe_paused_no_kill(void **state)
 	assert_true(has_note(t, s.uid, "Killing"));
 }
 
+/* Ready combines the guest's flag and the readiness probe: the probe alone
+ * (its port answers at once) is not enough while the flag is unset. */
+static void test_probe_and_guest_flag(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *late =
+	    script(t, "late-ready.sim", "print up\nsleep 1500\nready\nhang\n");
+	struct xn_pod_spec s = spec("uid-pg", "pg", late, XN_RESTART_NEVER);
+	const char *want_ready[] = {"uid-pg", "1"};
+	const struct xn_pod_status *st;
+	int lfd;
+
+	s.guest_readiness = true;
+	s.probes.p[XN_PROBE_READINESS] = tcp_probe(loopback_port(true, &lfd), 1);
+	run_pod(t, &s);
+	/* the probe succeeds within its first second (jitter < 1 s) */
+	xn_test_run_for(t->base, 1200);
+	st = xn_runtime_status(t->rt, s.uid);
+	assert_int_equal(st->state, XN_INST_RUNNING);
+	assert_false(st->ready); /* the guest has not set its flag */
+	assert_true(run_until(t, ready_is, want_ready));
+	close(lfd);
+}
+
+/* A probe that succeeds is a sign of life like a console byte: a guest that
+ * writes nothing but answers its probe has booted (no BootTimeout). */
+static void test_probe_success_boots(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-pb", "pb", FIXTURES "silent.sim", XN_RESTART_NEVER);
+	int lfd;
+
+	s.boot_timeout_s = 2;
+	s.probes.p[XN_PROBE_READINESS] = tcp_probe(loopback_port(true, &lfd), 1);
+	run_pod(t, &s);
+	xn_test_run_for(t->base, 2600);
+	assert_false(has_note(t, s.uid, "BootTimeout"));
+	assert_int_equal(xn_runtime_status(t->rt, s.uid)->phase, XN_POD_RUNNING);
+	assert_true(xn_runtime_status(t->rt, s.uid)->ready);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1419,6 +1461,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_probe_liveness_never, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_readiness_and_startup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_paused_no_kill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_and_guest_flag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_success_boots, setup, teardown),
 	};
 
 	xn_log_init("test_runtime", 0);
