@@ -41,6 +41,10 @@ struct pod {
 	bool base_ready;	  /* ready as far as the guest's flag goes */
 	bool probe_killed;	  /* the instance is killed for a failed liveness or
 				   * startup probe: restarted unless policy Never */
+	struct {		  /* the last Unhealthy Event of each probe */
+		uint64_t hash;	  /* of its message */
+		uint64_t at_ns;	  /* monotonic */
+	} unhealthy[XN_PROBE_N];
 };
 
 TAILQ_HEAD(pod_list, pod);

@@ -8,11 +8,17 @@
 #include "runtime_priv.h"
 #include "xenlet/log.h"
 #include "xenlet/probe.h"
+#include "xenlet/util.h"
 
 /* The first attempts of the probes of pods started together are spread
  * over this much (or the period, if shorter); after a daemon restart, when
  * every adopted pod starts probing at once, over a whole period. */
 #define PROBE_JITTER_MS 1000
+/* A probe that keeps failing the same way posts its Unhealthy Event again
+ * at most this often (the kube module folds the repeats into the Event's
+ * count); a new reason is posted at once.  The kubelet's recorder bounds
+ * its Events likewise (a spam filter per object). */
+#define UNHEALTHY_REPEAT_NS (60ull * 1000000000ull)
 
 /* Ready = the instance runs, its guest says so (xenlet.io/readiness: guest;
  * else true), its startup probe (if any) has succeeded and its readiness
@@ -43,15 +49,40 @@ bool xn_rt_set_base_ready(struct pod *p, bool ready)
 	return was != p->st.ready;
 }
 
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Every failure is logged (a repeat at debug level); the Event only for a
+ * new reason, or again after UNHEALTHY_REPEAT_NS, or when the failure
+ * changes the result. */
+static void unhealthy(struct pod *p, enum xn_probe_which w, bool changed, const char *msg)
+{
+	uint64_t h = fnv1a(msg), now = xn_now_mono_ns();
+
+	if (!changed && p->unhealthy[w].hash == h &&
+	    now - p->unhealthy[w].at_ns < UNHEALTHY_REPEAT_NS) {
+		log_debug("pod %s/%s: %s probe failed: %s", p->spec.ns, p->spec.name,
+			  xn_probe_which_name(w), msg);
+		return;
+	}
+	p->unhealthy[w].hash = h;
+	p->unhealthy[w].at_ns = now;
+	xn_rt_note(p, "Warning", "Unhealthy", "%s probe failed: %s", xn_probe_which_name(w), msg);
+}
+
 static void probe_result(enum xn_probe_which w, enum xn_probe_result r, bool changed,
 			 const char *msg, void *arg)
 {
 	struct pod *p = arg;
-	const char *name = xn_probe_which_name(w);
 
 	if (r == XN_PROBE_FAILURE)
-		xn_rt_note(p, "Warning", "Unhealthy", "%s probe failed: %s", name,
-			   msg ? msg : "(no reason)");
+		unhealthy(p, w, changed, msg ? msg : "(no reason)");
 	if (r == XN_PROBE_SUCCESS && !p->spec.guest_readiness)
 		xn_rt_booted(p); /* it answers on the network: it has booted */
 	if (changed && r == XN_PROBE_FAILURE && w != XN_PROBE_READINESS) {

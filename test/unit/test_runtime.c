@@ -1272,6 +1272,17 @@ static unsigned loopback_port(bool listen_on, int *fd_out)
 	return ntohs(sin.sin_port);
 }
 
+static int count_notes(struct t *t, const char *uid, const char *reason)
+{
+	char want[64];
+	int n = 0;
+
+	snprintf(want, sizeof(want), "%s %s", uid, reason);
+	for (int i = 0; i < t->nnotes; i++)
+		n += strcmp(t->notes[i], want) == 0;
+	return n;
+}
+
 static struct xn_probe tcp_probe(unsigned port, unsigned failures)
 {
 	return (struct xn_probe){.kind = XN_PROBE_TCP,
@@ -1359,6 +1370,8 @@ static void test_probe_readiness_and_startup(void **state)
 	assert_false(st->ready);
 	assert_true(has_note(t, u.uid, "Unhealthy"));
 	assert_false(has_note(t, u.uid, "Killing")); /* threshold 100 not reached */
+	/* failing the same way again and again: one Event (repeats folded) */
+	assert_int_equal(count_notes(t, u.uid, "Unhealthy"), 1);
 	close(lfd);
 }
 
