@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "xenlet/log.h"
+#include "xenlet/metrics.h"
 #include "xenlet/net.h"
 #include "xenlet/probe.h"
 #include "xenlet/util.h"
@@ -550,6 +551,12 @@ static void attempt_done(bool ok, const char *msg, void *arg)
 	bool changed;
 
 	sl->inflight = NULL;
+	xn_metric_count("xenlet_probe_attempts_total", "Probe attempts, by probe type.",
+			"probe_type", xn_probe_which_name(sl->w), 1);
+	if (!ok)
+		xn_metric_count("xenlet_probe_failures_total",
+				"Failed probe attempts, by probe type.", "probe_type",
+				xn_probe_which_name(sl->w), 1);
 	if (ok && msg)
 		log_info("%s probe: %s", xn_probe_which_name(sl->w), msg);
 	changed = xn_probe_step(p, sl->w, &sl->st, ok);

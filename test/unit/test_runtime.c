@@ -26,6 +26,7 @@
 #include "xenlet/hv.h"
 #include "xenlet/hv_sim.h"
 #include "xenlet/log.h"
+#include "xenlet/metrics.h"
 #include "xenlet/runtime.h"
 #include "xenlet/store.h"
 #include "xenlet/util.h"
@@ -1372,6 +1373,9 @@ static void test_probe_readiness_and_startup(void **state)
 	assert_false(has_note(t, u.uid, "Killing")); /* threshold 100 not reached */
 	/* failing the same way again and again: one Event (repeats folded) */
 	assert_int_equal(count_notes(t, u.uid, "Unhealthy"), 1);
+	/* ... but every attempt is counted in the metrics */
+	assert_true(xn_metric_value("xenlet_probe_failures_total", "Startup") >= 2);
+	assert_true(xn_metric_value("xenlet_probe_attempts_total", "Readiness") >= 1);
 	close(lfd);
 }
 
