@@ -231,9 +231,10 @@ static void collect_warnings(const cJSON *pod, const cJSON *c, const char *probe
 	static const char *const pod_fields[] = {
 	    "volumes",	      "hostNetwork",	    "hostPID", "hostIPC", "securityContext",
 	    "initContainers", "ephemeralContainers"};
-	static const char *const c_fields[] = {"ports",	       "env",	    "envFrom",
-					       "volumeMounts", "lifecycle", "securityContext",
-					       "workingDir"};
+	/* not "ports": the pod's named ports serve its probes and the named
+	 * targetPorts of its Services (the endpoint controller reads them) */
+	static const char *const c_fields[] = {"env",	    "envFrom",	       "volumeMounts",
+					       "lifecycle", "securityContext", "workingDir"};
 	char buf[1024] = "";
 	const cJSON *spec = path(pod, "spec", NULL), *a;
 
