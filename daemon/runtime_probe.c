@@ -94,8 +94,13 @@ static void probe_result(enum xn_probe_which w, enum xn_probe_result r, bool cha
 					: p->spec.grace_s);
 		return; /* the prober is gone with the instance */
 	}
-	if (changed && xn_rt_set_base_ready(p, p->base_ready))
-		xn_rt_notify(p);
+	if (changed) {
+		bool was_pending = p->st.startup_pending;
+		/* ready, or started (a startup success with readiness still
+		 * failing changes only that) */
+		if (xn_rt_set_base_ready(p, p->base_ready) || was_pending != p->st.startup_pending)
+			xn_rt_notify(p);
+	}
 }
 
 void xn_rt_probe_start(struct pod *p, bool adopted)

@@ -1445,6 +1445,31 @@ static void test_probe_success_boots(void **state)
 	close(lfd);
 }
 
+static bool started_reported(struct t *t, const void *arg)
+{
+	for (int i = 0; i < t->nrecs; i++)
+		if (strcmp(t->recs[i].uid, arg) == 0 && t->recs[i].st.state == XN_INST_RUNNING &&
+		    !t->recs[i].st.startup_pending)
+			return true;
+	return false;
+}
+
+/* A startup probe that succeeds while the readiness probe fails changes
+ * only "started": that alone is a status change the owner hears of. */
+static void test_probe_started_without_ready(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-sn", "sn", FIXTURES "server.sim", XN_RESTART_ALWAYS);
+	int lfd, cfd;
+
+	s.probes.p[XN_PROBE_STARTUP] = tcp_probe(loopback_port(true, &lfd), 3);
+	s.probes.p[XN_PROBE_READINESS] = tcp_probe(loopback_port(false, &cfd), 3);
+	run_pod(t, &s);
+	assert_true(run_until(t, started_reported, s.uid));
+	assert_false(xn_runtime_status(t->rt, s.uid)->ready);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1480,6 +1505,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_probe_paused_no_kill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_and_guest_flag, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_success_boots, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_started_without_ready, setup, teardown),
 	};
 
 	xn_log_init("test_runtime", 0);
