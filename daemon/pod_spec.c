@@ -41,6 +41,7 @@ void xn_pod_spec_copy(struct xn_pod_spec *d, const struct xn_pod_spec *s)
 	d->kernel = xn_dup_or_null(s->kernel);
 	d->ramdisk = xn_dup_or_null(s->ramdisk);
 	d->cmdline = xn_dup_or_null(s->cmdline);
+	xn_probes_copy(&d->probes, &s->probes);
 }
 
 void xn_pod_spec_dispose(struct xn_pod_spec *s)
@@ -56,6 +57,7 @@ void xn_pod_spec_dispose(struct xn_pod_spec *s)
 	free(s->kernel);
 	free(s->ramdisk);
 	free(s->cmdline);
+	xn_probes_dispose(&s->probes);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -93,6 +95,8 @@ char *xn_pod_spec_to_json(const struct xn_pod_spec *s)
 	if (s->net_config != XN_NETCONF_NONE)
 		cJSON_AddStringToObject(o, "netConfig", xn_net_conv_name(s->net_config));
 	cJSON_AddBoolToObject(o, "local", s->local);
+	if (xn_probes_any(&s->probes))
+		xn_probes_to_json(&s->probes, cJSON_AddObjectToObject(o, "probes"));
 	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (out == NULL)
@@ -193,6 +197,14 @@ int xn_pod_spec_from_json(const char *json, struct xn_pod_spec *s, xn_err *err)
 		goto out;
 	}
 	s->local = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "local"));
+	v = cJSON_GetObjectItemCaseSensitive(o, "probes");
+	if (v != NULL) { /* the container's own shape: the translation's parser */
+		char msg[512], unsup[256];
+		if (xn_probes_parse(v, &s->probes, msg, sizeof(msg), unsup, sizeof(unsup)) < 0) {
+			xn_error(err, EINVAL, "pod spec: probes: %s", msg);
+			goto out;
+		}
+	}
 	rc = 0;
 out:
 	cJSON_Delete(o);

@@ -106,7 +106,7 @@ static cJSON *container_status(const struct xn_pod_status_in *in)
 		cJSON_AddStringToObject(cs, "containerID", cid);
 	cJSON_AddBoolToObject(cs, "ready", st->ready);
 	cJSON_AddNumberToObject(cs, "restartCount", st->restart_count);
-	cJSON_AddBoolToObject(cs, "started", running);
+	cJSON_AddBoolToObject(cs, "started", running && !st->startup_pending);
 	state = cJSON_AddObjectToObject(cs, "state");
 	if (running) {
 		cJSON *r = cJSON_AddObjectToObject(state, "running");

@@ -7,6 +7,7 @@
 #include "xenlet/image_path.h"
 #include "xenlet/image_ref.h"
 #include "xenlet/pod_translate.h"
+#include "xenlet/probe.h"
 #include "xenlet/quantity.h"
 #include "xenlet/util.h"
 
@@ -236,14 +237,15 @@ static bool known_annotation(const char *k)
 }
 
 /* Fields that ask for things a unikernel domain does not do: warn, run anyway. */
-static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
+static void collect_warnings(const cJSON *pod, const cJSON *c, const char *probes, char **warnings)
 {
 	static const char *const pod_fields[] = {
 	    "volumes",	      "hostNetwork",	    "hostPID", "hostIPC", "securityContext",
 	    "initContainers", "ephemeralContainers"};
-	static const char *const c_fields[] = {
-	    "ports",	      "env",	      "envFrom",   "volumeMounts",    "livenessProbe",
-	    "readinessProbe", "startupProbe", "lifecycle", "securityContext", "workingDir"};
+	/* not "ports": the pod's named ports serve its probes and the named
+	 * targetPorts of its Services (the endpoint controller reads them) */
+	static const char *const c_fields[] = {"env",	    "envFrom",	       "volumeMounts",
+					       "lifecycle", "securityContext", "workingDir"};
 	char buf[1024] = "";
 	const cJSON *spec = path(pod, "spec", NULL), *a;
 
@@ -274,6 +276,10 @@ static void collect_warnings(const cJSON *pod, const cJSON *c, char **warnings)
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
 			 "%smetadata.annotations[%.64s]", buf[0] ? ", " : "", a->string);
 	}
+	/* probes xenlet cannot run (exec, grpc): not run, and said so */
+	if (probes[0])
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? ", " : "",
+			 probes);
 	*warnings = xn_xstrdup(buf);
 }
 
@@ -328,7 +334,7 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 	const char *uid = str(pod, "metadata", "uid"), *ns = str(pod, "metadata", "namespace"),
 		   *name = str(pod, "metadata", "name"), *image, *policy, *ann;
 	const cJSON *anns = path(pod, "metadata", "annotations");
-	char cmdline[CMDLINE_MAX];
+	char cmdline[CMDLINE_MAX], probe_msg[512], probe_unsup[256];
 	int bad = 0;
 	int64_t mem, cpu_lim, cpu_req;
 
@@ -444,7 +450,12 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 			      "unikraft or linux",
 			      ann);
 	}
-	collect_warnings(pod, c, warnings);
+	if (xn_probes_parse(c, &out->probes, probe_msg, sizeof(probe_msg), probe_unsup,
+			    sizeof(probe_unsup)) < 0) {
+		xn_pod_spec_dispose(out);
+		return reject(rej, "UnsupportedPodSpec", "%s", probe_msg);
+	}
+	collect_warnings(pod, c, probe_unsup, warnings);
 	return 0;
 }
 

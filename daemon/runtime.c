@@ -126,6 +126,8 @@ void xn_rt_transition(struct pod *p, enum xn_pod_phase to, uint64_t timer_ms, co
 		log_debug("pod %s/%s: %s -> %s", p->spec.ns, p->spec.name,
 			  xn_pod_phase_name(p->st.phase), xn_pod_phase_name(to));
 	p->st.phase = to;
+	if (to != XN_POD_BOOTING && to != XN_POD_RUNNING && to != XN_POD_PAUSED)
+		xn_rt_probe_stop(p); /* probes run only while the domain runs */
 	derive_view(&p->st);
 	if (reason != NULL) {
 		snprintf(p->st.reason, sizeof(p->st.reason), "%s", reason);
@@ -162,6 +164,7 @@ static uint64_t timer_left_ms(const struct pod *p)
 
 static void pod_free(struct pod *p)
 {
+	xn_rt_probe_stop(p);
 	if (p->timer)
 		event_free(p->timer);
 	xn_crilog_close(p->log);
@@ -235,6 +238,11 @@ static void mark_booted(struct pod *p)
 	}
 }
 
+void xn_rt_booted(struct pod *p)
+{
+	mark_booted(p);
+}
+
 static void ready_changed(struct xn_store *st, const char *path, void *arg)
 {
 	struct pod *p = arg;
@@ -255,7 +263,8 @@ static void ready_changed(struct xn_store *st, const char *path, void *arg)
 	free(val);
 	if (ready && p->spec.guest_readiness)
 		mark_booted(p);
-	xn_rt_ready_update(p, ready);
+	xn_rt_set_base_ready(p, ready); /* and the probes (runtime_probe.c) */
+	xn_rt_ready_update(p, p->st.ready); /* at most once a second */
 }
 
 static void watch_ready(struct pod *p)
@@ -264,9 +273,10 @@ static void watch_ready(struct pod *p)
 	xn_err err = NULL;
 
 	if (!p->spec.guest_readiness) {
-		p->st.ready = true;
+		xn_rt_set_base_ready(p, true);
 		return;
 	}
+	xn_rt_set_base_ready(p, false);
 	path = xn_xasprintf("/local/domain/%u/data/xenlet/ready", p->st.domid);
 	p->ready_watch = xn_store_watch(p->rt->store, path, ready_changed, p, &err);
 	if (p->ready_watch < 0) {
@@ -419,6 +429,7 @@ static void created(struct xn_hv *hv, int rc, uint32_t domid, xn_err cerr, void 
 			 p->spec.boot_timeout_s ? p->spec.boot_timeout_s * 1000ull : XN_RT_NO_TIMER,
 			 "", NULL);
 	watch_ready(p);
+	xn_rt_probe_start(p, false);
 	xn_rt_save_record(p);
 	xn_rt_note(p, "Normal", "Started", "Started domain %u", domid);
 	xn_rt_notify(p);
@@ -440,6 +451,9 @@ void xn_rt_adopt(struct pod *p, uint32_t domid, bool paused)
 		xn_rt_transition(p, XN_POD_RUNNING, XN_RT_NO_TIMER, "", NULL);
 	open_console(p);
 	watch_ready(p);
+	xn_rt_probe_start(p, true);
+	if (paused)
+		xn_rt_probe_pause(p, true);
 	log_info("pod %s/%s: adopted %s domain %u", p->spec.ns, p->spec.name,
 		 paused ? "paused" : "running", domid);
 	xn_rt_save_record(p);
@@ -572,14 +586,20 @@ static bool restart_due(const struct pod *p)
 {
 	switch (p->spec.restart) {
 	case XN_RESTART_NEVER: return false;
-	case XN_RESTART_ON_FAILURE: return p->st.has_last && p->st.last.exit_code != 0;
+	case XN_RESTART_ON_FAILURE:
+		/* the kubelet restarts a container it killed for a failed liveness
+		 * or startup probe whatever its exit code (unless Never) */
+		return p->probe_killed || (p->st.has_last && p->st.last.exit_code != 0);
 	default: return true;
 	}
 }
 
 void xn_rt_decide(struct pod *p, const char *why)
 {
-	if (restart_due(p)) {
+	bool restart = restart_due(p);
+
+	p->probe_killed = false;
+	if (restart) {
 		enter_backoff(p, "CrashLoopBackOff", why);
 		return;
 	}
@@ -829,6 +849,16 @@ static void request_shutdown(struct pod *p, unsigned grace_s, const char *reason
 	destroy_domain(p);
 }
 
+void xn_rt_probe_kill(struct pod *p, unsigned grace_s)
+{
+	if (p->st.phase != XN_POD_BOOTING && p->st.phase != XN_POD_RUNNING &&
+	    p->st.phase != XN_POD_PAUSED)
+		return;
+	p->probe_killed = true;
+	request_shutdown(p, grace_s, "Killing");
+	xn_rt_notify(p);
+}
+
 /* ---- public API ---- */
 
 struct xn_runtime *xn_runtime_new(struct event_base *base, struct xn_hv *hv, struct xn_store *store,
@@ -1012,6 +1042,7 @@ int xn_runtime_pause(struct xn_runtime *rt, const char *uid, xn_err *err)
 	/* the boot deadline counts the guest's time, not ours: it waits */
 	p->resume = p->st.phase;
 	p->boot_left_ms = p->st.phase == XN_POD_BOOTING ? timer_left_ms(p) : 0;
+	xn_rt_probe_pause(p, true); /* a paused guest cannot answer: no verdicts */
 	if (p->boot_left_ms)
 		xn_rt_transition(p, XN_POD_PAUSED, XN_RT_NO_TIMER, "Paused",
 				 "domain %u is paused (its boot deadline waits with %llu ms left)",
@@ -1040,6 +1071,7 @@ int xn_runtime_unpause(struct xn_runtime *rt, const char *uid, xn_err *err)
 		return 0;
 	xn_rt_transition(p, p->resume, p->boot_left_ms ? p->boot_left_ms : XN_RT_NO_TIMER, "",
 			 NULL);
+	xn_rt_probe_pause(p, false);
 	p->boot_left_ms = 0;
 	log_info("pod %s/%s: unpaused domain %u", p->spec.ns, p->spec.name, p->st.domid);
 	xn_rt_notify(p);

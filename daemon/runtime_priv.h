@@ -43,6 +43,14 @@ struct pod {
 	bool ready_sent;		 /* the readiness the owner was told last */
 	uint64_t ready_sent_ns;		 /* monotonic: when a readiness change went */
 	struct event *ready_timer;	 /* the next readiness report, if held */
+	struct xn_prober *prober; /* the instance's probes (runtime_probe.c), NULL */
+	bool base_ready;	  /* ready as far as the guest's flag goes */
+	bool probe_killed;	  /* the instance is killed for a failed liveness or
+				   * startup probe: restarted unless policy Never */
+	struct {		  /* the last Unhealthy Event of each probe */
+		uint64_t hash;	  /* of its message */
+		uint64_t at_ns;	  /* monotonic */
+	} unhealthy[XN_PROBE_N];
 };
 
 TAILQ_HEAD(pod_list, pod);
@@ -116,5 +124,24 @@ void xn_rt_net_release(struct pod *p);
 void xn_rt_net_restore(struct pod *p);
 /* The addresses for the store's pod record (NULL: none). */
 void xn_rt_net_record(struct pod *p, const char **ip, const char **mac, struct xn_pod_addrs *buf);
+
+/* runtime_probe.c: the probes of an instance */
+/* Start them (once the domain runs; adopted: after a daemon restart, the
+ * first attempts spread over a whole period). */
+void xn_rt_probe_start(struct pod *p, bool adopted);
+/* The instance leaves its running phases: no more probes (idempotent). */
+void xn_rt_probe_stop(struct pod *p);
+void xn_rt_probe_pause(struct pod *p, bool paused);
+/* The guest's side of readiness changed (or is set): st.ready follows from
+ * it and the probes; true when st.ready changed. */
+bool xn_rt_set_base_ready(struct pod *p, bool ready);
+
+/* runtime.c, for runtime_probe.c */
+/* The guest shows it runs (a console byte, a probe answered): BOOTING ->
+ * RUNNING. */
+void xn_rt_booted(struct pod *p);
+/* A failed liveness or startup probe: shut the instance down within
+ * grace_s; the restart policy then restarts it unless it is Never. */
+void xn_rt_probe_kill(struct pod *p, unsigned grace_s);
 
 #endif

@@ -18,6 +18,9 @@
  *   is destroyed, exit 124, reason BootTimeout), xenlet.io/net-config
  *   (mirage | unikraft | linux | none: how the image reads its address from
  *   the command line; docs/networking.md).
+ * Probes: containers[0].{startup,liveness,readiness}Probe into spec->probes
+ *   (probe.h; a bad probe rejects the pod naming its field, exec and grpc
+ *   probes are listed in warnings).
  */
 #ifndef XENLET_POD_TRANSLATE_H
 #define XENLET_POD_TRANSLATE_H

@@ -21,6 +21,7 @@
 #include "xenlet/err.h"
 #include "xenlet/hv.h"
 #include "xenlet/net.h"
+#include "xenlet/probe.h"
 
 struct event_base;
 struct xn_store;
@@ -58,6 +59,7 @@ struct xn_pod_spec {
 	bool local;		     /* created through xl-pod, not the API server */
 	enum xn_net_conv net_config; /* how the guest reads its address from the
 				      * command line (xenlet.io/net-config) */
+	struct xn_probes probes;     /* startup, liveness, readiness (probe.h) */
 };
 void xn_pod_spec_dispose(struct xn_pod_spec *s);
 void xn_pod_spec_copy(struct xn_pod_spec *dst, const struct xn_pod_spec *src);
@@ -117,7 +119,9 @@ struct xn_pod_status {
 	uint64_t started_at; /* unix ns of the running instance */
 	unsigned restart_count;
 	bool ready;
-	bool has_last; /* last holds the previous termination */
+	bool startup_pending; /* a startup probe has not succeeded yet: the
+			       * container is not "started" (nor ready) */
+	bool has_last;	      /* last holds the previous termination */
 	struct xn_termination last;
 	bool stopping; /* kill requested: forgotten once its domain is gone */
 	bool finished; /* phase TERMINATED: the policy says no restart */

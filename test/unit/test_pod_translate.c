@@ -336,6 +336,8 @@ int main(void)
 	    cmocka_unit_test(guest_type_asked_or_from_kernel),
 	    GOLDEN("net-config"),
 	    GOLDEN("bad-net-config"),
+	    GOLDEN("probes"),
+	    GOLDEN("bad-probe"),
 	    cmocka_unit_test(admission),
 	    cmocka_unit_test(huge_quantities_clamped_and_refused),
 	    cmocka_unit_test(int64_max_memory_refused_on_8gib_node),

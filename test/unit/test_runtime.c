@@ -16,13 +16,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <event2/event.h>
 
 #include "testutil.h"
 #include "xenlet/hv.h"
 #include "xenlet/hv_sim.h"
 #include "xenlet/log.h"
+#include "xenlet/metrics.h"
 #include "xenlet/runtime.h"
 #include "xenlet/store.h"
 #include "xenlet/util.h"
@@ -1327,6 +1331,227 @@ static void test_shutdown_verb(void **state)
 	assert_false(domain_exists(t, domid));
 }
 
+/* ---- probes (runtime_probe.c): the hooks, against sockets on 127.0.0.1 ---- */
+
+/* A TCP port on 127.0.0.1: listening (connects succeed: the kernel
+ * completes them into the backlog) or, listen false, closed (refused). */
+static unsigned loopback_port(bool listen_on, int *fd_out)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	if (listen_on) {
+		assert_int_equal(listen(fd, 64), 0);
+		*fd_out = fd;
+	} else {
+		close(fd);
+		*fd_out = -1;
+	}
+	return ntohs(sin.sin_port);
+}
+
+static int count_notes(struct t *t, const char *uid, const char *reason)
+{
+	char want[64];
+	int n = 0;
+
+	snprintf(want, sizeof(want), "%s %s", uid, reason);
+	for (int i = 0; i < t->nnotes; i++)
+		n += strcmp(t->notes[i], want) == 0;
+	return n;
+}
+
+static struct xn_probe tcp_probe(unsigned port, unsigned failures)
+{
+	return (struct xn_probe){.kind = XN_PROBE_TCP,
+				 .host = "127.0.0.1",
+				 .port = port,
+				 .period_s = 1,
+				 .timeout_s = 1,
+				 .success_threshold = 1,
+				 .failure_threshold = failures,
+				 .grace_s = -1};
+}
+
+/* A failed liveness probe kills the instance and the policy restarts it:
+ * under OnFailure too, although the guest's shutdown exits 0 (the kubelet
+ * restarts a container it killed for its liveness probe unless Never). */
+static void test_probe_liveness_restarts(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-lv", "lv", FIXTURES "server.sim", XN_RESTART_ON_FAILURE);
+	int fd, i;
+
+	s.grace_s = 5;
+	s.probes.p[XN_PROBE_LIVENESS] = tcp_probe(loopback_port(false, &fd), 2);
+	run_pod(t, &s);
+	i = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 1);
+	assert_true(t->recs[i].st.has_last);
+	assert_int_equal(t->recs[i].st.last.exit_code, 0); /* it obeyed the shutdown */
+	assert_true(has_note(t, s.uid, "Unhealthy"));
+	assert_true(has_note(t, s.uid, "Killing"));
+	/* the kill went through the grace period (stopping), not a destroy */
+	assert_true(
+	    find_rec(t, 0,
+		     &(struct want){s.uid, XN_RT_STATUS, XN_INST_RUNNING, "Killing", 0, -1}) >= 0);
+}
+
+static void test_probe_liveness_never(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-ln", "ln", FIXTURES "server.sim", XN_RESTART_NEVER);
+	int fd, i;
+
+	s.probes.p[XN_PROBE_LIVENESS] = tcp_probe(loopback_port(false, &fd), 1);
+	run_pod(t, &s);
+	i = wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_TERMINATED, NULL, 0);
+	assert_int_equal(t->recs[i].st.restart_count, 0);
+	assert_true(has_note(t, s.uid, "Killing"));
+}
+
+static bool ready_is(struct t *t, const void *arg)
+{
+	const struct xn_pod_status *st = xn_runtime_status(t->rt, ((const char *const *)arg)[0]);
+
+	return st && st->ready == (((const char *const *)arg)[1][0] == '1');
+}
+
+/* Readiness from the probe: not ready until it succeeds; a startup probe
+ * that keeps failing holds started and ready back (and the readiness probe,
+ * whose port answers, with them). */
+static void test_probe_readiness_and_startup(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec r = spec("uid-rd", "rd", FIXTURES "server.sim", XN_RESTART_ALWAYS);
+	struct xn_pod_spec u = spec("uid-su", "su", FIXTURES "server.sim", XN_RESTART_ALWAYS);
+	const char *want_ready[] = {"uid-rd", "1"};
+	const struct xn_pod_status *st;
+	int lfd, cfd;
+	unsigned open_port = loopback_port(true, &lfd);
+
+	r.probes.p[XN_PROBE_READINESS] = tcp_probe(open_port, 1);
+	u.probes.p[XN_PROBE_READINESS] = tcp_probe(open_port, 1);
+	u.probes.p[XN_PROBE_STARTUP] = tcp_probe(loopback_port(false, &cfd), 100);
+	run_pod(t, &r);
+	run_pod(t, &u);
+	running_domid(t, r.uid);
+	st = xn_runtime_status(t->rt, r.uid);
+	/* running, but not ready before the probe said so */
+	assert_false(st->ready);
+	assert_false(st->startup_pending);
+	assert_true(run_until(t, ready_is, want_ready));
+	/* the startup pod: two periods later still not started nor ready */
+	xn_test_run_for(t->base, 2500);
+	st = xn_runtime_status(t->rt, u.uid);
+	assert_int_equal(st->state, XN_INST_RUNNING);
+	assert_true(st->startup_pending);
+	assert_false(st->ready);
+	assert_true(has_note(t, u.uid, "Unhealthy"));
+	assert_false(has_note(t, u.uid, "Killing")); /* threshold 100 not reached */
+	/* failing the same way again and again: one Event (repeats folded) */
+	assert_int_equal(count_notes(t, u.uid, "Unhealthy"), 1);
+	/* ... but every attempt is counted in the metrics */
+	assert_true(xn_metric_value("xenlet_probe_failures_total", "Startup") >= 2);
+	assert_true(xn_metric_value("xenlet_probe_attempts_total", "Readiness") >= 1);
+	close(lfd);
+}
+
+/* A paused guest cannot answer: its probes wait, no kill. */
+static void test_probe_paused_no_kill(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-pp", "pp", FIXTURES "server.sim", XN_RESTART_ALWAYS);
+	xn_err err = NULL;
+	int fd;
+
+	s.probes.p[XN_PROBE_LIVENESS] = tcp_probe(loopback_port(false, &fd), 1);
+	s.probes.p[XN_PROBE_LIVENESS].initial_delay_s = 1;
+	run_pod(t, &s);
+	running_domid(t, s.uid);
+	if (xn_runtime_pause(t->rt, s.uid, &err) < 0)
+		fail_msg("pause: %s", xn_error_msg(err));
+	xn_test_run_for(t->base, 2500);
+	assert_false(has_note(t, s.uid, "Unhealthy"));
+	assert_false(has_note(t, s.uid, "Killing"));
+	assert_int_equal(xn_runtime_status(t->rt, s.uid)->phase, XN_POD_PAUSED);
+	if (xn_runtime_unpause(t->rt, s.uid, &err) < 0)
+		fail_msg("unpause: %s", xn_error_msg(err));
+	wait_rec(t, s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 1);
+	assert_true(has_note(t, s.uid, "Killing"));
+}
+
+/* Ready combines the guest's flag and the readiness probe: the probe alone
+ * (its port answers at once) is not enough while the flag is unset. */
+static void test_probe_and_guest_flag(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *late =
+	    script(t, "late-ready.sim", "print up\nsleep 1500\nready\nhang\n");
+	struct xn_pod_spec s = spec("uid-pg", "pg", late, XN_RESTART_NEVER);
+	const char *want_ready[] = {"uid-pg", "1"};
+	const struct xn_pod_status *st;
+	int lfd;
+
+	s.guest_readiness = true;
+	s.probes.p[XN_PROBE_READINESS] = tcp_probe(loopback_port(true, &lfd), 1);
+	run_pod(t, &s);
+	/* the probe succeeds within its first second (jitter < 1 s) */
+	xn_test_run_for(t->base, 1200);
+	st = xn_runtime_status(t->rt, s.uid);
+	assert_int_equal(st->state, XN_INST_RUNNING);
+	assert_false(st->ready); /* the guest has not set its flag */
+	assert_true(run_until(t, ready_is, want_ready));
+	close(lfd);
+}
+
+/* A probe that succeeds is a sign of life like a console byte: a guest that
+ * writes nothing but answers its probe has booted (no BootTimeout). */
+static void test_probe_success_boots(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-pb", "pb", FIXTURES "silent.sim", XN_RESTART_NEVER);
+	int lfd;
+
+	s.boot_timeout_s = 2;
+	s.probes.p[XN_PROBE_READINESS] = tcp_probe(loopback_port(true, &lfd), 1);
+	run_pod(t, &s);
+	xn_test_run_for(t->base, 2600);
+	assert_false(has_note(t, s.uid, "BootTimeout"));
+	assert_int_equal(xn_runtime_status(t->rt, s.uid)->phase, XN_POD_RUNNING);
+	assert_true(xn_runtime_status(t->rt, s.uid)->ready);
+	close(lfd);
+}
+
+static bool started_reported(struct t *t, const void *arg)
+{
+	for (int i = 0; i < t->nrecs; i++)
+		if (strcmp(t->recs[i].uid, arg) == 0 && t->recs[i].st.state == XN_INST_RUNNING &&
+		    !t->recs[i].st.startup_pending)
+			return true;
+	return false;
+}
+
+/* A startup probe that succeeds while the readiness probe fails changes
+ * only "started": that alone is a status change the owner hears of. */
+static void test_probe_started_without_ready(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec s = spec("uid-sn", "sn", FIXTURES "server.sim", XN_RESTART_ALWAYS);
+	int lfd, cfd;
+
+	s.probes.p[XN_PROBE_STARTUP] = tcp_probe(loopback_port(true, &lfd), 3);
+	s.probes.p[XN_PROBE_READINESS] = tcp_probe(loopback_port(false, &cfd), 3);
+	run_pod(t, &s);
+	assert_true(run_until(t, started_reported, s.uid));
+	assert_false(xn_runtime_status(t->rt, s.uid)->ready);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1358,6 +1583,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_kill_failed_shutdown_destroys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill_failed_destroy_retries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shutdown_verb, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_liveness_restarts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_liveness_never, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_readiness_and_startup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_paused_no_kill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_and_guest_flag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_success_boots, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_started_without_ready, setup, teardown),
 	};
 
 	xn_log_init("test_runtime", 0);
