@@ -263,7 +263,7 @@ static void ready_changed(struct xn_store *st, const char *path, void *arg)
 	free(val);
 	if (ready && p->spec.guest_readiness)
 		mark_booted(p);
-	xn_rt_set_base_ready(p, ready); /* and the probes (runtime_probe.c) */
+	xn_rt_set_base_ready(p, ready);	    /* and the probes (runtime_probe.c) */
 	xn_rt_ready_update(p, p->st.ready); /* at most once a second */
 }
 

@@ -43,13 +43,13 @@ struct pod {
 	bool ready_sent;		 /* the readiness the owner was told last */
 	uint64_t ready_sent_ns;		 /* monotonic: when a readiness change went */
 	struct event *ready_timer;	 /* the next readiness report, if held */
-	struct xn_prober *prober; /* the instance's probes (runtime_probe.c), NULL */
-	bool base_ready;	  /* ready as far as the guest's flag goes */
-	bool probe_killed;	  /* the instance is killed for a failed liveness or
-				   * startup probe: restarted unless policy Never */
-	struct {		  /* the last Unhealthy Event of each probe */
-		uint64_t hash;	  /* of its message */
-		uint64_t at_ns;	  /* monotonic */
+	struct xn_prober *prober;	 /* the instance's probes (runtime_probe.c), NULL */
+	bool base_ready;		 /* ready as far as the guest's flag goes */
+	bool probe_killed;		 /* the instance is killed for a failed liveness or
+					  * startup probe: restarted unless policy Never */
+	struct {			 /* the last Unhealthy Event of each probe */
+		uint64_t hash;		 /* of its message */
+		uint64_t at_ns;		 /* monotonic */
 	} unhealthy[XN_PROBE_N];
 };
 
