@@ -5,6 +5,9 @@
  * goes through the domain's async event, a zero timeout, so no callback ever
  * runs inside the call that caused it.  Domains are freed only there too,
  * so a domain stays valid across every owner callback except the last.
+ *
+ * The domain table is written to its file once per loop turn that changed
+ * it (save_ev, made active as store_mem.c does), not on every change.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include <event2/event.h>
 
 #include "xenlet/hv_sim_int.h"
+#include "xenlet/log.h"
 #include "xenlet/util.h"
 
 #define STEP_BUDGET 1000  /* steps per callback before yielding to the loop */
@@ -28,6 +32,8 @@
 #define NS_PER_MS   1000000ull
 #define MAX_MEM_MB  (1ull << 30)
 #define MAX_CPUS    4096
+
+#define SAVE_RETRY_SEC 1 /* after a failed write of the domain table */
 
 static struct sim *sim_of(struct xn_hv *hv)
 {
@@ -89,10 +95,44 @@ static int take_fault(struct sim *s, enum xn_sim_fault f, xn_err *err)
 	return -1;
 }
 
-/* A failed save leaves the previous table; the next change retries. */
+/* Write the table now if it changed; a failed write leaves the previous
+ * file, and the table stays due. */
+static int save_now(struct sim *s, xn_err *err)
+{
+	if (!s->dirty)
+		return 0;
+	if (sim_state_save(s, err) < 0)
+		return -1;
+	s->dirty = false;
+	return 0;
+}
+
+static void save_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim *s = arg;
+	struct timeval retry = {SAVE_RETRY_SEC, 0};
+	xn_err err = NULL;
+
+	if (save_now(s, &err) < 0) {
+		if (!s->save_failing)
+			log_warnx("hv_sim: %s (retrying every %d s)", xn_error_msg(err),
+				  SAVE_RETRY_SEC);
+		s->save_failing = true;
+		xn_error_free(&err);
+		evtimer_add(s->save_ev, &retry);
+		return;
+	}
+	if (s->save_failing)
+		log_info("hv_sim: %s written again", s->state_file);
+	s->save_failing = false;
+}
+
+/* The table changed: it is written at the end of this loop turn, after the
+ * callbacks already due and before the loop waits again. */
 static void save(struct sim *s)
 {
-	(void)sim_state_save(s, NULL);
+	s->dirty = true;
+	event_active(s->save_ev, EV_TIMEOUT, 0); /* no-op when already active */
 }
 
 uint64_t sim_dom_cpu_ns(const struct sim_dom *d)
@@ -492,6 +532,8 @@ static void sim_free(struct sim *s)
 	}
 	for (int i = 0; i < XN_SIM_FAULT_MAX; i++)
 		free(s->fail_next[i]);
+	if (s->save_ev != NULL)
+		event_free(s->save_ev);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	free(s->fail_create_glob);
@@ -528,6 +570,11 @@ static int sim_open(struct xn_hv *hv, xn_err *err)
 	s->hv = hv;
 	s->lock_fd = -1;
 	s->next_domid = 1;
+	s->save_ev = evtimer_new(hv->base, save_cb, s);
+	if (s->save_ev == NULL) {
+		xn_error(err, ENOMEM, "hv_sim: event_new failed");
+		goto fail;
+	}
 	if (env_u64("XN_SIM_MEMORY_MB", XN_SIM_DEFAULT_MEMORY_MB, MAX_MEM_MB, "MiB", &mem_mb, err) <
 		0 ||
 	    env_u64("XN_SIM_CPUS", XN_SIM_DEFAULT_CPUS, MAX_CPUS, "CPUs", &cpus, err) < 0)
@@ -560,10 +607,15 @@ fail:
 static void sim_close(struct xn_hv *hv)
 {
 	struct sim *s = sim_of(hv);
+	xn_err err = NULL;
 
 	if (s == NULL)
 		return;
-	save(s);
+	s->dirty = true; /* with the cpu times of now */
+	if (save_now(s, &err) < 0) {
+		log_warnx("hv_sim: closing: %s", xn_error_msg(err));
+		xn_error_free(&err);
+	}
 	sim_free(s);
 	hv->priv = NULL;
 }
@@ -889,6 +941,13 @@ bool xn_hv_sim_ready(struct xn_hv *hv, uint32_t domid)
 	struct sim_dom *d = s ? find(s, domid) : NULL;
 
 	return d != NULL && d->ready;
+}
+
+unsigned long xn_hv_sim_state_writes(struct xn_hv *hv)
+{
+	struct sim *s = sim_of(hv);
+
+	return s != NULL ? s->state_writes : 0;
 }
 
 void xn_hv_sim_set_ready_hook(struct xn_hv *hv, xn_hv_sim_ready_cb cb, void *arg)

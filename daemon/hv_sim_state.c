@@ -53,7 +53,7 @@ int sim_state_save(struct sim *s, xn_err *err)
 	cleanup_free char *tmp = xn_xasprintf("%s.tmp", s->state_file);
 	cleanup_free char *text = NULL;
 	cJSON *root = cJSON_CreateObject(), *arr;
-	cleanup_close int fd = -1;
+	cleanup_close int fd = -1, dirfd = -1;
 	size_t len;
 
 	cJSON_AddNumberToObject(root, "version", STATE_VERSION);
@@ -71,7 +71,9 @@ int sim_state_save(struct sim *s, xn_err *err)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return xn_error_errno(err, errno, "%s", tmp);
-	if (xn_write_all(fd, text, len) < 0) {
+	/* durable before the rename: a crash of the host leaves the old table
+	 * or the new one, never an empty file that would stop the next start */
+	if (xn_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
 		xn_error_errno(err, errno, "%s: write", tmp);
 		unlink(tmp);
 		return -1;
@@ -81,6 +83,10 @@ int sim_state_save(struct sim *s, xn_err *err)
 		unlink(tmp);
 		return -1;
 	}
+	dirfd = open(s->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd >= 0)
+		fsync(dirfd);
+	s->state_writes++;
 	return 0;
 }
 

@@ -4,6 +4,16 @@
  * and everything below it, transactions that can be made to conflict, and
  * optionally a JSON file (XN_STORE_MEM_FILE) that survives a restart.
  *
+ * The file is written once per event-loop turn, not once per change: a
+ * change marks the tree dirty and activates save_ev, which libevent runs
+ * after the callbacks already due in this turn and before the loop waits
+ * again (event_active, not a timer: a timer would let the next turn's I/O
+ * callbacks, e.g. a bufferevent sending a reply, run first).  So whatever a
+ * turn changed is on disk (temp file, fsync, rename) before any reply the
+ * turn queued leaves through the loop; xn_store_flush() writes at once and
+ * xn_store_close() writes what is left.  A burst of pods used to rewrite
+ * the whole file, with an fsync, for every key.
+ *
  * The tree is a sorted array of nodes searched with bsearch-style lower
  * bounds: small, and plenty for the few hundred nodes a host has.
  */
@@ -20,7 +30,10 @@
 #include <event2/event.h>
 
 #include "store_backend.h"
+#include "xenlet/log.h"
 #include "xenlet/util.h"
+
+#define SAVE_RETRY_SEC 1 /* after a failed write of the file */
 
 struct node {
 	char *path;
@@ -56,7 +69,11 @@ struct mem {
 	size_t nq;
 	unsigned fail_commits;
 	char *file;
+	bool dirty;	      /* the tree has changes the file lacks */
+	bool save_failing;    /* the last write failed (logged once) */
+	unsigned long writes; /* of the file, for xn_store_mem_file_writes() */
 	struct event *ev;
+	struct event *save_ev; /* writes the file at the end of the turn */
 };
 
 /* --- tree ----------------------------------------------------------------- */
@@ -279,6 +296,7 @@ static int persist(struct xn_store *st, xn_err *err)
 	fd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0)
 		fsync(fd);
+	m->writes++;
 	rc = 0;
 out:
 	if (fd >= 0)
@@ -286,6 +304,52 @@ out:
 	if (rc < 0)
 		unlink(tmp);
 	return rc;
+}
+
+/* Write the file if the tree has changed since the last write. */
+static int save_now(struct xn_store *st, xn_err *err)
+{
+	struct mem *m = st->priv;
+
+	if (!m->dirty)
+		return 0;
+	if (persist(st, err) < 0)
+		return -1;
+	m->dirty = false;
+	return 0;
+}
+
+static void save_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct xn_store *st = arg;
+	struct mem *m = st->priv;
+	struct timeval retry = {SAVE_RETRY_SEC, 0};
+	xn_err err = NULL;
+
+	if (save_now(st, &err) < 0) {
+		/* the tree stays as it is; the file catches up when it can */
+		if (!m->save_failing)
+			log_warnx("store: %s (retrying every %d s)", xn_error_msg(err),
+				  SAVE_RETRY_SEC);
+		m->save_failing = true;
+		xn_error_free(&err);
+		evtimer_add(m->save_ev, &retry);
+		return;
+	}
+	if (m->save_failing)
+		log_info("store: %s written again", m->file);
+	m->save_failing = false;
+}
+
+/* A change of the tree: the file follows at the end of this loop turn. */
+static void mark_dirty(struct xn_store *st)
+{
+	struct mem *m = st->priv;
+
+	if (m->file == NULL)
+		return;
+	m->dirty = true;
+	event_active(m->save_ev, EV_TIMEOUT, 0); /* no-op when already active */
 }
 
 static int parse_perm(const char *s, struct xn_store_perm *p)
@@ -386,8 +450,14 @@ static int mem_open(struct xn_store *st, xn_err *err)
 
 	st->priv = m;
 	m->ev = event_new(st->base, -1, 0, deliver, st);
-	if (m->ev == NULL) {
+	m->save_ev = evtimer_new(st->base, save_cb, st);
+	if (m->ev == NULL || m->save_ev == NULL) {
+		if (m->ev != NULL)
+			event_free(m->ev);
+		if (m->save_ev != NULL)
+			event_free(m->save_ev);
 		free(m);
+		st->priv = NULL;
 		return xn_error(err, ENOMEM, "store mem: event_new failed");
 	}
 	m->t.v = xn_xcalloc(1, sizeof(*m->t.v));
@@ -407,9 +477,14 @@ static int mem_open(struct xn_store *st, xn_err *err)
 static void mem_close(struct xn_store *st)
 {
 	struct mem *m = st->priv;
+	xn_err err = NULL;
 
 	if (m == NULL)
 		return;
+	if (save_now(st, &err) < 0) {
+		log_warnx("store: closing: %s", xn_error_msg(err));
+		xn_error_free(&err);
+	}
 	tree_free(&m->t);
 	tree_free(&m->snap);
 	for (size_t i = 0; i < m->ntxc; i++)
@@ -419,9 +494,15 @@ static void mem_close(struct xn_store *st)
 		free(m->q[i].path);
 	free(m->q);
 	event_free(m->ev);
+	event_free(m->save_ev);
 	free(m->file);
 	free(m);
 	st->priv = NULL;
+}
+
+static int mem_flush(struct xn_store *st, xn_err *err)
+{
+	return save_now(st, err);
 }
 
 /* Check that a write may happen under tx now. */
@@ -445,7 +526,8 @@ static int changed(struct xn_store *st, uint32_t tx, const char *path, bool rm, 
 		return 0;
 	}
 	fire_change(st, path, rm);
-	return persist(st, err);
+	mark_dirty(st);
+	return 0;
 }
 
 static int mem_tx_start(struct xn_store *st, uint32_t *tx, xn_err *err)
@@ -465,7 +547,6 @@ static int mem_tx_end(struct xn_store *st, uint32_t tx, bool abort, xn_err *err)
 {
 	struct mem *m = st->priv;
 	bool conflict = !abort && m->fail_commits > 0;
-	int rc = 0;
 
 	if (!m->in_tx || tx != m->tx_id)
 		return xn_error(err, EINVAL, "transaction %u: not open", tx);
@@ -478,7 +559,7 @@ static int mem_tx_end(struct xn_store *st, uint32_t tx, bool abort, xn_err *err)
 		for (size_t i = 0; i < m->ntxc; i++)
 			fire_change(st, m->txc[i].path, m->txc[i].rm);
 		if (m->ntxc > 0)
-			rc = persist(st, err);
+			mark_dirty(st);
 	}
 	m->snap = (struct tree){NULL, 0};
 	for (size_t i = 0; i < m->ntxc; i++)
@@ -490,7 +571,7 @@ static int mem_tx_end(struct xn_store *st, uint32_t tx, bool abort, xn_err *err)
 		m->fail_commits--;
 		return xn_error(err, EAGAIN, "transaction %u: conflict (injected)", tx);
 	}
-	return rc;
+	return 0;
 }
 
 static int mem_get(struct xn_store *st, uint32_t tx, const char *path, char **val, size_t *len,
@@ -613,10 +694,16 @@ int xn_store_mem_fail_commits(struct xn_store *st, unsigned n)
 	return 0;
 }
 
+unsigned long xn_store_mem_file_writes(const struct xn_store *st)
+{
+	return st->ops == &xn_store_ops_mem ? ((const struct mem *)st->priv)->writes : 0;
+}
+
 const struct xn_store_ops xn_store_ops_mem = {
     .name = "mem",
     .open = mem_open,
     .close = mem_close,
+    .flush = mem_flush,
     .tx_start = mem_tx_start,
     .tx_end = mem_tx_end,
     .get = mem_get,

@@ -33,8 +33,11 @@
  *   its master is written non-blocking and output that does not fit (nobody
  *   reading the slave) is dropped there, never in the attach stream.
  * - Persistence: the domain table lives in XN_SIM_STATE_DIR/domains.json,
- *   rewritten atomically (tmp + rename) on every state change, on `ready`
- *   and on close().  A new open() on the same directory loads the domains in
+ *   rewritten atomically (tmp, fsync, rename) once per event-loop turn in
+ *   which the table changed (a state change, `ready`): at the end of that
+ *   turn, after its callbacks and before the loop waits again, so that a
+ *   process killed once the turn is over keeps every change; and on
+ *   close().  A new open() on the same directory loads the domains in
  *   the state they had (running, paused, shut down) with their script text,
  *   domid, tag, cpu time and ready flag; their scripts resume at the step
  *   recorded last (a sleep in progress starts over; after a crash of the
@@ -87,5 +90,7 @@ bool xn_hv_sim_ready(struct xn_hv *hv, uint32_t domid);
  * module will write the flag into the guest's data area). */
 typedef void (*xn_hv_sim_ready_cb)(struct xn_hv *hv, uint32_t domid, void *arg);
 void xn_hv_sim_set_ready_hook(struct xn_hv *hv, xn_hv_sim_ready_cb cb, void *arg);
+/* Test hook: how often the domain table has been written (0: not sim). */
+unsigned long xn_hv_sim_state_writes(struct xn_hv *hv);
 
 #endif

@@ -76,6 +76,10 @@ struct sim {
 	char *fail_create_glob;
 	xn_hv_sim_ready_cb ready_cb;
 	void *ready_arg;
+	struct event *save_ev;	    /* writes the table at the end of the turn */
+	bool dirty;		    /* the table changed since the last write */
+	bool save_failing;	    /* the last write failed (logged once) */
+	unsigned long state_writes; /* of the file, for xn_hv_sim_state_writes() */
 };
 
 /* hv_sim.c */
@@ -83,7 +87,8 @@ struct sim_dom *sim_dom_new(struct sim *s);
 void sim_dom_free(struct sim_dom *d);
 uint64_t sim_dom_cpu_ns(const struct sim_dom *d);
 
-/* hv_sim_state.c: save every created domain; load them back (each made with
+/* hv_sim_state.c: save every created domain (temp file, fsync, rename,
+ * fsync of the directory); load them back (each made with
  * sim_dom_new, linked into s->doms, with config, script, state, pc, ready,
  * cpu time; events and pty are the caller's job). */
 int sim_state_save(struct sim *s, xn_err *err);

@@ -3,10 +3,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -551,6 +554,167 @@ static void persistence_file_round_trip(void **state)
 	xn_pod_record_dispose(&r);
 }
 
+#define BURST 40
+
+static char *burst_uid(int i)
+{
+	return xn_xasprintf("burst-%d", i);
+}
+
+static void burst_put(struct xn_store *st, int i, xn_err *err)
+{
+	cleanup_free char *uid = burst_uid(i);
+	struct xn_pod_record r = full_record(uid);
+
+	r.domid = (uint32_t)(100 + i);
+	if (xn_store_pod_put(st, &r, err) < 0)
+		fail_msg("pod_put %s: %s", uid, xn_error_msg(*err));
+	xn_pod_record_dispose(&r);
+}
+
+static void assert_burst_records(struct event_base *base, int n)
+{
+	struct xn_store *st;
+	xn_err err = NULL;
+
+	st = xn_store_open("mem", base, &err); /* the "restarted daemon" */
+	if (st == NULL)
+		fail_msg("reopen: %s", xn_error_msg(err));
+	for (int i = 0; i < n; i++) {
+		cleanup_free char *uid = burst_uid(i);
+		struct xn_pod_record got;
+
+		if (xn_store_pod_get(st, uid, &got, &err) < 0)
+			fail_msg("record %s lost: %s", uid, xn_error_msg(err));
+		assert_int_equal(got.domid, 100 + i);
+		xn_pod_record_dispose(&got);
+	}
+	xn_store_close(st);
+}
+
+static char *temp_store_file(char *dir)
+{
+	if (mkdtemp(dir) == NULL)
+		fail_msg("mkdtemp: %s", strerror(errno));
+	return xn_xasprintf("%s/store.json", dir);
+}
+
+static void remove_temp_store(const char *dir, const char *file)
+{
+	cleanup_free char *tmp = xn_xasprintf("%s.tmp", file);
+
+	unsetenv("XN_STORE_MEM_FILE");
+	unlink(file);
+	rmdir(tmp);
+	rmdir(dir);
+}
+
+/* A burst of changes in one loop turn is written once, at the end of the
+ * turn, not once per key (it was: a file rewrite and an fsync per key made
+ * up half of the daemon's CPU under a burst of pods). */
+static void persistence_once_per_loop_turn(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	struct xn_store *st;
+	xn_err err = NULL;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	for (int i = 0; i < BURST; i++) {
+		burst_put(st, i, &err);
+		OK(xn_store_set(st, "/xenlet/node/burst", "x", &err_));
+	}
+	assert_int_equal(xn_store_mem_file_writes(st), 0); /* not inside the turn */
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(xn_store_mem_file_writes(st), 1);
+	assert_burst_records(f->base, BURST);	   /* what the file holds */
+	event_base_loop(f->base, EVLOOP_NONBLOCK); /* nothing left to write */
+	assert_int_equal(xn_store_mem_file_writes(st), 1);
+
+	/* flush writes at once, and only what has changed */
+	OK(xn_store_set(st, "/xenlet/node/burst", "y", &err_));
+	OK(xn_store_flush(st, &err_));
+	assert_int_equal(xn_store_mem_file_writes(st), 2);
+	OK(xn_store_flush(st, &err_));
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(xn_store_mem_file_writes(st), 2);
+	xn_store_close(st);
+	remove_temp_store(dir, file);
+}
+
+/* A daemon killed with SIGKILL once the loop turn that created its pods'
+ * records is over finds every record after its restart. */
+static void persistence_survives_sigkill(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	int status;
+	pid_t pid;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct event_base *b = event_base_new();
+		xn_err err = NULL;
+		struct xn_store *st = b ? xn_store_open("mem", b, &err) : NULL;
+
+		if (st == NULL)
+			_exit(2);
+		for (int i = 0; i < BURST; i++)
+			burst_put(st, i, &err);
+		event_base_loop(b, EVLOOP_NONBLOCK); /* the turn ends ... */
+		raise(SIGKILL);			     /* ... and the daemon is killed */
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_burst_records(f->base, BURST);
+	remove_temp_store(dir, file);
+}
+
+/* A write that fails keeps the tree as it is and is retried: by the next
+ * change at once, else by a timer, and by close. */
+static void persistence_retries_a_failed_write(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	cleanup_free char *tmp = xn_xasprintf("%s.tmp", file);
+	struct timeval later = {1, 500000};
+	struct xn_store *st;
+	xn_err err = NULL;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	assert_int_equal(mkdir(tmp, 0700), 0); /* the temp file cannot be created */
+	burst_put(st, 0, &err);
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(xn_store_mem_file_writes(st), 0);
+	assert_int_equal(xn_store_flush(st, &err), -1);
+	assert_err(&err, "store.json.tmp");
+	assert_int_equal(rmdir(tmp), 0);
+	/* no further change: the retry timer writes it */
+	event_base_loopexit(f->base, &later);
+	event_base_dispatch(f->base);
+	assert_int_equal(xn_store_mem_file_writes(st), 1);
+	assert_burst_records(f->base, 1);
+
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	burst_put(st, 1, &err);
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(rmdir(tmp), 0);
+	xn_store_close(st); /* writes what the failed turn left */
+	assert_burst_records(f->base, 2);
+	remove_temp_store(dir, file);
+}
+
 static void xs_backend(void **state)
 {
 	struct fx *f = *state;
@@ -589,6 +753,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(transaction_retries_on_eagain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(node_records, setup, teardown),
 	    cmocka_unit_test_setup_teardown(persistence_file_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(persistence_once_per_loop_turn, setup, teardown),
+	    cmocka_unit_test_setup_teardown(persistence_survives_sigkill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(persistence_retries_a_failed_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(xs_backend, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
