@@ -58,9 +58,17 @@ struct change {
 	bool rm;
 };
 
+/* What a node was before the open transaction first changed it: a copy,
+ * or only its path when it did not exist.  Undone newest first on abort. */
+struct undo {
+	struct node old;
+	bool existed;
+};
+
 struct mem {
 	struct tree t;
-	struct tree snap; /* the tree at tx start, restored on abort */
+	struct undo *undo; /* of the open transaction, oldest first */
+	size_t nundo;
 	bool in_tx;
 	uint32_t tx_id;
 	struct change *txc; /* changes of the open transaction */
@@ -133,22 +141,15 @@ static void tree_free(struct tree *t)
 	t->n = 0;
 }
 
-static void tree_copy(struct tree *dst, const struct tree *src)
+static void node_copy(struct node *d, const struct node *s)
 {
-	dst->n = src->n;
-	dst->v = xn_xcalloc(src->n, sizeof(*dst->v));
-	for (size_t i = 0; i < src->n; i++) {
-		const struct node *s = &src->v[i];
-		struct node *d = &dst->v[i];
-
-		d->path = xn_xstrdup(s->path);
-		d->val = xn_xmalloc(s->len + 1);
-		memcpy(d->val, s->val, s->len + 1);
-		d->len = s->len;
-		d->nperms = s->nperms;
-		d->perms = xn_xmalloc(s->nperms * sizeof(*d->perms));
-		memcpy(d->perms, s->perms, s->nperms * sizeof(*d->perms));
-	}
+	d->path = xn_xstrdup(s->path);
+	d->val = xn_xmalloc(s->len + 1);
+	memcpy(d->val, s->val, s->len + 1);
+	d->len = s->len;
+	d->nperms = s->nperms;
+	d->perms = xn_xmalloc(s->nperms * sizeof(*d->perms));
+	memcpy(d->perms, s->perms, s->nperms * sizeof(*d->perms));
 }
 
 static void set_perms_of(struct node *n, const struct xn_store_perm *p, size_t np)
@@ -193,6 +194,76 @@ static void node_remove(struct tree *t, const char *path)
 			t->v[w++] = t->v[i];
 	}
 	t->n = w;
+}
+
+/* --- transactions: undo log ------------------------------------------------ */
+
+/* Remember path (and its missing ancestors, which a write creates) as it
+ * is now, before the open transaction changes it.  A transaction used to
+ * copy the whole tree at its start: most of the store's CPU under a burst. */
+static void undo_push(struct mem *m, const char *path)
+{
+	struct node *n = find(&m->t, path);
+	struct undo *u;
+
+	if (!m->in_tx)
+		return;
+	if (n == NULL && strcmp(path, "/") != 0) {
+		char *pp = parent_of(path);
+
+		if (find(&m->t, pp) == NULL)
+			undo_push(m, pp); /* created first, so undone last */
+		free(pp);
+	}
+	m->undo = xn_xrealloc(m->undo, (m->nundo + 1) * sizeof(*m->undo));
+	u = &m->undo[m->nundo++];
+	u->existed = n != NULL;
+	if (n != NULL)
+		node_copy(&u->old, n);
+	else
+		u->old = (struct node){xn_xstrdup(path), NULL, 0, NULL, 0};
+}
+
+/* Every node of the subtree at path: rm takes them all. */
+static void undo_push_subtree(struct mem *m, const char *path)
+{
+	for (size_t i = lower_bound(&m->t, path); i < m->t.n; i++) {
+		if (strcmp(m->t.v[i].path, path) != 0 && !below(m->t.v[i].path, path))
+			break;
+		undo_push(m, m->t.v[i].path);
+	}
+}
+
+/* Put back what the transaction changed, newest change first. */
+static void undo_apply(struct mem *m)
+{
+	while (m->nundo > 0) {
+		struct undo *u = &m->undo[--m->nundo];
+		struct node *n;
+
+		if (!u->existed) {
+			node_remove(&m->t, u->old.path);
+			node_free(&u->old);
+			continue;
+		}
+		n = node_get_or_create(&m->t, u->old.path);
+		free(n->val);
+		free(n->perms);
+		n->val = u->old.val;
+		n->len = u->old.len;
+		n->perms = u->old.perms;
+		n->nperms = u->old.nperms;
+		free(u->old.path);
+	}
+}
+
+static void undo_drop(struct mem *m)
+{
+	for (size_t i = 0; i < m->nundo; i++)
+		node_free(&m->undo[i].old);
+	free(m->undo);
+	m->undo = NULL;
+	m->nundo = 0;
 }
 
 /* --- watches -------------------------------------------------------------- */
@@ -486,7 +557,7 @@ static void mem_close(struct xn_store *st)
 		xn_error_free(&err);
 	}
 	tree_free(&m->t);
-	tree_free(&m->snap);
+	undo_drop(m);
 	for (size_t i = 0; i < m->ntxc; i++)
 		free(m->txc[i].path);
 	free(m->txc);
@@ -536,7 +607,6 @@ static int mem_tx_start(struct xn_store *st, uint32_t *tx, xn_err *err)
 
 	if (m->in_tx)
 		return xn_error(err, EBUSY, "transaction %u already open", m->tx_id);
-	tree_copy(&m->snap, &m->t);
 	m->in_tx = true;
 	m->tx_id = m->tx_id + 1 ? m->tx_id + 1 : 1;
 	*tx = m->tx_id;
@@ -552,16 +622,14 @@ static int mem_tx_end(struct xn_store *st, uint32_t tx, bool abort, xn_err *err)
 		return xn_error(err, EINVAL, "transaction %u: not open", tx);
 	m->in_tx = false;
 	if (abort || conflict) {
-		tree_free(&m->t);
-		m->t = m->snap;
+		undo_apply(m);
 	} else {
-		tree_free(&m->snap);
 		for (size_t i = 0; i < m->ntxc; i++)
 			fire_change(st, m->txc[i].path, m->txc[i].rm);
 		if (m->ntxc > 0)
 			mark_dirty(st);
 	}
-	m->snap = (struct tree){NULL, 0};
+	undo_drop(m);
 	for (size_t i = 0; i < m->ntxc; i++)
 		free(m->txc[i].path);
 	free(m->txc);
@@ -596,6 +664,7 @@ static int mem_set(struct xn_store *st, uint32_t tx, const char *path, const cha
 
 	if (check_tx(m, tx, err) < 0)
 		return xn_error_wrap(err, "write %s", path);
+	undo_push(m, path);
 	n = node_get_or_create(&m->t, path);
 	free(n->val);
 	n->val = xn_xmalloc(len + 1);
@@ -615,6 +684,7 @@ static int mem_rm(struct xn_store *st, uint32_t tx, const char *path, xn_err *er
 		return xn_error(err, EINVAL, "rm /: refusing to remove the root");
 	if (find(&m->t, path) == NULL)
 		return 0;
+	undo_push_subtree(m, path);
 	node_remove(&m->t, path);
 	return changed(st, tx, path, true, err);
 }
@@ -655,6 +725,7 @@ static int mem_set_perms(struct xn_store *st, uint32_t tx, const char *path,
 	n = find(&m->t, path);
 	if (n == NULL)
 		return xn_error_errno(err, ENOENT, "set permissions %s", path);
+	undo_push(m, path);
 	set_perms_of(n, perms, np);
 	return changed(st, tx, path, false, err);
 }

@@ -554,6 +554,83 @@ static void persistence_file_round_trip(void **state)
 	xn_pod_record_dispose(&r);
 }
 
+/* Every node below path as "path=value perms" lines, in order. */
+static void dump_tree(struct xn_store *st, const char *path, char **out)
+{
+	struct xn_store_perm *perms = NULL;
+	char **names = NULL, *val = NULL, *line;
+	size_t n, np;
+	xn_err err = NULL;
+
+	if (xn_store_get(st, path, &val, &err) < 0 ||
+	    xn_store_get_perms(st, path, &perms, &np, &err) < 0 ||
+	    xn_store_list(st, path, &names, &n, &err) < 0)
+		fail_msg("dump %s: %s", path, xn_error_msg(err));
+	line = xn_xasprintf("%s%s=%s", *out, path, val);
+	for (size_t i = 0; i < np; i++) {
+		char *l2 = xn_xasprintf("%s %u:%d", line, perms[i].domid, perms[i].access);
+		free(line);
+		line = l2;
+	}
+	free(*out);
+	*out = xn_xasprintf("%s\n", line);
+	free(line);
+	for (size_t i = 0; i < n; i++) {
+		char *child = strcmp(path, "/") == 0 ? xn_xasprintf("/%s", names[i])
+						     : xn_xasprintf("%s/%s", path, names[i]);
+		dump_tree(st, child, out);
+		free(child);
+	}
+	xn_store_list_free(names);
+	free(perms);
+	free(val);
+}
+
+/* A transaction that never commits leaves the tree exactly as it was:
+ * replaced and removed records, new nodes with new parents, permissions. */
+static void failed_transactions_change_nothing(void **state)
+{
+	struct fx *f = *state;
+	const char *keys[] = {"ip", "env/FOO", NULL}, *vals[] = {"10.0.0.2", "x", NULL};
+	const char *keys2[] = {"ip", "env/BAR", "hostname", NULL};
+	const char *vals2[] = {"10.0.0.3", "y", "web", NULL};
+	struct xn_pod_record a = full_record("tx-a"), b = full_record("tx-a");
+	struct xn_pod_record c = full_record("tx-new");
+	char *before = xn_xstrdup(""), *after = xn_xstrdup("");
+	xn_err err = NULL;
+
+	OK(xn_store_pod_put(f->st, &a, &err_));
+	OK(xn_store_guest_config_put(f->st, 5, keys, vals, &err_));
+	OK(xn_store_node_set(f->st, "name", "node-1.example", &err_));
+	dump_tree(f->st, "/", &before);
+
+	free(b.ip);
+	b.ip = NULL; /* the replacement drops a key */
+	b.restart_count = 9;
+	OK(xn_store_mem_fail_commits(f->st, 4 * XN_STORE_TX_RETRIES));
+	assert_int_equal(xn_store_pod_put(f->st, &b, &err), -1);
+	xn_error_free(&err);
+	assert_int_equal(xn_store_pod_put(f->st, &c, &err), -1);
+	xn_error_free(&err);
+	assert_int_equal(xn_store_guest_config_put(f->st, 5, keys2, vals2, &err), -1);
+	xn_error_free(&err);
+	assert_int_equal(xn_store_guest_data_init(f->st, 6, &err), -1);
+	xn_error_free(&err);
+	OK(xn_store_mem_fail_commits(f->st, 0));
+	dump_tree(f->st, "/", &after);
+	assert_string_equal(before, after);
+
+	/* and one that commits changes it */
+	OK(xn_store_pod_put(f->st, &b, &err_));
+	assert_absent(f->st, "/xenlet/pods/tx-a/ip");
+	assert_get(f->st, "/xenlet/pods/tx-a/restart-count", "9");
+	free(before);
+	free(after);
+	xn_pod_record_dispose(&a);
+	xn_pod_record_dispose(&b);
+	xn_pod_record_dispose(&c);
+}
+
 #define BURST 40
 
 static char *burst_uid(int i)
@@ -753,6 +830,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(transaction_retries_on_eagain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(node_records, setup, teardown),
 	    cmocka_unit_test_setup_teardown(persistence_file_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(failed_transactions_change_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(persistence_once_per_loop_turn, setup, teardown),
 	    cmocka_unit_test_setup_teardown(persistence_survives_sigkill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(persistence_retries_a_failed_write, setup, teardown),
