@@ -53,7 +53,7 @@ int sim_state_save(struct sim *s, xn_err *err)
 	cleanup_free char *tmp = xn_xasprintf("%s.tmp", s->state_file);
 	cleanup_free char *text = NULL;
 	cJSON *root = cJSON_CreateObject(), *arr;
-	cleanup_close int fd = -1, dirfd = -1;
+	cleanup_close int fd = -1;
 	size_t len;
 
 	cJSON_AddNumberToObject(root, "version", STATE_VERSION);
@@ -62,7 +62,7 @@ int sim_state_save(struct sim *s, xn_err *err)
 	for (const struct sim_dom *d = s->doms; d != NULL; d = d->next)
 		if (!d->creating && !d->dying)
 			cJSON_AddItemToArray(arr, dom_to_json(d));
-	text = cJSON_Print(root);
+	text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	if (text == NULL)
 		return xn_error(err, ENOMEM, "%s: cannot format the domain table", s->state_file);
@@ -72,7 +72,9 @@ int sim_state_save(struct sim *s, xn_err *err)
 	if (fd < 0)
 		return xn_error_errno(err, errno, "%s", tmp);
 	/* durable before the rename: a crash of the host leaves the old table
-	 * or the new one, never an empty file that would stop the next start */
+	 * or the new one, never an empty file that would stop the next start
+	 * (one fsync per write: the directory is not synced, the old table
+	 * coming back after a host crash is consistent too) */
 	if (xn_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
 		xn_error_errno(err, errno, "%s: write", tmp);
 		unlink(tmp);
@@ -83,9 +85,6 @@ int sim_state_save(struct sim *s, xn_err *err)
 		unlink(tmp);
 		return -1;
 	}
-	dirfd = open(s->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd >= 0)
-		fsync(dirfd);
 	s->state_writes++;
 	return 0;
 }

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,48 +309,75 @@ static void deliver(evutil_socket_t fd, short what, void *arg)
 
 static const char access_letters[] = "nrwb"; /* as xenstore-ls -p prints them */
 
+/* s as a JSON string, as cJSON would write it (bytes >= 0x80 as they are). */
+static void put_json_string(FILE *f, const char *s)
+{
+	putc_unlocked('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\t': fputs("\\t", f); break;
+		case '\r': fputs("\\r", f); break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				putc_unlocked(*p, f);
+		}
+	}
+	putc_unlocked('"', f);
+}
+
+/* The tree as {"nodes": [{"path", "value", "perms"}, ...]}, one node a
+ * line, written straight to f (a cJSON document of the whole tree cost
+ * more than everything else the store does). */
+static void put_tree(FILE *f, const struct tree *t)
+{
+	fputs("{\"nodes\": [\n", f);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct node *n = &t->v[i];
+
+		fputs("{\"path\": ", f);
+		put_json_string(f, n->path);
+		fputs(", \"value\": ", f);
+		put_json_string(f, n->val);
+		fputs(", \"perms\": [", f);
+		for (size_t k = 0; k < n->nperms; k++)
+			fprintf(f, "%s\"%c%u\"", k ? ", " : "",
+				access_letters[n->perms[k].access & 3], n->perms[k].domid);
+		fputs(i + 1 < t->n ? "]},\n" : "]}\n", f);
+	}
+	fputs("]}\n", f);
+}
+
+/* Write the tree to a sibling, fsync it, rename it over the file: a crash
+ * of the process or the host leaves the old file or the new one.  (No
+ * fsync of the directory: after a host crash the old file may come back,
+ * which is a consistent state too; one fsync per write is the cost.) */
 static int persist(struct xn_store *st, xn_err *err)
 {
 	struct mem *m = st->priv;
-	cJSON *root, *nodes;
-	cleanup_free char *text = NULL, *tmp = NULL, *dcopy = NULL;
+	cleanup_free char *tmp = NULL;
+	FILE *f = NULL;
 	int fd = -1, rc = -1;
-	size_t len;
 
 	if (m->file == NULL)
 		return 0;
-	root = cJSON_CreateObject();
-	nodes = cJSON_AddArrayToObject(root, "nodes");
-	for (size_t i = 0; i < m->t.n; i++) {
-		const struct node *n = &m->t.v[i];
-		cJSON *o = cJSON_CreateObject(), *perms = cJSON_CreateArray();
-
-		cJSON_AddStringToObject(o, "path", n->path);
-		cJSON_AddStringToObject(o, "value", n->val);
-		for (size_t k = 0; k < n->nperms; k++) {
-			char buf[16];
-
-			snprintf(buf, sizeof(buf), "%c%u", access_letters[n->perms[k].access & 3],
-				 n->perms[k].domid);
-			cJSON_AddItemToArray(perms, cJSON_CreateString(buf));
-		}
-		cJSON_AddItemToObject(o, "perms", perms);
-		cJSON_AddItemToArray(nodes, o);
-	}
-	text = cJSON_Print(root);
-	cJSON_Delete(root);
-	if (text == NULL)
-		return xn_error(err, ENOMEM, "XN_STORE_MEM_FILE %s: cannot format JSON", m->file);
-	len = strlen(text);
-	/* write a sibling then rename: a crash leaves the old or the new file */
 	tmp = xn_xasprintf("%s.tmp", m->file);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: create %s", tmp);
+	if (fd < 0)
+		return xn_error_errno(err, errno, "XN_STORE_MEM_FILE: create %s", tmp);
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: %s", tmp);
+		close(fd);
 		goto out;
 	}
-	if (xn_write_all(fd, text, len) < 0) {
-		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: write %s", tmp);
+	put_tree(f, &m->t);
+	if (fflush(f) != 0 || ferror(f)) {
+		xn_error_errno(err, errno ? errno : EIO, "XN_STORE_MEM_FILE: write %s", tmp);
 		goto out;
 	}
 	if (fsync(fd) < 0) {
@@ -362,16 +388,11 @@ static int persist(struct xn_store *st, xn_err *err)
 		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: rename %s to %s", tmp, m->file);
 		goto out;
 	}
-	dcopy = xn_xstrdup(m->file);
-	close(fd);
-	fd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
-		fsync(fd);
 	m->writes++;
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	if (f != NULL)
+		fclose(f);
 	if (rc < 0)
 		unlink(tmp);
 	return rc;

@@ -39,6 +39,8 @@ XN_SIM_MEMORY_MB=$((N * 64 + 1024)) XN_SIM_CPUS=64 ${XN_BENCH_WRAP:-} "$B/xenlet
 	--image-root "$SRC/test/fixtures/sim" ${XN_BENCH_XENLETD_FLAGS:-} \
 	>"$TMP/xenletd.log" 2>&1 &
 DPID=$!
+# kubectl wait fails at once on a Node not yet registered (a slow start)
+for _ in $(seq 1 120); do kubectl get "node/$NODE" >/dev/null 2>&1 && break; sleep 0.5; done
 kubectl wait --for=condition=Ready "node/$NODE" --timeout=60s >/dev/null || { echo "bench-pods: node not Ready"; exit 1; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DPID/stat"; }

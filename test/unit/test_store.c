@@ -510,6 +510,8 @@ static void persistence_file_round_trip(void **state)
 	cleanup_free char *file = NULL;
 	struct xn_pod_record r = full_record("persist-1"), got;
 	const struct xn_store_perm rw[] = {{4, XN_STORE_NONE}};
+	/* what JSON must escape, and UTF-8 */
+	const char odd[] = "q\"uote \\back\nline\ttab\r\x01\x1f\x7f \xc3\xa9t\xc3\xa9 /*";
 	struct xn_store *st;
 	xn_err err = NULL;
 
@@ -522,6 +524,7 @@ static void persistence_file_round_trip(void **state)
 	OK(xn_store_pod_put(st, &r, &err_));
 	OK(xn_store_guest_data_init(st, 4, &err_));
 	OK(xn_store_set(st, "/local/domain/4/data/xenlet/ready", "1", &err_));
+	OK(xn_store_set(st, "/local/domain/4/xenlet/env/Q", odd, &err_));
 	xn_store_close(st);
 	assert_int_equal(access(file, F_OK), 0);
 
@@ -532,6 +535,7 @@ static void persistence_file_round_trip(void **state)
 	xn_pod_record_dispose(&got);
 	assert_perms(st, "/local/domain/4/data/xenlet/ready", 1, rw);
 	assert_get(st, "/local/domain/4/data/xenlet/ready", "1");
+	assert_get(st, "/local/domain/4/xenlet/env/Q", odd);
 	OK(xn_store_pod_del(st, "persist-1", &err_));
 	xn_store_close(st);
 
