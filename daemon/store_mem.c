@@ -2,86 +2,22 @@
  * hv_sim and tests): parents created on write with their parent's
  * permissions, rm of subtrees, watches fired from the event loop for a path
  * and everything below it, transactions that can be made to conflict, and
- * optionally a JSON file (XN_STORE_MEM_FILE) that survives a restart.
- *
- * The file is written once per event-loop turn, not once per change: a
- * change marks the tree dirty and activates save_ev, which libevent runs
- * after the callbacks already due in this turn and before the loop waits
- * again (event_active, not a timer: a timer would let the next turn's I/O
- * callbacks, e.g. a bufferevent sending a reply, run first).  So whatever a
- * turn changed is on disk (temp file, fsync, rename) before any reply the
- * turn queued leaves through the loop; xn_store_flush() writes at once and
- * xn_store_close() writes what is left.  A burst of pods used to rewrite
- * the whole file, with an fsync, for every key.
+ * optionally a file (XN_STORE_MEM_FILE, store_mem_file.c) that survives a
+ * restart: each change is recorded for it, and written at the end of the
+ * loop turn.
  *
  * The tree is a sorted array of nodes searched with bsearch-style lower
  * bounds: small, and plenty for the few hundred nodes a host has.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <event2/event.h>
 
-#include "store_backend.h"
-#include "xenlet/log.h"
+#include "store_mem_priv.h"
 #include "xenlet/util.h"
-
-#define SAVE_RETRY_SEC 1 /* after a failed write of the file */
-
-struct node {
-	char *path;
-	char *val;
-	size_t len;
-	struct xn_store_perm *perms;
-	size_t nperms;
-};
-
-struct tree {
-	struct node *v;
-	size_t n;
-};
-
-struct pending {
-	int id;
-	char *path;
-};
-
-struct change {
-	char *path;
-	bool rm;
-};
-
-/* What a node was before the open transaction first changed it: a copy,
- * or only its path when it did not exist.  Undone newest first on abort. */
-struct undo {
-	struct node old;
-	bool existed;
-};
-
-struct mem {
-	struct tree t;
-	struct undo *undo; /* of the open transaction, oldest first */
-	size_t nundo;
-	bool in_tx;
-	uint32_t tx_id;
-	struct change *txc; /* changes of the open transaction */
-	size_t ntxc;
-	struct pending *q; /* watch events not yet delivered */
-	size_t nq;
-	unsigned fail_commits;
-	char *file;
-	bool dirty;	      /* the tree has changes the file lacks */
-	bool save_failing;    /* the last write failed (logged once) */
-	unsigned long writes; /* of the file, for xn_store_mem_file_writes() */
-	struct event *ev;
-	struct event *save_ev; /* writes the file at the end of the turn */
-};
 
 /* --- tree ----------------------------------------------------------------- */
 
@@ -100,7 +36,7 @@ static size_t lower_bound(const struct tree *t, const char *key)
 	return lo;
 }
 
-static struct node *find(const struct tree *t, const char *path)
+struct node *smem_find(const struct tree *t, const char *path)
 {
 	size_t i = lower_bound(t, path);
 
@@ -161,16 +97,16 @@ static void set_perms_of(struct node *n, const struct xn_store_perm *p, size_t n
 
 /* The node at path, created (with missing parents) if absent.  A new node
  * has value "" and its parent's permissions, as in xenstored. */
-static struct node *node_get_or_create(struct tree *t, const char *path)
+struct node *smem_node_get_or_create(struct tree *t, const char *path)
 {
-	struct node *n = find(t, path), *p;
+	struct node *n = smem_find(t, path), *p;
 	char *ppath;
 	size_t i;
 
 	if (n != NULL)
 		return n;
 	ppath = parent_of(path);
-	p = node_get_or_create(t, ppath);
+	p = smem_node_get_or_create(t, ppath);
 	free(ppath);
 	struct node nn = {xn_xstrdup(path), xn_xstrdup(""), 0, NULL, 0};
 	set_perms_of(&nn, p->perms, p->nperms);
@@ -182,7 +118,7 @@ static struct node *node_get_or_create(struct tree *t, const char *path)
 	return &t->v[i];
 }
 
-static void node_remove(struct tree *t, const char *path)
+void smem_node_remove(struct tree *t, const char *path)
 {
 	size_t w = 0;
 
@@ -202,7 +138,7 @@ static void node_remove(struct tree *t, const char *path)
  * copy the whole tree at its start: most of the store's CPU under a burst. */
 static void undo_push(struct mem *m, const char *path)
 {
-	struct node *n = find(&m->t, path);
+	struct node *n = smem_find(&m->t, path);
 	struct undo *u;
 
 	if (!m->in_tx)
@@ -210,7 +146,7 @@ static void undo_push(struct mem *m, const char *path)
 	if (n == NULL && strcmp(path, "/") != 0) {
 		char *pp = parent_of(path);
 
-		if (find(&m->t, pp) == NULL)
+		if (smem_find(&m->t, pp) == NULL)
 			undo_push(m, pp); /* created first, so undone last */
 		free(pp);
 	}
@@ -241,11 +177,11 @@ static void undo_apply(struct mem *m)
 		struct node *n;
 
 		if (!u->existed) {
-			node_remove(&m->t, u->old.path);
+			smem_node_remove(&m->t, u->old.path);
 			node_free(&u->old);
 			continue;
 		}
-		n = node_get_or_create(&m->t, u->old.path);
+		n = smem_node_get_or_create(&m->t, u->old.path);
 		free(n->val);
 		free(n->perms);
 		n->val = u->old.val;
@@ -305,233 +241,6 @@ static void deliver(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* --- persistence ------------------------------------------------------------ */
-
-static const char access_letters[] = "nrwb"; /* as xenstore-ls -p prints them */
-
-/* s as a JSON string, as cJSON would write it (bytes >= 0x80 as they are). */
-static void put_json_string(FILE *f, const char *s)
-{
-	putc_unlocked('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\t': fputs("\\t", f); break;
-		case '\r': fputs("\\r", f); break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				putc_unlocked(*p, f);
-		}
-	}
-	putc_unlocked('"', f);
-}
-
-/* The tree as {"nodes": [{"path", "value", "perms"}, ...]}, one node a
- * line, written straight to f (a cJSON document of the whole tree cost
- * more than everything else the store does). */
-static void put_tree(FILE *f, const struct tree *t)
-{
-	fputs("{\"nodes\": [\n", f);
-	for (size_t i = 0; i < t->n; i++) {
-		const struct node *n = &t->v[i];
-
-		fputs("{\"path\": ", f);
-		put_json_string(f, n->path);
-		fputs(", \"value\": ", f);
-		put_json_string(f, n->val);
-		fputs(", \"perms\": [", f);
-		for (size_t k = 0; k < n->nperms; k++)
-			fprintf(f, "%s\"%c%u\"", k ? ", " : "",
-				access_letters[n->perms[k].access & 3], n->perms[k].domid);
-		fputs(i + 1 < t->n ? "]},\n" : "]}\n", f);
-	}
-	fputs("]}\n", f);
-}
-
-/* Write the tree to a sibling, fsync it, rename it over the file: a crash
- * of the process or the host leaves the old file or the new one.  (No
- * fsync of the directory: after a host crash the old file may come back,
- * which is a consistent state too; one fsync per write is the cost.) */
-static int persist(struct xn_store *st, xn_err *err)
-{
-	struct mem *m = st->priv;
-	cleanup_free char *tmp = NULL;
-	FILE *f = NULL;
-	int fd = -1, rc = -1;
-
-	if (m->file == NULL)
-		return 0;
-	tmp = xn_xasprintf("%s.tmp", m->file);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return xn_error_errno(err, errno, "XN_STORE_MEM_FILE: create %s", tmp);
-	f = fdopen(fd, "w");
-	if (f == NULL) {
-		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: %s", tmp);
-		close(fd);
-		goto out;
-	}
-	put_tree(f, &m->t);
-	if (fflush(f) != 0 || ferror(f)) {
-		xn_error_errno(err, errno ? errno : EIO, "XN_STORE_MEM_FILE: write %s", tmp);
-		goto out;
-	}
-	if (fsync(fd) < 0) {
-		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: fsync %s", tmp);
-		goto out;
-	}
-	if (rename(tmp, m->file) < 0) {
-		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: rename %s to %s", tmp, m->file);
-		goto out;
-	}
-	m->writes++;
-	rc = 0;
-out:
-	if (f != NULL)
-		fclose(f);
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
-}
-
-/* Write the file if the tree has changed since the last write. */
-static int save_now(struct xn_store *st, xn_err *err)
-{
-	struct mem *m = st->priv;
-
-	if (!m->dirty)
-		return 0;
-	if (persist(st, err) < 0)
-		return -1;
-	m->dirty = false;
-	return 0;
-}
-
-static void save_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct xn_store *st = arg;
-	struct mem *m = st->priv;
-	struct timeval retry = {SAVE_RETRY_SEC, 0};
-	xn_err err = NULL;
-
-	if (save_now(st, &err) < 0) {
-		/* the tree stays as it is; the file catches up when it can */
-		if (!m->save_failing)
-			log_warnx("store: %s (retrying every %d s)", xn_error_msg(err),
-				  SAVE_RETRY_SEC);
-		m->save_failing = true;
-		xn_error_free(&err);
-		evtimer_add(m->save_ev, &retry);
-		return;
-	}
-	if (m->save_failing)
-		log_info("store: %s written again", m->file);
-	m->save_failing = false;
-}
-
-/* A change of the tree: the file follows at the end of this loop turn. */
-static void mark_dirty(struct xn_store *st)
-{
-	struct mem *m = st->priv;
-
-	if (m->file == NULL)
-		return;
-	m->dirty = true;
-	event_active(m->save_ev, EV_TIMEOUT, 0); /* no-op when already active */
-}
-
-static int parse_perm(const char *s, struct xn_store_perm *p)
-{
-	const char *l = s && *s ? strchr(access_letters, s[0]) : NULL;
-	uint64_t id;
-
-	if (l == NULL || xn_parse_u64(s + 1, UINT32_MAX, &id) < 0)
-		return -1;
-	p->access = (enum xn_store_access)(l - access_letters);
-	p->domid = (uint32_t)id;
-	return 0;
-}
-
-static int load(struct xn_store *st, xn_err *err)
-{
-	struct mem *m = st->priv;
-	cleanup_free char *text = NULL;
-	const char *end = NULL;
-	cJSON *root = NULL, *nodes, *o;
-	size_t i = 0, len = 0;
-	xn_err rerr = NULL;
-	int rc = -1;
-
-	/* the store's file, bounded: a Dom0's records are small */
-	if (xn_read_file(m->file, 64u << 20, &text, &len, &rerr) < 0) {
-		bool absent = rerr && rerr->status == ENOENT;
-
-		if (!absent)
-			xn_error(err, rerr ? rerr->status : EIO, "XN_STORE_MEM_FILE: %s",
-				 xn_error_msg(rerr));
-		xn_error_free(&rerr);
-		return absent ? 0 : -1; /* absent: the first start */
-	}
-	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-	if (root == NULL) {
-		xn_error(err, EINVAL, "XN_STORE_MEM_FILE %s: not valid JSON (near byte %td)",
-			 m->file, end ? end - text : (ptrdiff_t)0);
-		goto out;
-	}
-	nodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");
-	if (!cJSON_IsArray(nodes)) {
-		xn_error(err, EINVAL, "XN_STORE_MEM_FILE %s: no \"nodes\" array", m->file);
-		goto out;
-	}
-	cJSON_ArrayForEach(o, nodes) {
-		cJSON *path = cJSON_GetObjectItemCaseSensitive(o, "path");
-		cJSON *val = cJSON_GetObjectItemCaseSensitive(o, "value");
-		cJSON *perms = cJSON_GetObjectItemCaseSensitive(o, "perms"), *p;
-		struct xn_store_perm *pv;
-		size_t np = 0;
-		struct node *n;
-
-		if (!cJSON_IsString(path) || !cJSON_IsString(val) || !cJSON_IsArray(perms) ||
-		    cJSON_GetArraySize(perms) < 1) {
-			xn_error(err, EINVAL,
-				 "XN_STORE_MEM_FILE %s: nodes[%zu]: want path, value and perms",
-				 m->file, i);
-			goto out;
-		}
-		if (xn_store_path_check(path->valuestring, err) < 0) {
-			xn_error_wrap(err, "XN_STORE_MEM_FILE %s: nodes[%zu]", m->file, i);
-			goto out;
-		}
-		pv = xn_xcalloc((size_t)cJSON_GetArraySize(perms), sizeof(*pv));
-		cJSON_ArrayForEach(p, perms) {
-			if (!cJSON_IsString(p) || parse_perm(p->valuestring, &pv[np++]) < 0) {
-				free(pv);
-				xn_error(err, EINVAL,
-					 "XN_STORE_MEM_FILE %s: nodes[%zu]: bad permission (want "
-					 "n|r|w|b followed by a domid)",
-					 m->file, i);
-				goto out;
-			}
-		}
-		n = node_get_or_create(&m->t, path->valuestring);
-		free(n->val);
-		n->val = xn_xstrdup(val->valuestring);
-		n->len = strlen(n->val);
-		free(n->perms);
-		n->perms = pv;
-		n->nperms = np;
-		i++;
-	}
-	rc = 0;
-out:
-	cJSON_Delete(root);
-	return rc;
-}
-
 /* --- ops -------------------------------------------------------------------- */
 
 static int mem_open(struct xn_store *st, xn_err *err)
@@ -541,27 +250,18 @@ static int mem_open(struct xn_store *st, xn_err *err)
 	struct node *root;
 
 	st->priv = m;
-	m->ev = event_new(st->base, -1, 0, deliver, st);
-	m->save_ev = evtimer_new(st->base, save_cb, st);
-	if (m->ev == NULL || m->save_ev == NULL) {
-		if (m->ev != NULL)
-			event_free(m->ev);
-		if (m->save_ev != NULL)
-			event_free(m->save_ev);
-		free(m);
-		st->priv = NULL;
-		return xn_error(err, ENOMEM, "store mem: event_new failed");
-	}
 	m->t.v = xn_xcalloc(1, sizeof(*m->t.v));
 	root = &m->t.v[m->t.n++];
 	*root = (struct node){xn_xstrdup("/"), xn_xstrdup(""), 0, NULL, 0};
 	set_perms_of(root, &(struct xn_store_perm){0, XN_STORE_NONE}, 1);
-	if (file != NULL && *file != '\0') {
-		m->file = xn_xstrdup(file);
-		if (load(st, err) < 0) {
-			st->ops->close(st);
-			return -1;
-		}
+	m->ev = event_new(st->base, -1, 0, deliver, st);
+	if (m->ev == NULL) {
+		st->ops->close(st);
+		return xn_error(err, ENOMEM, "store mem: event_new failed");
+	}
+	if (smem_file_open(st, file, err) < 0) {
+		st->ops->close(st);
+		return -1;
 	}
 	return 0;
 }
@@ -569,14 +269,10 @@ static int mem_open(struct xn_store *st, xn_err *err)
 static void mem_close(struct xn_store *st)
 {
 	struct mem *m = st->priv;
-	xn_err err = NULL;
 
 	if (m == NULL)
 		return;
-	if (save_now(st, &err) < 0) {
-		log_warnx("store: closing: %s", xn_error_msg(err));
-		xn_error_free(&err);
-	}
+	smem_file_close(st);
 	tree_free(&m->t);
 	undo_drop(m);
 	for (size_t i = 0; i < m->ntxc; i++)
@@ -585,16 +281,15 @@ static void mem_close(struct xn_store *st)
 	for (size_t i = 0; i < m->nq; i++)
 		free(m->q[i].path);
 	free(m->q);
-	event_free(m->ev);
-	event_free(m->save_ev);
-	free(m->file);
+	if (m->ev != NULL)
+		event_free(m->ev);
 	free(m);
 	st->priv = NULL;
 }
 
 static int mem_flush(struct xn_store *st, xn_err *err)
 {
-	return save_now(st, err);
+	return smem_file_flush(st, err);
 }
 
 /* Check that a write may happen under tx now. */
@@ -618,7 +313,7 @@ static int changed(struct xn_store *st, uint32_t tx, const char *path, bool rm, 
 		return 0;
 	}
 	fire_change(st, path, rm);
-	mark_dirty(st);
+	smem_file_changed(st);
 	return 0;
 }
 
@@ -629,6 +324,7 @@ static int mem_tx_start(struct xn_store *st, uint32_t *tx, xn_err *err)
 	if (m->in_tx)
 		return xn_error(err, EBUSY, "transaction %u already open", m->tx_id);
 	m->in_tx = true;
+	smem_file_tx_begin(m);
 	m->tx_id = m->tx_id + 1 ? m->tx_id + 1 : 1;
 	*tx = m->tx_id;
 	return 0;
@@ -644,11 +340,12 @@ static int mem_tx_end(struct xn_store *st, uint32_t tx, bool abort, xn_err *err)
 	m->in_tx = false;
 	if (abort || conflict) {
 		undo_apply(m);
+		smem_file_tx_undone(m);
 	} else {
 		for (size_t i = 0; i < m->ntxc; i++)
 			fire_change(st, m->txc[i].path, m->txc[i].rm);
 		if (m->ntxc > 0)
-			mark_dirty(st);
+			smem_file_changed(st);
 	}
 	undo_drop(m);
 	for (size_t i = 0; i < m->ntxc; i++)
@@ -667,7 +364,7 @@ static int mem_get(struct xn_store *st, uint32_t tx, const char *path, char **va
 		   xn_err *err)
 {
 	struct mem *m = st->priv;
-	const struct node *n = find(&m->t, path);
+	const struct node *n = smem_find(&m->t, path);
 
 	if (n == NULL)
 		return xn_error_errno(err, ENOENT, "read %s", path);
@@ -686,7 +383,8 @@ static int mem_set(struct xn_store *st, uint32_t tx, const char *path, const cha
 	if (check_tx(m, tx, err) < 0)
 		return xn_error_wrap(err, "write %s", path);
 	undo_push(m, path);
-	n = node_get_or_create(&m->t, path);
+	smem_file_touch(m, path);
+	n = smem_node_get_or_create(&m->t, path);
 	free(n->val);
 	n->val = xn_xmalloc(len + 1);
 	memcpy(n->val, val, len);
@@ -703,10 +401,11 @@ static int mem_rm(struct xn_store *st, uint32_t tx, const char *path, xn_err *er
 		return xn_error_wrap(err, "rm %s", path);
 	if (strcmp(path, "/") == 0)
 		return xn_error(err, EINVAL, "rm /: refusing to remove the root");
-	if (find(&m->t, path) == NULL)
+	if (smem_find(&m->t, path) == NULL)
 		return 0;
 	undo_push_subtree(m, path);
-	node_remove(&m->t, path);
+	smem_file_rm(m, path);
+	smem_node_remove(&m->t, path);
 	return changed(st, tx, path, true, err);
 }
 
@@ -716,7 +415,7 @@ static int mem_list(struct xn_store *st, uint32_t tx, const char *path, char ***
 	struct mem *m = st->priv;
 	size_t cnt = 0;
 
-	if (find(&m->t, path) == NULL)
+	if (smem_find(&m->t, path) == NULL)
 		return xn_error_errno(err, ENOENT, "directory %s", path);
 	*names = xn_xcalloc(1, sizeof(**names));
 	for (size_t i = 0; i < m->t.n; i++) {
@@ -743,10 +442,11 @@ static int mem_set_perms(struct xn_store *st, uint32_t tx, const char *path,
 
 	if (check_tx(m, tx, err) < 0)
 		return xn_error_wrap(err, "set permissions %s", path);
-	n = find(&m->t, path);
+	n = smem_find(&m->t, path);
 	if (n == NULL)
 		return xn_error_errno(err, ENOENT, "set permissions %s", path);
 	undo_push(m, path);
+	smem_file_touch(m, path);
 	set_perms_of(n, perms, np);
 	return changed(st, tx, path, false, err);
 }
@@ -755,7 +455,7 @@ static int mem_get_perms(struct xn_store *st, uint32_t tx, const char *path,
 			 struct xn_store_perm **perms, size_t *np, xn_err *err)
 {
 	struct mem *m = st->priv;
-	const struct node *n = find(&m->t, path);
+	const struct node *n = smem_find(&m->t, path);
 
 	if (n == NULL)
 		return xn_error_errno(err, ENOENT, "get permissions %s", path);
@@ -784,11 +484,6 @@ int xn_store_mem_fail_commits(struct xn_store *st, unsigned n)
 	}
 	((struct mem *)st->priv)->fail_commits = n;
 	return 0;
-}
-
-unsigned long xn_store_mem_file_writes(const struct xn_store *st)
-{
-	return st->ops == &xn_store_ops_mem ? ((const struct mem *)st->priv)->writes : 0;
 }
 
 const struct xn_store_ops xn_store_ops_mem = {

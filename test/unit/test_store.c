@@ -507,7 +507,7 @@ static void persistence_file_round_trip(void **state)
 {
 	struct fx *f = *state;
 	char dir[] = "/tmp/xn-store-XXXXXX";
-	cleanup_free char *file = NULL;
+	cleanup_free char *file = NULL, *journal = NULL;
 	struct xn_pod_record r = full_record("persist-1"), got;
 	const struct xn_store_perm rw[] = {{4, XN_STORE_NONE}};
 	/* what JSON must escape, and UTF-8 */
@@ -517,6 +517,7 @@ static void persistence_file_round_trip(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	file = xn_xasprintf("%s/store.json", dir);
+	journal = xn_xasprintf("%s.journal", file);
 	setenv("XN_STORE_MEM_FILE", file, 1);
 
 	st = xn_store_open("mem", f->base, &err);
@@ -526,7 +527,7 @@ static void persistence_file_round_trip(void **state)
 	OK(xn_store_set(st, "/local/domain/4/data/xenlet/ready", "1", &err_));
 	OK(xn_store_set(st, "/local/domain/4/xenlet/env/Q", odd, &err_));
 	xn_store_close(st);
-	assert_int_equal(access(file, F_OK), 0);
+	assert_int_equal(access(journal, F_OK), 0);
 
 	st = xn_store_open("mem", f->base, &err); /* the "restarted daemon" */
 	assert_non_null(st);
@@ -554,6 +555,7 @@ static void persistence_file_round_trip(void **state)
 
 	unsetenv("XN_STORE_MEM_FILE");
 	unlink(file);
+	unlink(journal);
 	rmdir(dir);
 	xn_pod_record_dispose(&r);
 }
@@ -683,10 +685,13 @@ static char *temp_store_file(char *dir)
 static void remove_temp_store(const char *dir, const char *file)
 {
 	cleanup_free char *tmp = xn_xasprintf("%s.tmp", file);
+	cleanup_free char *journal = xn_xasprintf("%s.journal", file);
 
 	unsetenv("XN_STORE_MEM_FILE");
 	unlink(file);
+	unlink(journal);
 	rmdir(tmp);
+	rmdir(journal);
 	rmdir(dir);
 }
 
@@ -759,14 +764,193 @@ static void persistence_survives_sigkill(void **state)
 	remove_temp_store(dir, file);
 }
 
-/* A write that fails keeps the tree as it is and is retried: by the next
- * change at once, else by a timer, and by close. */
+static ino_t inode_of(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+static off_t size_of(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* A store opened from the files shows the same tree as the live one. */
+static void assert_files_match(struct event_base *base, struct xn_store *live)
+{
+	char *want = xn_xstrdup(""), *got = xn_xstrdup("");
+	struct xn_store *st;
+	xn_err err = NULL;
+
+	st = xn_store_open("mem", base, &err);
+	if (st == NULL)
+		fail_msg("reopen: %s", xn_error_msg(err));
+	dump_tree(live, "/", &want);
+	dump_tree(st, "/", &got);
+	assert_string_equal(want, got);
+	xn_store_close(st);
+	free(want);
+	free(got);
+}
+
+/* A turn's changes go to the journal, not into a rewrite of the whole
+ * file; once the journal has outgrown the file, the file is rewritten and
+ * the journal emptied. */
+static void journal_appends_then_compacts(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	cleanup_free char *journal = xn_xasprintf("%s.journal", file);
+	struct xn_store *st;
+	xn_err err = NULL;
+	ino_t ino;
+	int turns = 0;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	for (int i = 0; i < 20; i++)
+		burst_put(st, i, &err);
+	OK(xn_store_flush(st, &err_)); /* the first write: a journal */
+	xn_store_close(st);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	assert_int_equal(access(file, F_OK), -1); /* only read so far */
+	OK(xn_store_set(st, "/xenlet/node/name", "c", &err_));
+	event_base_loop(f->base, EVLOOP_NONBLOCK); /* folds the journal into the file */
+	ino = inode_of(file);
+	assert_true(ino != 0);
+	assert_int_equal(size_of(journal), 0);
+
+	/* small turns: appended, the file stays as it is */
+	for (int i = 0; i < 5; i++) {
+		off_t before = size_of(journal);
+
+		OK(xn_store_set(st, "/xenlet/node/name", i % 2 ? "a" : "b", &err_));
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		assert_true(size_of(journal) > before);
+		assert_true(inode_of(file) == ino);
+	}
+	assert_files_match(f->base, st);
+	/* until the journal has outgrown the file */
+	while (inode_of(file) == ino && turns++ < 10000) {
+		burst_put(st, turns % 20, &err);
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+	}
+	assert_true(inode_of(file) != ino);
+	assert_true(turns > 20);
+	assert_true(size_of(journal) < size_of(file));
+	assert_files_match(f->base, st);
+	xn_store_close(st);
+	remove_temp_store(dir, file);
+}
+
+/* Random writes, removals, permissions and failed transactions over many
+ * turns: what the files hold after each turn is the live tree. */
+static void journal_replays_to_the_live_tree(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	static const char *const paths[] = {"/a", "/a/b", "/a/b/c", "/a/d", "/e/f/g", "/e"};
+	struct xn_store *st;
+	xn_err err = NULL;
+	unsigned seed = 42;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	for (int i = 0; i < 2; i++) {
+		struct xn_pod_record r = full_record(i ? "r1" : "r0");
+
+		OK(xn_store_pod_put(st, &r, &err_));
+		xn_pod_record_dispose(&r);
+	}
+	for (int turn = 0; turn < 60; turn++) {
+		for (int k = 0; k < 6; k++) {
+			const char *p = paths[rand_r(&seed) % XN_ARRAY_SIZE(paths)];
+			struct xn_store_perm perm[] = {{rand_r(&seed) % 4, rand_r(&seed) % 4}};
+			char val[16];
+
+			snprintf(val, sizeof(val), "v%d.%d", turn, k);
+			switch (rand_r(&seed) % 5) {
+			case 0:
+			case 1: OK(xn_store_set(st, p, val, &err_)); break;
+			case 2: OK(xn_store_rm(st, p, &err_)); break;
+			case 3:
+				if (xn_store_set_perms(st, p, perm, 1, &err) < 0)
+					xn_error_free(&err); /* absent */
+				break;
+			case 4: { /* a transaction that never commits (it replaces r0 or r1) */
+				struct xn_pod_record r = full_record(k % 2 ? "r1" : "r0");
+
+				OK(xn_store_mem_fail_commits(st, XN_STORE_TX_RETRIES));
+				assert_int_equal(xn_store_pod_put(st, &r, &err), -1);
+				xn_error_free(&err);
+				xn_pod_record_dispose(&r);
+				break;
+			}
+			}
+		}
+		OK(xn_store_mem_fail_commits(st, 0));
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		assert_files_match(f->base, st);
+	}
+	xn_store_close(st);
+	remove_temp_store(dir, file);
+}
+
+/* The last journal line cut short by a crash is ignored; a broken line
+ * before others is an error that names the journal and the line. */
+static void journal_cut_short(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	cleanup_free char *journal = xn_xasprintf("%s.journal", file);
+	struct xn_store *st;
+	xn_err err = NULL;
+	FILE *j;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	burst_put(st, 0, &err);
+	xn_store_close(st);
+	j = fopen(journal, "a");
+	assert_non_null(j);
+	fputs("{\"path\": \"/xenlet/node/name\", \"val", j);
+	fclose(j);
+	st = xn_store_open("mem", f->base, &err);
+	if (st == NULL)
+		fail_msg("open: %s", xn_error_msg(err));
+	assert_absent(st, "/xenlet/node/name");
+	burst_put(st, 1, &err); /* written after the cut line is gone */
+	xn_store_close(st);
+	assert_burst_records(f->base, 2);
+
+	j = fopen(journal, "a");
+	assert_non_null(j);
+	fputs("{\"rm\": \"/\"}\n{\"rm\": \"/xenlet\"}\n", j);
+	fclose(j);
+	assert_null(xn_store_open("mem", f->base, &err));
+	assert_err(&err, "store.json.journal: line ");
+	remove_temp_store(dir, file);
+}
+
+/* A write that fails keeps the tree as it is and is retried: at once by
+ * flush, else by a timer. */
 static void persistence_retries_a_failed_write(void **state)
 {
 	struct fx *f = *state;
 	char dir[] = "/tmp/xn-store-XXXXXX";
 	cleanup_free char *file = temp_store_file(dir);
 	cleanup_free char *tmp = xn_xasprintf("%s.tmp", file);
+	cleanup_free char *journal = xn_xasprintf("%s.journal", file);
 	struct timeval later = {1, 500000};
 	struct xn_store *st;
 	xn_err err = NULL;
@@ -774,25 +958,27 @@ static void persistence_retries_a_failed_write(void **state)
 	setenv("XN_STORE_MEM_FILE", file, 1);
 	st = xn_store_open("mem", f->base, &err);
 	assert_non_null(st);
-	assert_int_equal(mkdir(tmp, 0700), 0); /* the temp file cannot be created */
+	/* neither the journal nor the file's temp file can be created */
+	assert_int_equal(mkdir(journal, 0700), 0);
+	assert_int_equal(mkdir(tmp, 0700), 0);
 	burst_put(st, 0, &err);
 	event_base_loop(f->base, EVLOOP_NONBLOCK);
 	assert_int_equal(xn_store_mem_file_writes(st), 0);
 	assert_int_equal(xn_store_flush(st, &err), -1);
 	assert_err(&err, "store.json.tmp");
 	assert_int_equal(rmdir(tmp), 0);
+	assert_int_equal(rmdir(journal), 0);
 	/* no further change: the retry timer writes it */
 	event_base_loopexit(f->base, &later);
 	event_base_dispatch(f->base);
 	assert_int_equal(xn_store_mem_file_writes(st), 1);
 	assert_burst_records(f->base, 1);
-
-	assert_int_equal(mkdir(tmp, 0700), 0);
+	/* and the journal takes the next change */
 	burst_put(st, 1, &err);
 	event_base_loop(f->base, EVLOOP_NONBLOCK);
-	assert_int_equal(rmdir(tmp), 0);
-	xn_store_close(st); /* writes what the failed turn left */
+	assert_int_equal(xn_store_mem_file_writes(st), 2);
 	assert_burst_records(f->base, 2);
+	xn_store_close(st);
 	remove_temp_store(dir, file);
 }
 
@@ -838,6 +1024,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(persistence_once_per_loop_turn, setup, teardown),
 	    cmocka_unit_test_setup_teardown(persistence_survives_sigkill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(persistence_retries_a_failed_write, setup, teardown),
+	    cmocka_unit_test_setup_teardown(journal_appends_then_compacts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(journal_replays_to_the_live_tree, setup, teardown),
+	    cmocka_unit_test_setup_teardown(journal_cut_short, setup, teardown),
 	    cmocka_unit_test_setup_teardown(xs_backend, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
