@@ -135,6 +135,16 @@ static void save(struct sim *s)
 	event_active(s->save_ev, EV_TIMEOUT, 0); /* no-op when already active */
 }
 
+/* Domain d changed: its entry in the table is made again (the others are
+ * written as they were made: re-making every domain's entry for every
+ * change was a sixth of the daemon's CPU under a burst of pods). */
+static void dom_changed(struct sim_dom *d)
+{
+	free(d->json);
+	d->json = NULL;
+	save(d->sim);
+}
+
 uint64_t sim_dom_cpu_ns(const struct sim_dom *d)
 {
 	uint64_t cpu = d->cpu_ns;
@@ -298,7 +308,7 @@ static void do_shutdown(struct sim_dom *d, enum xn_shutdown_reason reason, int e
 	d->state = reason == XN_SHUTDOWN_CRASH ? XN_DOM_CRASHED : XN_DOM_SHUTDOWN;
 	d->reason = reason;
 	d->exit_code = exit_code;
-	save(d->sim);
+	dom_changed(d);
 	emit_shutdown(d);
 	call_waiters(d, &d->shutdown_waiters);
 }
@@ -350,7 +360,7 @@ static void dom_run(struct sim_dom *d)
 		case XN_SIM_READY:
 			d->ready = true;
 			d->pc++;
-			save(s);
+			dom_changed(d);
 			if (s->ready_cb != NULL)
 				s->ready_cb(s->hv, d->domid, s->ready_arg);
 			continue;
@@ -418,7 +428,7 @@ static void finish_create(struct sim_dom *d)
 		return;
 	}
 	d->creating = false;
-	save(s);
+	dom_changed(d);
 	d->create_cb(s->hv, 0, d->domid, NULL, d->create_arg);
 }
 
@@ -499,6 +509,7 @@ void sim_dom_free(struct sim_dom *d)
 	free(d->cbuf);
 	free(d->create_fail);
 	free(d->script_text);
+	free(d->json);
 	free_waiters(&d->shutdown_waiters);
 	free_waiters(&d->destroy_waiters);
 	xn_sim_script_dispose(&d->script);
@@ -611,7 +622,11 @@ static void sim_close(struct xn_hv *hv)
 
 	if (s == NULL)
 		return;
-	s->dirty = true; /* with the cpu times of now */
+	for (struct sim_dom *d = s->doms; d != NULL; d = d->next) {
+		free(d->json); /* with the cpu times and steps of now */
+		d->json = NULL;
+	}
+	s->dirty = true;
 	if (save_now(s, &err) < 0) {
 		log_warnx("hv_sim: closing: %s", xn_error_msg(err));
 		xn_error_free(&err);
@@ -757,7 +772,7 @@ static int sim_pause(struct xn_hv *hv, uint32_t domid, xn_err *err)
 		d->sleep_left_ns = d->sleep_end_ns > now ? d->sleep_end_ns - now : 0;
 	evtimer_del(d->step_ev);
 	d->state = XN_DOM_PAUSED;
-	save(d->sim);
+	dom_changed(d);
 	return 0;
 }
 
@@ -781,7 +796,7 @@ static int sim_unpause(struct xn_hv *hv, uint32_t domid, xn_err *err)
 	} else {
 		arm(d->step_ev, 0);
 	}
-	save(s);
+	dom_changed(d);
 	return 0;
 }
 

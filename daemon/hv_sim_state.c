@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,21 +53,33 @@ int sim_state_save(struct sim *s, xn_err *err)
 {
 	cleanup_free char *tmp = xn_xasprintf("%s.tmp", s->state_file);
 	cleanup_free char *text = NULL;
-	cJSON *root = cJSON_CreateObject(), *arr;
 	cleanup_close int fd = -1;
-	size_t len;
+	bool first = true;
+	size_t len = 0;
+	FILE *f;
 
-	cJSON_AddNumberToObject(root, "version", STATE_VERSION);
-	cJSON_AddNumberToObject(root, "next_domid", s->next_domid);
-	arr = cJSON_AddArrayToObject(root, "domains");
-	for (const struct sim_dom *d = s->doms; d != NULL; d = d->next)
-		if (!d->creating && !d->dying)
-			cJSON_AddItemToArray(arr, dom_to_json(d));
-	text = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	if (text == NULL)
+	f = open_memstream(&text, &len);
+	if (f == NULL)
+		return xn_error_errno(err, errno, "%s: cannot format the domain table",
+				      s->state_file);
+	fprintf(f, "{\"version\":%d,\"next_domid\":%u,\"domains\":[", STATE_VERSION, s->next_domid);
+	for (struct sim_dom *d = s->doms; d != NULL; d = d->next) {
+		if (d->creating || d->dying)
+			continue;
+		if (d->json == NULL) {
+			cJSON *o = dom_to_json(d);
+
+			d->json = cJSON_PrintUnformatted(o);
+			cJSON_Delete(o);
+			if (d->json == NULL)
+				abort(); /* cJSON is out of memory */
+		}
+		fprintf(f, "%s%s", first ? "" : ",", d->json);
+		first = false;
+	}
+	fputs("]}\n", f);
+	if (fclose(f) != 0)
 		return xn_error(err, ENOMEM, "%s: cannot format the domain table", s->state_file);
-	len = strlen(text);
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)

@@ -41,7 +41,8 @@
  *   the state they had (running, paused, shut down) with their script text,
  *   domid, tag, cpu time and ready flag; their scripts resume at the step
  *   recorded last (a sleep in progress starts over; after a crash of the
- *   process a guest may repeat the steps since the last save).  No time
+ *   process a guest may repeat the steps since its last state change, and
+ *   its cpu time is the one of that change).  No time
  *   passes for a guest while no process hosts it.  Console output that was
  *   not delivered before close() is lost.  Events of loaded domains are held
  *   back until adopt(); a shutdown that happened before is then reported.

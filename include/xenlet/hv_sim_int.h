@@ -25,6 +25,7 @@ struct sim_dom {
 	struct xn_domain_config cfg;
 	struct xn_sim_script script;
 	char *script_text;
+	char *json; /* its entry in the table file as last made; NULL: make it */
 
 	enum xn_dom_state state;
 	enum xn_shutdown_reason reason; /* once shut down */
@@ -87,8 +88,8 @@ struct sim_dom *sim_dom_new(struct sim *s);
 void sim_dom_free(struct sim_dom *d);
 uint64_t sim_dom_cpu_ns(const struct sim_dom *d);
 
-/* hv_sim_state.c: save every created domain (temp file, fsync, rename);
- * load them back (each made with
+/* hv_sim_state.c: save every created domain (temp file, fsync, rename;
+ * each domain's entry as d->json has it, made when NULL); load them back (each made with
  * sim_dom_new, linked into s->doms, with config, script, state, pc, ready,
  * cpu time; events and pty are the caller's job). */
 int sim_state_save(struct sim *s, xn_err *err);
