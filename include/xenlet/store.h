@@ -15,15 +15,16 @@
  *                                    read through xn_store_guest_data_get()
  *
  * "mem" keeps its tree in memory only, or, when XN_STORE_MEM_FILE names a
- * file, also there (JSON), so that a restarted daemon finds its records as
- * it would in real xenstore.  The file is rewritten atomically (temp file,
- * fsync, rename) once per event-loop turn that changed the tree, after the
- * callbacks of that turn and before the loop waits again: a change is
- * durable before any reply queued in the same turn leaves through the loop,
- * and a daemon killed (SIGKILL) mid-turn loses only that turn's changes,
- * which nobody has been told of.  xn_store_flush() writes at once,
- * xn_store_close() writes what is left.  A failed write is logged and
- * retried (the calls that changed the tree have succeeded).
+ * file, also there, so that a restarted daemon finds its records as it
+ * would in real xenstore: at the end of each event-loop turn that changed
+ * the tree (after the turn's callbacks, before the loop waits again) the
+ * turn's changes are appended to FILE.journal with one fsync; FILE itself
+ * (JSON, rewritten atomically) takes the journal in when it has grown.  A
+ * reply queued on a bufferevent in that turn leaves after the changes are
+ * durable; a daemon killed mid-turn loses only that turn's changes.
+ * xn_store_flush() writes at once, xn_store_close() writes what is left.
+ * A failed write is logged and retried (the calls that changed the tree
+ * have succeeded).
  */
 #ifndef XENLET_STORE_H
 #define XENLET_STORE_H
