@@ -565,7 +565,7 @@ static void dump_tree(struct xn_store *st, const char *path, char **out)
 {
 	struct xn_store_perm *perms = NULL;
 	char **names = NULL, *val = NULL, *line;
-	size_t n, np;
+	size_t n = 0, np = 0;
 	xn_err err = NULL;
 
 	if (xn_store_get(st, path, &val, &err) < 0 ||
