@@ -9,10 +9,15 @@
 # event that shows the pod with spec.nodeName (the pods are created bound),
 # Running the first event whose status.phase is Running, i.e. the daemon's
 # status patch.  Kubernetes timestamps (seconds) are too coarse for this.
-# Figures only: nothing here passes or fails on a number.
+# Figures only: nothing here passes or fails on a number.  The latencies are
+# wall clock and include whatever else the machine runs (the load average
+# is printed); xenletd's own CPU per pod does not depend on that.
 #   XN_BENCH_PODS (100) pods per round, XN_BENCH_ROUNDS (3) rounds;
 #   for diagnosis: XN_BENCH_XENLETD_FLAGS (e.g. -vv), XN_BENCH_WRAP (a
-#   command put in front of xenletd), XN_BENCH_KEEP=1 (keep the run dir)
+#   command put in front of xenletd; it should exec xenletd, since RSS, CPU
+#   and the final SIGTERM go to the pid started here: heaptrack, which runs
+#   it as a child, gives no figures and leaves it running), XN_BENCH_KEEP=1
+#   (keep the run dir)
 set -u
 B=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -106,6 +111,7 @@ wait_count() { # wait_count KIND ROUND: until N pods of ROUND were seen KIND, 12
 
 rss_idle=$(rss_kib)
 cpu0=$(cpu_ticks)
+load0=$(cut -d' ' -f1 /proc/loadavg)
 : >"$TMP/rss"
 for r in $(seq 1 "$ROUNDS"); do
 	for i in $(seq 1 "$N"); do
@@ -141,11 +147,14 @@ EOF
 	echo "$r $(rss_kib) $hwm" >>"$TMP/rss"
 done
 cpu1=$(cpu_ticks)
+load1=$(cut -d' ' -f1 /proc/loadavg)
 
-python3 - "$TMP/times" "$TMP/rss" "$N" "$ROUNDS" "$rss_idle" "$((cpu1 - cpu0))" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$TMP/times" "$TMP/rss" "$N" "$ROUNDS" "$rss_idle" "$((cpu1 - cpu0))" "$(getconf CLK_TCK)" \
+	"$load0" "$load1" "$(nproc)" <<'PY'
 import sys
 times, rssf = sys.argv[1], sys.argv[2]
 n, rounds, idle, ticks, tck = (int(a) for a in sys.argv[3:8])
+load0, load1, ncpu = sys.argv[8], sys.argv[9], sys.argv[10]
 bound, running = {}, {}
 for l in open(times):
     k, name, uid, t, _ = l.split()
@@ -174,6 +183,10 @@ alll.sort()
 print("  %-6s %8d %7.0fms %7.0fms %7.0fms" % ("all", len(alll), pct(alll, .5) * 1e3, pct(alll, .99) * 1e3,
                                              (alll[-1] if alll else float("nan")) * 1e3))
 print("  %-40s %9.2fs" % ("xenletd CPU over all rounds", ticks / tck))
+if alll:
+    print("  %-40s %8.1fms" % ("xenletd CPU per pod (start and stop)", ticks / tck / len(alll) * 1e3))
+# the latencies are wall clock: other work on the machine counts in them
+print("  %-40s %10s" % ("load average before / after (%s CPUs)" % ncpu, "%s / %s" % (load0, load1)))
 if rounds > 1:
     print("  %-40s %+9d KiB" % ("RSS after the last round - after round 1", rss[rounds][0] - rss[1][0]))
 if alll:
