@@ -7,7 +7,7 @@
  * so a domain stays valid across every owner callback except the last.
  *
  * The domain table is written to its file once per loop turn that changed
- * it (save_ev, made active as store_mem.c does), not on every change.
+ * it (save_ev, made active as store_mem_file.c does), not on every change.
  */
 #include <errno.h>
 #include <fcntl.h>
