@@ -33,11 +33,13 @@
  *   its master is written non-blocking and output that does not fit (nobody
  *   reading the slave) is dropped there, never in the attach stream.
  * - Persistence: the domain table lives in XN_SIM_STATE_DIR/domains.json,
- *   rewritten atomically (tmp, fsync, rename) once per event-loop turn in
+ *   rewritten atomically (tmp + rename) once per event-loop turn in
  *   which the table changed (a state change, `ready`): at the end of that
  *   turn, after its callbacks and before the loop waits again, so that a
  *   process killed once the turn is over keeps every change; and on
- *   close().  A new open() on the same directory loads the domains in
+ *   close().  Not fsynced: like a hypervisor's domains, the table need not
+ *   survive a crash of the host, and an empty file loads as no domains.
+ *   A new open() on the same directory loads the domains in
  *   the state they had (running, paused, shut down) with their script text,
  *   domid, tag, cpu time and ready flag; their scripts resume at the step
  *   recorded last (a sleep in progress starts over; after a crash of the

@@ -88,7 +88,7 @@ struct sim_dom *sim_dom_new(struct sim *s);
 void sim_dom_free(struct sim_dom *d);
 uint64_t sim_dom_cpu_ns(const struct sim_dom *d);
 
-/* hv_sim_state.c: save every created domain (temp file, fsync, rename;
+/* hv_sim_state.c: save every created domain (temp file, rename;
  * each domain's entry as d->json has it, made when NULL); load them back (each made with
  * sim_dom_new, linked into s->doms, with config, script, state, pc, ready,
  * cpu time; events and pty are the caller's job). */

@@ -772,6 +772,32 @@ static void persistence_survives_sigkill(void **state)
 	free(l);
 }
 
+/* An empty table (what a crash of the host can leave of an unsynced file)
+ * is a host with no domains, as real Xen after a reboot; a broken one is an
+ * error that names the file. */
+static void state_file_empty_or_broken(void **state)
+{
+	struct t *t = *state;
+	char *file = xn_xasprintf("%s/domains.json", t->dir);
+	xn_err err = NULL;
+
+	assert_int_equal(create(t, "web", "uid-web", FIXTURES "server.sim", 64), 1);
+	xn_hv_free(t->hv);
+	xn_test_write(file, "");
+	open_hv(t);
+	assert_int_equal(count_domains(t), 0);
+	xn_hv_free(t->hv);
+	t->hv = NULL;
+	xn_test_write(file, "{\"version\": 1, \"next_");
+	assert_null(xn_hv_new("sim", t->base, on_event, t, &err));
+	assert_non_null(strstr(xn_error_msg(err), "domains.json: not valid JSON"));
+	xn_error_free(&err);
+	xn_test_write(file, "\n");
+	open_hv(t);
+	assert_int_equal(count_domains(t), 0);
+	free(file);
+}
+
 static void two_instances_independent(void **state)
 {
 	struct t *t = *state;
@@ -823,6 +849,7 @@ int main(void)
 	    T(persistence),
 	    T(persistence_once_per_loop_turn),
 	    T(persistence_survives_sigkill),
+	    T(state_file_empty_or_broken),
 	    T(two_instances_independent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
