@@ -8,7 +8,7 @@
 # is a figure of test/bench/bench-pods.sh, not asserted here: what stays
 # resident there is the heap's high-water mark of a burst, which follows how
 # many requests the API server keeps waiting, i.e. the machine's load (with
-# the same binary: +0.3 MiB on a quiet run, +1.5 MiB when one round took 6 s).
+# the same code: +0.3 MiB over 2 rounds, +1.5 MiB over 10 when round 2 took 6 s).
 # Prints "N passed, N failed, N skipped"; exits 1 if anything failed.
 set -u
 B=$(cd "${1:-build}" && pwd)
