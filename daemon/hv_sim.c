@@ -5,6 +5,9 @@
  * goes through the domain's async event, a zero timeout, so no callback ever
  * runs inside the call that caused it.  Domains are freed only there too,
  * so a domain stays valid across every owner callback except the last.
+ *
+ * The domain table is written to its file once per loop turn that changed
+ * it (save_ev, made active as store_mem_file.c does), not on every change.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +24,7 @@
 #include <event2/event.h>
 
 #include "xenlet/hv_sim_int.h"
+#include "xenlet/log.h"
 #include "xenlet/util.h"
 
 #define STEP_BUDGET 1000  /* steps per callback before yielding to the loop */
@@ -29,6 +33,8 @@
 #define NS_PER_MS   1000000ull
 #define MAX_MEM_MB  (1ull << 30)
 #define MAX_CPUS    4096
+
+#define SAVE_RETRY_SEC 1 /* after a failed write of the domain table */
 
 static struct sim *sim_of(struct xn_hv *hv)
 {
@@ -106,15 +112,54 @@ static int take_fault(struct sim *s, enum xn_sim_fault f, xn_err *err)
 	return -1;
 }
 
-/* A failed save leaves the previous table; the next change retries. */
-static void save(struct sim *s)
+/* Write the table now if it changed; a failed write leaves the previous
+ * file, and the table stays due. */
+static int save_now(struct sim *s, xn_err *err)
 {
-	(void)sim_state_save(s, NULL);
+	if (!s->dirty)
+		return 0;
+	if (sim_state_save(s, err) < 0)
+		return -1;
+	s->dirty = false;
+	return 0;
 }
 
-void sim_save(struct sim *s)
+static void save_cb(evutil_socket_t fd, short what, void *arg)
 {
-	save(s);
+	struct sim *s = arg;
+	struct timeval retry = {SAVE_RETRY_SEC, 0};
+	xn_err err = NULL;
+
+	if (save_now(s, &err) < 0) {
+		if (!s->save_failing)
+			log_warnx("hv_sim: %s (retrying every %d s)", xn_error_msg(err),
+				  SAVE_RETRY_SEC);
+		s->save_failing = true;
+		xn_error_free(&err);
+		evtimer_add(s->save_ev, &retry);
+		return;
+	}
+	if (s->save_failing)
+		log_info("hv_sim: %s written again", s->state_file);
+	s->save_failing = false;
+}
+
+/* The table changed: it is written at the end of this loop turn, after the
+ * callbacks already due and before the loop waits again. */
+static void save(struct sim *s)
+{
+	s->dirty = true;
+	event_active(s->save_ev, EV_TIMEOUT, 0); /* no-op when already active */
+}
+
+/* Domain d changed: its entry in the table is made again (the others are
+ * written as they were made: re-making every domain's entry for every
+ * change was a sixth of the daemon's CPU under a burst of pods). */
+void sim_dom_changed(struct sim_dom *d)
+{
+	free(d->json);
+	d->json = NULL;
+	save(d->sim);
 }
 
 uint64_t sim_dom_cpu_ns(const struct sim_dom *d)
@@ -282,7 +327,7 @@ static void do_shutdown(struct sim_dom *d, enum xn_shutdown_reason reason, int e
 	d->state = reason == XN_SHUTDOWN_CRASH ? XN_DOM_CRASHED : XN_DOM_SHUTDOWN;
 	d->reason = reason;
 	d->exit_code = exit_code;
-	save(d->sim);
+	sim_dom_changed(d);
 	emit_shutdown(d);
 	call_waiters(d, &d->shutdown_waiters);
 }
@@ -342,7 +387,7 @@ static void dom_run(struct sim_dom *d)
 		case XN_SIM_READY:
 			d->ready = true;
 			d->pc++;
-			save(s);
+			sim_dom_changed(d);
 			if (s->ready_cb != NULL)
 				s->ready_cb(s->hv, d->domid, s->ready_arg);
 			continue;
@@ -433,7 +478,7 @@ static void finish_create(struct sim_dom *d)
 		return;
 	}
 	d->creating = false;
-	save(s);
+	sim_dom_changed(d);
 	d->create_cb(s->hv, 0, d->domid, NULL, d->create_arg);
 }
 
@@ -515,6 +560,7 @@ void sim_dom_free(struct sim_dom *d)
 	free(d->create_fail);
 	free(d->script_text);
 	sim_net_free(d);
+	free(d->json);
 	free_waiters(&d->shutdown_waiters);
 	free_waiters(&d->destroy_waiters);
 	xn_sim_script_dispose(&d->script);
@@ -548,6 +594,8 @@ static void sim_free(struct sim *s)
 	}
 	for (int i = 0; i < XN_SIM_FAULT_MAX; i++)
 		free(s->fail_next[i]);
+	if (s->save_ev != NULL)
+		event_free(s->save_ev);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	free(s->fail_create_glob);
@@ -589,6 +637,11 @@ static int sim_open(struct xn_hv *hv, xn_err *err)
 	s->hv = hv;
 	s->lock_fd = -1;
 	s->next_domid = 1;
+	s->save_ev = evtimer_new(hv->base, save_cb, s);
+	if (s->save_ev == NULL) {
+		xn_error(err, ENOMEM, "hv_sim: event_new failed");
+		goto fail;
+	}
 	if (env_u64("XN_SIM_MEMORY_MB", XN_SIM_DEFAULT_MEMORY_MB, MAX_MEM_MB, "MiB", &mem_mb, err) <
 		0 ||
 	    env_u64("XN_SIM_CPUS", XN_SIM_DEFAULT_CPUS, MAX_CPUS, "CPUs", &cpus, err) < 0)
@@ -622,10 +675,19 @@ fail:
 static void sim_close(struct xn_hv *hv)
 {
 	struct sim *s = sim_of(hv);
+	xn_err err = NULL;
 
 	if (s == NULL)
 		return;
-	save(s);
+	for (struct sim_dom *d = s->doms; d != NULL; d = d->next) {
+		free(d->json); /* with the cpu times and steps of now */
+		d->json = NULL;
+	}
+	s->dirty = true;
+	if (save_now(s, &err) < 0) {
+		log_warnx("hv_sim: closing: %s", xn_error_msg(err));
+		xn_error_free(&err);
+	}
 	sim_free(s);
 	hv->priv = NULL;
 }
@@ -773,7 +835,7 @@ static int sim_pause(struct xn_hv *hv, uint32_t domid, xn_err *err)
 	evtimer_del(d->step_ev);
 	sim_net_signal(d, SIGSTOP);
 	d->state = XN_DOM_PAUSED;
-	save(d->sim);
+	sim_dom_changed(d);
 	return 0;
 }
 
@@ -801,7 +863,7 @@ static int sim_unpause(struct xn_hv *hv, uint32_t domid, xn_err *err)
 	} else {
 		arm(d->step_ev, 0);
 	}
-	save(s);
+	sim_dom_changed(d);
 	return 0;
 }
 
@@ -961,6 +1023,13 @@ bool xn_hv_sim_ready(struct xn_hv *hv, uint32_t domid)
 	struct sim_dom *d = s ? find(s, domid) : NULL;
 
 	return d != NULL && d->ready;
+}
+
+unsigned long xn_hv_sim_state_writes(struct xn_hv *hv)
+{
+	struct sim *s = sim_of(hv);
+
+	return s != NULL ? s->state_writes : 0;
 }
 
 void xn_hv_sim_set_ready_hook(struct xn_hv *hv, xn_hv_sim_ready_cb cb, void *arg)

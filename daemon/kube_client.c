@@ -380,6 +380,10 @@ struct xn_kube_req *kube_req_new(struct xn_kube *k, enum xn_kube_method method, 
 	/* a burst at start-up waits for the first connection's h2 instead of
 	 * opening one connection per request */
 	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	/* libcurl's smallest upload buffer: our bodies are a few KiB, and its
+	 * default 64 KiB per transfer, 64 transfers in flight, was most of the
+	 * heap a burst of pods needed (which stayed resident afterwards) */
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 	if (timeout_ms > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	set_tls(k, e);

@@ -216,7 +216,7 @@ void sim_net_proc_done(struct sim_proc *p)
 		d->net_configured = true;
 		sim_unlink_proc(d, p);
 		sim_proc_free(p);
-		sim_save(d->sim);
+		sim_dom_changed(d);
 		sim_step_now(d);
 		return;
 	case SIM_PROC_TEARDOWN:

@@ -75,6 +75,15 @@ void xn_store_close(struct xn_store *st)
 	free(st);
 }
 
+int xn_store_flush(struct xn_store *st, xn_err *err)
+{
+	if (st->ops->flush == NULL)
+		return 0;
+	if (st->ops->flush(st, err) < 0)
+		return xn_error_wrap(err, "store flush");
+	return 0;
+}
+
 const char *xn_store_backend_name(const struct xn_store *st)
 {
 	return st->ops->name;

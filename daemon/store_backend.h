@@ -17,6 +17,8 @@ struct xn_store_ops {
 	const char *name;
 	int (*open)(struct xn_store *st, xn_err *err);
 	void (*close)(struct xn_store *st);
+	/* Make every change so far durable now; NULL: nothing to do (xs). */
+	int (*flush)(struct xn_store *st, xn_err *err);
 	int (*tx_start)(struct xn_store *st, uint32_t *tx, xn_err *err);
 	int (*tx_end)(struct xn_store *st, uint32_t tx, bool abort, xn_err *err);
 	/* *val malloc'd and NUL-terminated; *len excludes the terminator */

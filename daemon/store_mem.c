@@ -2,62 +2,22 @@
  * hv_sim and tests): parents created on write with their parent's
  * permissions, rm of subtrees, watches fired from the event loop for a path
  * and everything below it, transactions that can be made to conflict, and
- * optionally a JSON file (XN_STORE_MEM_FILE) that survives a restart.
+ * optionally a file (XN_STORE_MEM_FILE, store_mem_file.c) that survives a
+ * restart: each change is recorded for it, and written at the end of the
+ * loop turn.
  *
  * The tree is a sorted array of nodes searched with bsearch-style lower
  * bounds: small, and plenty for the few hundred nodes a host has.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <event2/event.h>
 
-#include "store_backend.h"
+#include "store_mem_priv.h"
 #include "xenlet/util.h"
-
-struct node {
-	char *path;
-	char *val;
-	size_t len;
-	struct xn_store_perm *perms;
-	size_t nperms;
-};
-
-struct tree {
-	struct node *v;
-	size_t n;
-};
-
-struct pending {
-	int id;
-	char *path;
-};
-
-struct change {
-	char *path;
-	bool rm;
-};
-
-struct mem {
-	struct tree t;
-	struct tree snap; /* the tree at tx start, restored on abort */
-	bool in_tx;
-	uint32_t tx_id;
-	struct change *txc; /* changes of the open transaction */
-	size_t ntxc;
-	struct pending *q; /* watch events not yet delivered */
-	size_t nq;
-	unsigned fail_commits;
-	char *file;
-	struct event *ev;
-};
 
 /* --- tree ----------------------------------------------------------------- */
 
@@ -76,7 +36,7 @@ static size_t lower_bound(const struct tree *t, const char *key)
 	return lo;
 }
 
-static struct node *find(const struct tree *t, const char *path)
+struct node *smem_find(const struct tree *t, const char *path)
 {
 	size_t i = lower_bound(t, path);
 
@@ -116,22 +76,15 @@ static void tree_free(struct tree *t)
 	t->n = 0;
 }
 
-static void tree_copy(struct tree *dst, const struct tree *src)
+static void node_copy(struct node *d, const struct node *s)
 {
-	dst->n = src->n;
-	dst->v = xn_xcalloc(src->n, sizeof(*dst->v));
-	for (size_t i = 0; i < src->n; i++) {
-		const struct node *s = &src->v[i];
-		struct node *d = &dst->v[i];
-
-		d->path = xn_xstrdup(s->path);
-		d->val = xn_xmalloc(s->len + 1);
-		memcpy(d->val, s->val, s->len + 1);
-		d->len = s->len;
-		d->nperms = s->nperms;
-		d->perms = xn_xmalloc(s->nperms * sizeof(*d->perms));
-		memcpy(d->perms, s->perms, s->nperms * sizeof(*d->perms));
-	}
+	d->path = xn_xstrdup(s->path);
+	d->val = xn_xmalloc(s->len + 1);
+	memcpy(d->val, s->val, s->len + 1);
+	d->len = s->len;
+	d->nperms = s->nperms;
+	d->perms = xn_xmalloc(s->nperms * sizeof(*d->perms));
+	memcpy(d->perms, s->perms, s->nperms * sizeof(*d->perms));
 }
 
 static void set_perms_of(struct node *n, const struct xn_store_perm *p, size_t np)
@@ -144,16 +97,16 @@ static void set_perms_of(struct node *n, const struct xn_store_perm *p, size_t n
 
 /* The node at path, created (with missing parents) if absent.  A new node
  * has value "" and its parent's permissions, as in xenstored. */
-static struct node *node_get_or_create(struct tree *t, const char *path)
+struct node *smem_node_get_or_create(struct tree *t, const char *path)
 {
-	struct node *n = find(t, path), *p;
+	struct node *n = smem_find(t, path), *p;
 	char *ppath;
 	size_t i;
 
 	if (n != NULL)
 		return n;
 	ppath = parent_of(path);
-	p = node_get_or_create(t, ppath);
+	p = smem_node_get_or_create(t, ppath);
 	free(ppath);
 	struct node nn = {xn_xstrdup(path), xn_xstrdup(""), 0, NULL, 0};
 	set_perms_of(&nn, p->perms, p->nperms);
@@ -165,7 +118,7 @@ static struct node *node_get_or_create(struct tree *t, const char *path)
 	return &t->v[i];
 }
 
-static void node_remove(struct tree *t, const char *path)
+void smem_node_remove(struct tree *t, const char *path)
 {
 	size_t w = 0;
 
@@ -176,6 +129,76 @@ static void node_remove(struct tree *t, const char *path)
 			t->v[w++] = t->v[i];
 	}
 	t->n = w;
+}
+
+/* --- transactions: undo log ------------------------------------------------ */
+
+/* Remember path (and its missing ancestors, which a write creates) as it
+ * is now, before the open transaction changes it.  A transaction used to
+ * copy the whole tree at its start: most of the store's CPU under a burst. */
+static void undo_push(struct mem *m, const char *path)
+{
+	struct node *n = smem_find(&m->t, path);
+	struct undo *u;
+
+	if (!m->in_tx)
+		return;
+	if (n == NULL && strcmp(path, "/") != 0) {
+		char *pp = parent_of(path);
+
+		if (smem_find(&m->t, pp) == NULL)
+			undo_push(m, pp); /* created first, so undone last */
+		free(pp);
+	}
+	m->undo = xn_xrealloc(m->undo, (m->nundo + 1) * sizeof(*m->undo));
+	u = &m->undo[m->nundo++];
+	u->existed = n != NULL;
+	if (n != NULL)
+		node_copy(&u->old, n);
+	else
+		u->old = (struct node){xn_xstrdup(path), NULL, 0, NULL, 0};
+}
+
+/* Every node of the subtree at path: rm takes them all. */
+static void undo_push_subtree(struct mem *m, const char *path)
+{
+	for (size_t i = lower_bound(&m->t, path); i < m->t.n; i++) {
+		if (strcmp(m->t.v[i].path, path) != 0 && !below(m->t.v[i].path, path))
+			break;
+		undo_push(m, m->t.v[i].path);
+	}
+}
+
+/* Put back what the transaction changed, newest change first. */
+static void undo_apply(struct mem *m)
+{
+	while (m->nundo > 0) {
+		struct undo *u = &m->undo[--m->nundo];
+		struct node *n;
+
+		if (!u->existed) {
+			smem_node_remove(&m->t, u->old.path);
+			node_free(&u->old);
+			continue;
+		}
+		n = smem_node_get_or_create(&m->t, u->old.path);
+		free(n->val);
+		free(n->perms);
+		n->val = u->old.val;
+		n->len = u->old.len;
+		n->perms = u->old.perms;
+		n->nperms = u->old.nperms;
+		free(u->old.path);
+	}
+}
+
+static void undo_drop(struct mem *m)
+{
+	for (size_t i = 0; i < m->nundo; i++)
+		node_free(&m->undo[i].old);
+	free(m->undo);
+	m->undo = NULL;
+	m->nundo = 0;
 }
 
 /* --- watches -------------------------------------------------------------- */
@@ -218,164 +241,6 @@ static void deliver(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* --- persistence ------------------------------------------------------------ */
-
-static const char access_letters[] = "nrwb"; /* as xenstore-ls -p prints them */
-
-static int persist(struct xn_store *st, xn_err *err)
-{
-	struct mem *m = st->priv;
-	cJSON *root, *nodes;
-	cleanup_free char *text = NULL, *tmp = NULL, *dcopy = NULL;
-	int fd = -1, rc = -1;
-	size_t len;
-
-	if (m->file == NULL)
-		return 0;
-	root = cJSON_CreateObject();
-	nodes = cJSON_AddArrayToObject(root, "nodes");
-	for (size_t i = 0; i < m->t.n; i++) {
-		const struct node *n = &m->t.v[i];
-		cJSON *o = cJSON_CreateObject(), *perms = cJSON_CreateArray();
-
-		cJSON_AddStringToObject(o, "path", n->path);
-		cJSON_AddStringToObject(o, "value", n->val);
-		for (size_t k = 0; k < n->nperms; k++) {
-			char buf[16];
-
-			snprintf(buf, sizeof(buf), "%c%u", access_letters[n->perms[k].access & 3],
-				 n->perms[k].domid);
-			cJSON_AddItemToArray(perms, cJSON_CreateString(buf));
-		}
-		cJSON_AddItemToObject(o, "perms", perms);
-		cJSON_AddItemToArray(nodes, o);
-	}
-	text = cJSON_Print(root);
-	cJSON_Delete(root);
-	if (text == NULL)
-		return xn_error(err, ENOMEM, "XN_STORE_MEM_FILE %s: cannot format JSON", m->file);
-	len = strlen(text);
-	/* write a sibling then rename: a crash leaves the old or the new file */
-	tmp = xn_xasprintf("%s.tmp", m->file);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: create %s", tmp);
-		goto out;
-	}
-	if (xn_write_all(fd, text, len) < 0) {
-		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: write %s", tmp);
-		goto out;
-	}
-	if (fsync(fd) < 0) {
-		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: fsync %s", tmp);
-		goto out;
-	}
-	if (rename(tmp, m->file) < 0) {
-		xn_error_errno(err, errno, "XN_STORE_MEM_FILE: rename %s to %s", tmp, m->file);
-		goto out;
-	}
-	dcopy = xn_xstrdup(m->file);
-	close(fd);
-	fd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
-		fsync(fd);
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
-}
-
-static int parse_perm(const char *s, struct xn_store_perm *p)
-{
-	const char *l = s && *s ? strchr(access_letters, s[0]) : NULL;
-	uint64_t id;
-
-	if (l == NULL || xn_parse_u64(s + 1, UINT32_MAX, &id) < 0)
-		return -1;
-	p->access = (enum xn_store_access)(l - access_letters);
-	p->domid = (uint32_t)id;
-	return 0;
-}
-
-static int load(struct xn_store *st, xn_err *err)
-{
-	struct mem *m = st->priv;
-	cleanup_free char *text = NULL;
-	const char *end = NULL;
-	cJSON *root = NULL, *nodes, *o;
-	size_t i = 0, len = 0;
-	xn_err rerr = NULL;
-	int rc = -1;
-
-	/* the store's file, bounded: a Dom0's records are small */
-	if (xn_read_file(m->file, 64u << 20, &text, &len, &rerr) < 0) {
-		bool absent = rerr && rerr->status == ENOENT;
-
-		if (!absent)
-			xn_error(err, rerr ? rerr->status : EIO, "XN_STORE_MEM_FILE: %s",
-				 xn_error_msg(rerr));
-		xn_error_free(&rerr);
-		return absent ? 0 : -1; /* absent: the first start */
-	}
-	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-	if (root == NULL) {
-		xn_error(err, EINVAL, "XN_STORE_MEM_FILE %s: not valid JSON (near byte %td)",
-			 m->file, end ? end - text : (ptrdiff_t)0);
-		goto out;
-	}
-	nodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");
-	if (!cJSON_IsArray(nodes)) {
-		xn_error(err, EINVAL, "XN_STORE_MEM_FILE %s: no \"nodes\" array", m->file);
-		goto out;
-	}
-	cJSON_ArrayForEach(o, nodes) {
-		cJSON *path = cJSON_GetObjectItemCaseSensitive(o, "path");
-		cJSON *val = cJSON_GetObjectItemCaseSensitive(o, "value");
-		cJSON *perms = cJSON_GetObjectItemCaseSensitive(o, "perms"), *p;
-		struct xn_store_perm *pv;
-		size_t np = 0;
-		struct node *n;
-
-		if (!cJSON_IsString(path) || !cJSON_IsString(val) || !cJSON_IsArray(perms) ||
-		    cJSON_GetArraySize(perms) < 1) {
-			xn_error(err, EINVAL,
-				 "XN_STORE_MEM_FILE %s: nodes[%zu]: want path, value and perms",
-				 m->file, i);
-			goto out;
-		}
-		if (xn_store_path_check(path->valuestring, err) < 0) {
-			xn_error_wrap(err, "XN_STORE_MEM_FILE %s: nodes[%zu]", m->file, i);
-			goto out;
-		}
-		pv = xn_xcalloc((size_t)cJSON_GetArraySize(perms), sizeof(*pv));
-		cJSON_ArrayForEach(p, perms) {
-			if (!cJSON_IsString(p) || parse_perm(p->valuestring, &pv[np++]) < 0) {
-				free(pv);
-				xn_error(err, EINVAL,
-					 "XN_STORE_MEM_FILE %s: nodes[%zu]: bad permission (want "
-					 "n|r|w|b followed by a domid)",
-					 m->file, i);
-				goto out;
-			}
-		}
-		n = node_get_or_create(&m->t, path->valuestring);
-		free(n->val);
-		n->val = xn_xstrdup(val->valuestring);
-		n->len = strlen(n->val);
-		free(n->perms);
-		n->perms = pv;
-		n->nperms = np;
-		i++;
-	}
-	rc = 0;
-out:
-	cJSON_Delete(root);
-	return rc;
-}
-
 /* --- ops -------------------------------------------------------------------- */
 
 static int mem_open(struct xn_store *st, xn_err *err)
@@ -385,21 +250,18 @@ static int mem_open(struct xn_store *st, xn_err *err)
 	struct node *root;
 
 	st->priv = m;
-	m->ev = event_new(st->base, -1, 0, deliver, st);
-	if (m->ev == NULL) {
-		free(m);
-		return xn_error(err, ENOMEM, "store mem: event_new failed");
-	}
 	m->t.v = xn_xcalloc(1, sizeof(*m->t.v));
 	root = &m->t.v[m->t.n++];
 	*root = (struct node){xn_xstrdup("/"), xn_xstrdup(""), 0, NULL, 0};
 	set_perms_of(root, &(struct xn_store_perm){0, XN_STORE_NONE}, 1);
-	if (file != NULL && *file != '\0') {
-		m->file = xn_xstrdup(file);
-		if (load(st, err) < 0) {
-			st->ops->close(st);
-			return -1;
-		}
+	m->ev = event_new(st->base, -1, 0, deliver, st);
+	if (m->ev == NULL) {
+		st->ops->close(st);
+		return xn_error(err, ENOMEM, "store mem: event_new failed");
+	}
+	if (smem_file_open(st, file, err) < 0) {
+		st->ops->close(st);
+		return -1;
 	}
 	return 0;
 }
@@ -410,18 +272,24 @@ static void mem_close(struct xn_store *st)
 
 	if (m == NULL)
 		return;
+	smem_file_close(st);
 	tree_free(&m->t);
-	tree_free(&m->snap);
+	undo_drop(m);
 	for (size_t i = 0; i < m->ntxc; i++)
 		free(m->txc[i].path);
 	free(m->txc);
 	for (size_t i = 0; i < m->nq; i++)
 		free(m->q[i].path);
 	free(m->q);
-	event_free(m->ev);
-	free(m->file);
+	if (m->ev != NULL)
+		event_free(m->ev);
 	free(m);
 	st->priv = NULL;
+}
+
+static int mem_flush(struct xn_store *st, xn_err *err)
+{
+	return smem_file_flush(st, err);
 }
 
 /* Check that a write may happen under tx now. */
@@ -445,7 +313,8 @@ static int changed(struct xn_store *st, uint32_t tx, const char *path, bool rm, 
 		return 0;
 	}
 	fire_change(st, path, rm);
-	return persist(st, err);
+	smem_file_changed(st);
+	return 0;
 }
 
 static int mem_tx_start(struct xn_store *st, uint32_t *tx, xn_err *err)
@@ -454,8 +323,8 @@ static int mem_tx_start(struct xn_store *st, uint32_t *tx, xn_err *err)
 
 	if (m->in_tx)
 		return xn_error(err, EBUSY, "transaction %u already open", m->tx_id);
-	tree_copy(&m->snap, &m->t);
 	m->in_tx = true;
+	smem_file_tx_begin(m);
 	m->tx_id = m->tx_id + 1 ? m->tx_id + 1 : 1;
 	*tx = m->tx_id;
 	return 0;
@@ -465,22 +334,20 @@ static int mem_tx_end(struct xn_store *st, uint32_t tx, bool abort, xn_err *err)
 {
 	struct mem *m = st->priv;
 	bool conflict = !abort && m->fail_commits > 0;
-	int rc = 0;
 
 	if (!m->in_tx || tx != m->tx_id)
 		return xn_error(err, EINVAL, "transaction %u: not open", tx);
 	m->in_tx = false;
 	if (abort || conflict) {
-		tree_free(&m->t);
-		m->t = m->snap;
+		undo_apply(m);
+		smem_file_tx_undone(m);
 	} else {
-		tree_free(&m->snap);
 		for (size_t i = 0; i < m->ntxc; i++)
 			fire_change(st, m->txc[i].path, m->txc[i].rm);
 		if (m->ntxc > 0)
-			rc = persist(st, err);
+			smem_file_changed(st);
 	}
-	m->snap = (struct tree){NULL, 0};
+	undo_drop(m);
 	for (size_t i = 0; i < m->ntxc; i++)
 		free(m->txc[i].path);
 	free(m->txc);
@@ -490,14 +357,14 @@ static int mem_tx_end(struct xn_store *st, uint32_t tx, bool abort, xn_err *err)
 		m->fail_commits--;
 		return xn_error(err, EAGAIN, "transaction %u: conflict (injected)", tx);
 	}
-	return rc;
+	return 0;
 }
 
 static int mem_get(struct xn_store *st, uint32_t tx, const char *path, char **val, size_t *len,
 		   xn_err *err)
 {
 	struct mem *m = st->priv;
-	const struct node *n = find(&m->t, path);
+	const struct node *n = smem_find(&m->t, path);
 
 	if (n == NULL)
 		return xn_error_errno(err, ENOENT, "read %s", path);
@@ -515,7 +382,9 @@ static int mem_set(struct xn_store *st, uint32_t tx, const char *path, const cha
 
 	if (check_tx(m, tx, err) < 0)
 		return xn_error_wrap(err, "write %s", path);
-	n = node_get_or_create(&m->t, path);
+	undo_push(m, path);
+	smem_file_touch(m, path);
+	n = smem_node_get_or_create(&m->t, path);
 	free(n->val);
 	n->val = xn_xmalloc(len + 1);
 	memcpy(n->val, val, len);
@@ -532,9 +401,11 @@ static int mem_rm(struct xn_store *st, uint32_t tx, const char *path, xn_err *er
 		return xn_error_wrap(err, "rm %s", path);
 	if (strcmp(path, "/") == 0)
 		return xn_error(err, EINVAL, "rm /: refusing to remove the root");
-	if (find(&m->t, path) == NULL)
+	if (smem_find(&m->t, path) == NULL)
 		return 0;
-	node_remove(&m->t, path);
+	undo_push_subtree(m, path);
+	smem_file_rm(m, path);
+	smem_node_remove(&m->t, path);
 	return changed(st, tx, path, true, err);
 }
 
@@ -544,7 +415,7 @@ static int mem_list(struct xn_store *st, uint32_t tx, const char *path, char ***
 	struct mem *m = st->priv;
 	size_t cnt = 0;
 
-	if (find(&m->t, path) == NULL)
+	if (smem_find(&m->t, path) == NULL)
 		return xn_error_errno(err, ENOENT, "directory %s", path);
 	*names = xn_xcalloc(1, sizeof(**names));
 	for (size_t i = 0; i < m->t.n; i++) {
@@ -571,9 +442,11 @@ static int mem_set_perms(struct xn_store *st, uint32_t tx, const char *path,
 
 	if (check_tx(m, tx, err) < 0)
 		return xn_error_wrap(err, "set permissions %s", path);
-	n = find(&m->t, path);
+	n = smem_find(&m->t, path);
 	if (n == NULL)
 		return xn_error_errno(err, ENOENT, "set permissions %s", path);
+	undo_push(m, path);
+	smem_file_touch(m, path);
 	set_perms_of(n, perms, np);
 	return changed(st, tx, path, false, err);
 }
@@ -582,7 +455,7 @@ static int mem_get_perms(struct xn_store *st, uint32_t tx, const char *path,
 			 struct xn_store_perm **perms, size_t *np, xn_err *err)
 {
 	struct mem *m = st->priv;
-	const struct node *n = find(&m->t, path);
+	const struct node *n = smem_find(&m->t, path);
 
 	if (n == NULL)
 		return xn_error_errno(err, ENOENT, "get permissions %s", path);
@@ -617,6 +490,7 @@ const struct xn_store_ops xn_store_ops_mem = {
     .name = "mem",
     .open = mem_open,
     .close = mem_close,
+    .flush = mem_flush,
     .tx_start = mem_tx_start,
     .tx_end = mem_tx_end,
     .get = mem_get,

@@ -50,12 +50,18 @@
  *   its master is written non-blocking and output that does not fit (nobody
  *   reading the slave) is dropped there, never in the attach stream.
  * - Persistence: the domain table lives in XN_SIM_STATE_DIR/domains.json,
- *   rewritten atomically (tmp + rename) on every state change, on `ready`
- *   and on close().  A new open() on the same directory loads the domains in
+ *   rewritten atomically (tmp + rename) once per event-loop turn in
+ *   which the table changed (a state change, `ready`): at the end of that
+ *   turn, after its callbacks and before the loop waits again, so that a
+ *   process killed once the turn is over keeps every change; and on
+ *   close().  Not fsynced: like a hypervisor's domains, the table need not
+ *   survive a crash of the host, and an empty file loads as no domains.
+ *   A new open() on the same directory loads the domains in
  *   the state they had (running, paused, shut down) with their script text,
  *   domid, tag, cpu time and ready flag; their scripts resume at the step
  *   recorded last (a sleep in progress starts over; after a crash of the
- *   process a guest may repeat the steps since the last save).  No time
+ *   process a guest may repeat the steps since its last state change, and
+ *   its cpu time is the one of that change).  No time
  *   passes for a guest while no process hosts it.  Console output that was
  *   not delivered before close() is lost.  Events of loaded domains are held
  *   back until adopt(); a shutdown that happened before is then reported.
@@ -117,5 +123,7 @@ void xn_hv_sim_set_xenstore_hook(struct xn_hv *hv, xn_hv_sim_xenstore_cb cb, voi
 typedef char *(*xn_hv_sim_guest_key_cb)(struct xn_hv *hv, uint32_t domid, const char *key,
 					void *arg);
 void xn_hv_sim_set_guest_key_reader(struct xn_hv *hv, xn_hv_sim_guest_key_cb cb, void *arg);
+/* Test hook: how often the domain table has been written (0: not sim). */
+unsigned long xn_hv_sim_state_writes(struct xn_hv *hv);
 
 #endif

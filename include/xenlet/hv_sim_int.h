@@ -53,6 +53,7 @@ struct sim_dom {
 	struct xn_domain_config cfg;
 	struct xn_sim_script script;
 	char *script_text;
+	char *json; /* its entry in the table file as last made; NULL: make it */
 
 	enum xn_dom_state state;
 	enum xn_shutdown_reason reason; /* once shut down */
@@ -124,6 +125,10 @@ struct sim {
 	char *net_prefix; /* XN_SIM_NET_PREFIX: netns names <prefix>-<domid> */
 	char *net_bin;	  /* <state>/net/bin: xenstore-read/-write/-rm (the shim) */
 	char *net_xs;	  /* <state>/net/xs: the shim's store */
+	struct event *save_ev;	    /* writes the table at the end of the turn */
+	bool dirty;		    /* the table changed since the last write */
+	bool save_failing;	    /* the last write failed (logged once) */
+	unsigned long state_writes; /* of the file, for xn_hv_sim_state_writes() */
 };
 
 /* hv_sim.c */
@@ -134,12 +139,15 @@ void sim_kick(struct sim_dom *d);
 void sim_step_now(struct sim_dom *d);
 void sim_console_line(struct sim_dom *d, const char *text);
 /* Rewrite the domain table (a failure keeps the old one). */
-void sim_save(struct sim *s);
+/* Domain d changed: its table entry is made again and the table written
+ * at the end of the loop turn. */
+void sim_dom_changed(struct sim_dom *d);
 bool sim_dom_down(const struct sim_dom *d);
 void sim_dom_free(struct sim_dom *d);
 uint64_t sim_dom_cpu_ns(const struct sim_dom *d);
 
-/* hv_sim_state.c: save every created domain; load them back (each made with
+/* hv_sim_state.c: save every created domain (temp file, rename;
+ * each domain's entry as d->json has it, made when NULL); load them back (each made with
  * sim_dom_new, linked into s->doms, with config, script, state, pc, ready,
  * cpu time; events and pty are the caller's job). */
 int sim_state_save(struct sim *s, xn_err *err);

@@ -15,8 +15,16 @@
  *                                    read through xn_store_guest_data_get()
  *
  * "mem" keeps its tree in memory only, or, when XN_STORE_MEM_FILE names a
- * file, also there (JSON, rewritten atomically after each change), so that
- * a restarted daemon finds its records as it would in real xenstore.
+ * file, also there, so that a restarted daemon finds its records as it
+ * would in real xenstore: at the end of each event-loop turn that changed
+ * the tree (after the turn's callbacks, before the loop waits again) the
+ * turn's changes are appended to FILE.journal with one fsync; FILE itself
+ * (JSON, rewritten atomically) takes the journal in when it has grown.  A
+ * reply queued on a bufferevent in that turn leaves after the changes are
+ * durable; a daemon killed mid-turn loses only that turn's changes.
+ * xn_store_flush() writes at once, xn_store_close() writes what is left.
+ * A failed write is logged and retried (the calls that changed the tree
+ * have succeeded).
  */
 #ifndef XENLET_STORE_H
 #define XENLET_STORE_H
@@ -70,7 +78,10 @@ typedef void (*xn_store_watch_cb)(struct xn_store *st, const char *path, void *a
 
 /* Open "xs" (real xenstore) or "mem" on base. */
 struct xn_store *xn_store_open(const char *backend, struct event_base *base, xn_err *err);
+/* Writes what is not yet durable first ("mem" with a file). */
 void xn_store_close(struct xn_store *st);
+/* Make every change so far durable now ("mem" with a file; no-op else). */
+int xn_store_flush(struct xn_store *st, xn_err *err);
 const char *xn_store_backend_name(const struct xn_store *st);
 
 /* Raw access (paths are absolute).  get: *val malloc'd, ENOENT when absent.
@@ -141,5 +152,7 @@ int xn_store_guest_cleanup(struct xn_store *st, uint32_t domid, xn_err *err);
 /* Test hook of the "mem" backend: the next n transaction commits fail with
  * EAGAIN, as a conflicting writer would make them.  -1 (EINVAL) on "xs". */
 int xn_store_mem_fail_commits(struct xn_store *st, unsigned n);
+/* Test hook of "mem": how often its file has been written (0 on "xs"). */
+unsigned long xn_store_mem_file_writes(const struct xn_store *st);
 
 #endif

@@ -9,10 +9,15 @@
 # event that shows the pod with spec.nodeName (the pods are created bound),
 # Running the first event whose status.phase is Running, i.e. the daemon's
 # status patch.  Kubernetes timestamps (seconds) are too coarse for this.
-# Figures only: nothing here passes or fails on a number.
+# Figures only: nothing here passes or fails on a number.  The latencies are
+# wall clock and include whatever else the machine runs (the load average
+# is printed); xenletd's own CPU per pod does not depend on that.
 #   XN_BENCH_PODS (100) pods per round, XN_BENCH_ROUNDS (3) rounds;
 #   for diagnosis: XN_BENCH_XENLETD_FLAGS (e.g. -vv), XN_BENCH_WRAP (a
-#   command put in front of xenletd), XN_BENCH_KEEP=1 (keep the run dir)
+#   command put in front of xenletd; it should exec xenletd, since RSS, CPU
+#   and the final SIGTERM go to the pid started here: heaptrack, which runs
+#   it as a child, gives no figures and leaves it running), XN_BENCH_KEEP=1
+#   (keep the run dir)
 set -u
 B=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -39,6 +44,8 @@ XN_SIM_MEMORY_MB=$((N * 64 + 1024)) XN_SIM_CPUS=64 ${XN_BENCH_WRAP:-} "$B/xenlet
 	--image-root "$SRC/test/fixtures/sim" ${XN_BENCH_XENLETD_FLAGS:-} \
 	>"$TMP/xenletd.log" 2>&1 &
 DPID=$!
+# kubectl wait fails at once on a Node not yet registered (a slow start)
+for _ in $(seq 1 120); do kubectl get "node/$NODE" >/dev/null 2>&1 && break; sleep 0.5; done
 kubectl wait --for=condition=Ready "node/$NODE" --timeout=60s >/dev/null || { echo "bench-pods: node not Ready"; exit 1; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DPID/stat"; }
@@ -104,6 +111,7 @@ wait_count() { # wait_count KIND ROUND: until N pods of ROUND were seen KIND, 12
 
 rss_idle=$(rss_kib)
 cpu0=$(cpu_ticks)
+load0=$(cut -d' ' -f1 /proc/loadavg)
 : >"$TMP/rss"
 for r in $(seq 1 "$ROUNDS"); do
 	for i in $(seq 1 "$N"); do
@@ -139,11 +147,14 @@ EOF
 	echo "$r $(rss_kib) $hwm" >>"$TMP/rss"
 done
 cpu1=$(cpu_ticks)
+load1=$(cut -d' ' -f1 /proc/loadavg)
 
-python3 - "$TMP/times" "$TMP/rss" "$N" "$ROUNDS" "$rss_idle" "$((cpu1 - cpu0))" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$TMP/times" "$TMP/rss" "$N" "$ROUNDS" "$rss_idle" "$((cpu1 - cpu0))" "$(getconf CLK_TCK)" \
+	"$load0" "$load1" "$(nproc)" <<'PY'
 import sys
 times, rssf = sys.argv[1], sys.argv[2]
 n, rounds, idle, ticks, tck = (int(a) for a in sys.argv[3:8])
+load0, load1, ncpu = sys.argv[8], sys.argv[9], sys.argv[10]
 bound, running = {}, {}
 for l in open(times):
     k, name, uid, t, _ = l.split()
@@ -172,6 +183,10 @@ alll.sort()
 print("  %-6s %8d %7.0fms %7.0fms %7.0fms" % ("all", len(alll), pct(alll, .5) * 1e3, pct(alll, .99) * 1e3,
                                              (alll[-1] if alll else float("nan")) * 1e3))
 print("  %-40s %9.2fs" % ("xenletd CPU over all rounds", ticks / tck))
+if alll:
+    print("  %-40s %8.1fms" % ("xenletd CPU per pod (start and stop)", ticks / tck / len(alll) * 1e3))
+# the latencies are wall clock: other work on the machine counts in them
+print("  %-40s %10s" % ("load average before / after (%s CPUs)" % ncpu, "%s / %s" % (load0, load1)))
 if rounds > 1:
     print("  %-40s %+9d KiB" % ("RSS after the last round - after round 1", rss[rounds][0] - rss[1][0]))
 if alll:

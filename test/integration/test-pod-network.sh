@@ -43,14 +43,10 @@ ok = ip in net and ip not in (net.network_address, net.network_address + 1, net.
 sys.exit(0 if ok else 1)
 EOF
 }
-# store_has PATH: the sim node's xenstore (the mem store's file) holds PATH
-store_has() {
-	python3 - "$TMP/root/store.json" "$1" <<'EOF'
-import json, sys
-nodes = json.load(open(sys.argv[1]))["nodes"]
-sys.exit(0 if any(n["path"] == sys.argv[2] for n in nodes) else 1)
-EOF
-}
+# store_paths: every path of the sim node's xenstore (the mem store's file
+# and its journal); store_has PATH: it holds PATH
+store_paths() { python3 "$SRC/test/lib/store-paths.py" "$TMP/root/store.json"; }
+store_has() { store_paths | grep -xF "$1" >/dev/null; }
 net_pod() { # net_pod NAME [NET-CONFIG]
 	kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
@@ -123,7 +119,8 @@ check "a pod started after the restart gets an address no other pod has" \
 kubectl delete pod web --timeout=60s >/dev/null 2>&1
 wait_for 20 bash -c "! kubectl get pod web >/dev/null 2>&1"
 check "the pod is deleted" $?
-wait_for 10 bash -c "! python3 -c 'import json,sys; sys.exit(0 if any(n[\"path\"].startswith(\"/xenlet/net/pods/$uid_web\") for n in json.load(open(\"$TMP/root/store.json\"))[\"nodes\"]) else 1)'"
+no_record() { local p; p=$(store_paths) && ! grep -q "^/xenlet/net/pods/$uid_web" <<<"$p"; }
+wait_for 10 no_record
 check "its address record is gone from xenstore" $?
 
 kubectl delete pod api third --wait=false >/dev/null 2>&1

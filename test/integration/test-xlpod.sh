@@ -2,8 +2,9 @@
 # test-xlpod.sh BUILD_DIR - xl-pod against a real xenletd on the sim backend:
 # create, list, logs, console, pause, destroy (also of a guest that ignores
 # shutdown: the grace period is enforced and list answers meanwhile), dry
-# run, a bad kernel, usage errors, and a daemon restart that adopts a
-# running pod with the same domid.
+# run, a bad kernel, usage errors, a daemon restart that adopts a
+# running pod with the same domid, and a daemon killed with SIGKILL right
+# after it created pods, which finds them all again.
 # Prints "N passed, N failed, N skipped"; exits 1 if anything failed.
 set -u
 B=$(cd "${1:-build}" && pwd)
@@ -304,6 +305,46 @@ else
 		rc=$?
 		check "the adopted pod can be destroyed" \
 			$([ $rc -eq 0 ] && not_listed test/server; echo $?) "$out"
+	fi
+fi
+
+# --- a daemon killed with SIGKILL right after creating pods finds them all:
+# the records and the sim's domain table are written at the end of each loop
+# turn, not with every change, and a kill between turns loses nothing
+if [ -z "$DPID" ] && ! start_daemon; then
+	not_ok "xenletd runs for the SIGKILL checks" "$(tail -20 "$TMP/xenletd.log")"
+else
+	n=8
+	for i in $(seq 1 "$n"); do
+		xlpod create -n kill "p$i" "$FIX/xlpod-server.sim" >/dev/null 2>&1 &
+	done
+	wait_running() { [ "$(xlpod list | grep -c '^kill/p.* running ')" -eq "$n" ]; }
+	wait_for 20 wait_running
+	check "$n pods created at once all run" $? "$(xlpod list 2>&1)"
+	before=$(xlpod list -l | python3 -c '
+import json, sys
+print(" ".join(sorted("%s=%s" % (p["name"], p["domid"]) for p in json.load(sys.stdin)
+                      if p["namespace"] == "kill")))')
+	xn_it_stop_xenletd KILL
+	if ! start_daemon; then
+		not_ok "xenletd starts again after SIGKILL" "$(tail -20 "$TMP/xenletd.log")"
+	else
+		after=$(xlpod list -l | python3 -c '
+import json, sys
+print(" ".join(sorted("%s=%s" % (p["name"], p["domid"]) for p in json.load(sys.stdin)
+                      if p["namespace"] == "kill" and p["state"] == "running")))')
+		check_eq "after SIGKILL every pod runs on with its domid (adopted, not made again)" \
+			"$after" "$([ "$(wc -w <<<"$before")" -eq "$n" ] && echo "$before")"
+		# and right after create returns (domains being built): all come up
+		for i in $(seq 1 "$n"); do xlpod create -n kill2 "q$i" "$FIX/xlpod-server.sim" >/dev/null 2>&1; done
+		xn_it_stop_xenletd KILL
+		start_daemon
+		wait_running2() { [ "$(xlpod list | grep -c '^kill2/q.* running ')" -eq "$n" ]; }
+		wait_for 20 wait_running2
+		check "pods created just before a SIGKILL all run after the restart" $? \
+			"$(xlpod list 2>&1)"
+		logs_have tick -n kill p1
+		check "the log of an adopted pod goes on" $? "$(xlpod logs -n kill p1 2>&1 | tail -3)"
 	fi
 fi
 

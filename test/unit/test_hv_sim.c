@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -716,6 +718,132 @@ static void network_off_runs_without_netns(void **state)
 	free(path);
 }
 
+#define BURST 12
+
+/* Start BURST creates in one go (as a burst of pods does), without waiting;
+ * -1 and *why on a refusal (no cmocka here: a forked child calls it). */
+static int create_burst(struct t *t, char *why, size_t whylen)
+{
+	for (int i = 0; i < BURST; i++) {
+		char name[16], tag[16];
+		struct xn_domain_config c = {.name = name,
+					     .tag = tag,
+					     .type = XN_GUEST_PVH,
+					     .kernel = (char *)FIXTURES "server.sim",
+					     .memory_kb = 16 * 1024,
+					     .vcpus = 1};
+		xn_err err = NULL;
+
+		snprintf(name, sizeof(name), "burst-%d", i);
+		snprintf(tag, sizeof(tag), "uid-%d", i);
+		if (t->hv->ops->create(t->hv, &c, on_create, t, &err) < 0) {
+			snprintf(why, whylen, "create %s: %s", name, xn_error_msg(err));
+			xn_error_free(&err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Changes of one loop turn are written together, at the end of the turn:
+ * a burst of creates, then unpausing them all, is two writes of the table,
+ * not one per domain and change (that cost a fifth of the daemon's CPU
+ * under a burst of pods). */
+static void persistence_once_per_loop_turn(void **state)
+{
+	struct t *t = *state;
+	unsigned long w0 = xn_hv_sim_state_writes(t->hv);
+	struct xn_domain_info *l;
+	char why[256];
+	size_t n;
+
+	if (create_burst(t, why, sizeof(why)) < 0)
+		fail_msg("%s", why);
+	RUN_UNTIL(t, t->ncreated == BURST);
+	xn_test_run_for(t->base, 10);
+	assert_int_equal(xn_hv_sim_state_writes(t->hv), w0 + 1);
+	assert_int_equal(t->hv->ops->list(t->hv, &l, &n, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(t->hv->ops->unpause(t->hv, l[i].domid, NULL), 0);
+	free(l);
+	assert_int_equal(xn_hv_sim_state_writes(t->hv), w0 + 1); /* not inside the turn */
+	event_base_loop(t->base, EVLOOP_NONBLOCK);
+	assert_true(xn_hv_sim_state_writes(t->hv) >= w0 + 2);
+	/* the guests run their scripts (ready: one more change each) */
+	RUN_UNTIL(t, t->ready_hooks == BURST);
+	assert_true(xn_hv_sim_state_writes(t->hv) <= w0 + 2 + BURST / 2);
+}
+
+/* A daemon killed with SIGKILL once the turn that created and started its
+ * domains is over finds them all again, running. */
+static void persistence_survives_sigkill(void **state)
+{
+	struct t *t = *state;
+	struct xn_domain_info *l;
+	int status;
+	size_t n;
+	pid_t pid;
+
+	xn_hv_free(t->hv); /* the child is the daemon */
+	t->hv = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct t c = {0};
+		char why[256];
+
+		c.base = event_base_new();
+		c.hv = c.base ? xn_hv_new("sim", c.base, on_event, &c, NULL) : NULL;
+		if (c.hv == NULL || create_burst(&c, why, sizeof(why)) < 0)
+			_exit(2);
+		while (c.ncreated < BURST)
+			event_base_loop(c.base, EVLOOP_ONCE);
+		for (uint32_t d = 1; d <= BURST; d++)
+			if (c.hv->ops->unpause(c.hv, d, NULL) < 0)
+				_exit(2);
+		event_base_loop(c.base, EVLOOP_NONBLOCK); /* the turn ends ... */
+		raise(SIGKILL);				  /* ... and the daemon is killed */
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	open_hv(t);
+	assert_int_equal(t->hv->ops->list(t->hv, &l, &n, NULL), 0);
+	assert_int_equal(n, BURST);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(l[i].domid, i + 1);
+		assert_int_equal(l[i].state, XN_DOM_RUNNING);
+	}
+	free(l);
+}
+
+/* An empty table (what a crash of the host can leave of an unsynced file)
+ * is a host with no domains, as real Xen after a reboot; a broken one is an
+ * error that names the file. */
+static void state_file_empty_or_broken(void **state)
+{
+	struct t *t = *state;
+	char *file = xn_xasprintf("%s/domains.json", t->dir);
+	xn_err err = NULL;
+
+	assert_int_equal(create(t, "web", "uid-web", FIXTURES "server.sim", 64), 1);
+	xn_hv_free(t->hv);
+	xn_test_write(file, "");
+	open_hv(t);
+	assert_int_equal(count_domains(t), 0);
+	xn_hv_free(t->hv);
+	t->hv = NULL;
+	xn_test_write(file, "{\"version\": 1, \"next_");
+	assert_null(xn_hv_new("sim", t->base, on_event, t, &err));
+	assert_non_null(strstr(xn_error_msg(err), "domains.json: not valid JSON"));
+	xn_error_free(&err);
+	xn_test_write(file, "\n");
+	open_hv(t);
+	assert_int_equal(count_domains(t), 0);
+	free(file);
+}
+
 static void two_instances_independent(void **state)
 {
 	struct t *t = *state;
@@ -765,6 +893,9 @@ int main(void)
 	    T(list_with_tags),
 	    T(console_pty),
 	    T(persistence),
+	    T(persistence_once_per_loop_turn),
+	    T(persistence_survives_sigkill),
+	    T(state_file_empty_or_broken),
 	    T(two_instances_independent),
 	    T(network_off_runs_without_netns),
 	};

@@ -3,10 +3,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -504,14 +507,17 @@ static void persistence_file_round_trip(void **state)
 {
 	struct fx *f = *state;
 	char dir[] = "/tmp/xn-store-XXXXXX";
-	cleanup_free char *file = NULL;
+	cleanup_free char *file = NULL, *journal = NULL;
 	struct xn_pod_record r = full_record("persist-1"), got;
 	const struct xn_store_perm rw[] = {{4, XN_STORE_NONE}};
+	/* what JSON must escape, and UTF-8 */
+	const char odd[] = "q\"uote \\back\nline\ttab\r\x01\x1f\x7f \xc3\xa9t\xc3\xa9 /*";
 	struct xn_store *st;
 	xn_err err = NULL;
 
 	assert_non_null(mkdtemp(dir));
 	file = xn_xasprintf("%s/store.json", dir);
+	journal = xn_xasprintf("%s.journal", file);
 	setenv("XN_STORE_MEM_FILE", file, 1);
 
 	st = xn_store_open("mem", f->base, &err);
@@ -519,8 +525,9 @@ static void persistence_file_round_trip(void **state)
 	OK(xn_store_pod_put(st, &r, &err_));
 	OK(xn_store_guest_data_init(st, 4, &err_));
 	OK(xn_store_set(st, "/local/domain/4/data/xenlet/ready", "1", &err_));
+	OK(xn_store_set(st, "/local/domain/4/xenlet/env/Q", odd, &err_));
 	xn_store_close(st);
-	assert_int_equal(access(file, F_OK), 0);
+	assert_int_equal(access(journal, F_OK), 0);
 
 	st = xn_store_open("mem", f->base, &err); /* the "restarted daemon" */
 	assert_non_null(st);
@@ -529,6 +536,7 @@ static void persistence_file_round_trip(void **state)
 	xn_pod_record_dispose(&got);
 	assert_perms(st, "/local/domain/4/data/xenlet/ready", 1, rw);
 	assert_get(st, "/local/domain/4/data/xenlet/ready", "1");
+	assert_get(st, "/local/domain/4/xenlet/env/Q", odd);
 	OK(xn_store_pod_del(st, "persist-1", &err_));
 	xn_store_close(st);
 
@@ -547,8 +555,431 @@ static void persistence_file_round_trip(void **state)
 
 	unsetenv("XN_STORE_MEM_FILE");
 	unlink(file);
+	unlink(journal);
 	rmdir(dir);
 	xn_pod_record_dispose(&r);
+}
+
+/* Every node below path as "path=value perms" lines, in order. */
+static void dump_tree(struct xn_store *st, const char *path, char **out)
+{
+	struct xn_store_perm *perms = NULL;
+	char **names = NULL, *val = NULL, *line;
+	size_t n = 0, np = 0;
+	xn_err err = NULL;
+
+	if (xn_store_get(st, path, &val, &err) < 0 ||
+	    xn_store_get_perms(st, path, &perms, &np, &err) < 0 ||
+	    xn_store_list(st, path, &names, &n, &err) < 0)
+		fail_msg("dump %s: %s", path, xn_error_msg(err));
+	line = xn_xasprintf("%s%s=%s", *out, path, val);
+	for (size_t i = 0; i < np; i++) {
+		char *l2 = xn_xasprintf("%s %u:%d", line, perms[i].domid, perms[i].access);
+		free(line);
+		line = l2;
+	}
+	free(*out);
+	*out = xn_xasprintf("%s\n", line);
+	free(line);
+	for (size_t i = 0; i < n; i++) {
+		char *child = strcmp(path, "/") == 0 ? xn_xasprintf("/%s", names[i])
+						     : xn_xasprintf("%s/%s", path, names[i]);
+		dump_tree(st, child, out);
+		free(child);
+	}
+	xn_store_list_free(names);
+	free(perms);
+	free(val);
+}
+
+/* A transaction that never commits leaves the tree exactly as it was:
+ * replaced and removed records, new nodes with new parents, permissions. */
+static void failed_transactions_change_nothing(void **state)
+{
+	struct fx *f = *state;
+	const char *keys[] = {"ip", "env/FOO", NULL}, *vals[] = {"10.0.0.2", "x", NULL};
+	const char *keys2[] = {"ip", "env/BAR", "hostname", NULL};
+	const char *vals2[] = {"10.0.0.3", "y", "web", NULL};
+	struct xn_pod_record a = full_record("tx-a"), b = full_record("tx-a");
+	struct xn_pod_record c = full_record("tx-new");
+	char *before = xn_xstrdup(""), *after = xn_xstrdup("");
+	xn_err err = NULL;
+
+	OK(xn_store_pod_put(f->st, &a, &err_));
+	OK(xn_store_guest_config_put(f->st, 5, keys, vals, &err_));
+	OK(xn_store_node_set(f->st, "name", "node-1.example", &err_));
+	dump_tree(f->st, "/", &before);
+
+	free(b.ip);
+	b.ip = NULL; /* the replacement drops a key */
+	b.restart_count = 9;
+	OK(xn_store_mem_fail_commits(f->st, 4 * XN_STORE_TX_RETRIES));
+	assert_int_equal(xn_store_pod_put(f->st, &b, &err), -1);
+	xn_error_free(&err);
+	assert_int_equal(xn_store_pod_put(f->st, &c, &err), -1);
+	xn_error_free(&err);
+	assert_int_equal(xn_store_guest_config_put(f->st, 5, keys2, vals2, &err), -1);
+	xn_error_free(&err);
+	assert_int_equal(xn_store_guest_data_init(f->st, 6, &err), -1);
+	xn_error_free(&err);
+	OK(xn_store_mem_fail_commits(f->st, 0));
+	dump_tree(f->st, "/", &after);
+	assert_string_equal(before, after);
+
+	/* and one that commits changes it */
+	OK(xn_store_pod_put(f->st, &b, &err_));
+	assert_absent(f->st, "/xenlet/pods/tx-a/ip");
+	assert_get(f->st, "/xenlet/pods/tx-a/restart-count", "9");
+	free(before);
+	free(after);
+	xn_pod_record_dispose(&a);
+	xn_pod_record_dispose(&b);
+	xn_pod_record_dispose(&c);
+}
+
+#define BURST 40
+
+static char *burst_uid(int i)
+{
+	return xn_xasprintf("burst-%d", i);
+}
+
+static void burst_put(struct xn_store *st, int i, xn_err *err)
+{
+	cleanup_free char *uid = burst_uid(i);
+	struct xn_pod_record r = full_record(uid);
+
+	r.domid = (uint32_t)(100 + i);
+	if (xn_store_pod_put(st, &r, err) < 0)
+		fail_msg("pod_put %s: %s", uid, xn_error_msg(*err));
+	xn_pod_record_dispose(&r);
+}
+
+static void assert_burst_records(struct event_base *base, int n)
+{
+	struct xn_store *st;
+	xn_err err = NULL;
+
+	st = xn_store_open("mem", base, &err); /* the "restarted daemon" */
+	if (st == NULL)
+		fail_msg("reopen: %s", xn_error_msg(err));
+	for (int i = 0; i < n; i++) {
+		cleanup_free char *uid = burst_uid(i);
+		struct xn_pod_record got;
+
+		if (xn_store_pod_get(st, uid, &got, &err) < 0)
+			fail_msg("record %s lost: %s", uid, xn_error_msg(err));
+		assert_int_equal(got.domid, 100 + i);
+		xn_pod_record_dispose(&got);
+	}
+	xn_store_close(st);
+}
+
+static char *temp_store_file(char *dir)
+{
+	if (mkdtemp(dir) == NULL)
+		fail_msg("mkdtemp: %s", strerror(errno));
+	return xn_xasprintf("%s/store.json", dir);
+}
+
+static void remove_temp_store(const char *dir, const char *file)
+{
+	cleanup_free char *tmp = xn_xasprintf("%s.tmp", file);
+	cleanup_free char *journal = xn_xasprintf("%s.journal", file);
+
+	unsetenv("XN_STORE_MEM_FILE");
+	unlink(file);
+	unlink(journal);
+	rmdir(tmp);
+	rmdir(journal);
+	rmdir(dir);
+}
+
+/* A burst of changes in one loop turn is written once, at the end of the
+ * turn, not once per key (it was: a file rewrite and an fsync per key made
+ * up half of the daemon's CPU under a burst of pods). */
+static void persistence_once_per_loop_turn(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	struct xn_store *st;
+	xn_err err = NULL;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	for (int i = 0; i < BURST; i++) {
+		burst_put(st, i, &err);
+		OK(xn_store_set(st, "/xenlet/node/burst", "x", &err_));
+	}
+	assert_int_equal(xn_store_mem_file_writes(st), 0); /* not inside the turn */
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(xn_store_mem_file_writes(st), 1);
+	assert_burst_records(f->base, BURST);	   /* what the file holds */
+	event_base_loop(f->base, EVLOOP_NONBLOCK); /* nothing left to write */
+	assert_int_equal(xn_store_mem_file_writes(st), 1);
+
+	/* flush writes at once, and only what has changed */
+	OK(xn_store_set(st, "/xenlet/node/burst", "y", &err_));
+	OK(xn_store_flush(st, &err_));
+	assert_int_equal(xn_store_mem_file_writes(st), 2);
+	OK(xn_store_flush(st, &err_));
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(xn_store_mem_file_writes(st), 2);
+	xn_store_close(st);
+	remove_temp_store(dir, file);
+}
+
+/* A daemon killed with SIGKILL once the loop turn that created its pods'
+ * records is over finds every record after its restart. */
+static void persistence_survives_sigkill(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	int status;
+	pid_t pid;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct event_base *b = event_base_new();
+		xn_err err = NULL;
+		struct xn_store *st = b ? xn_store_open("mem", b, &err) : NULL;
+
+		if (st == NULL)
+			_exit(2);
+		for (int i = 0; i < BURST; i++)
+			burst_put(st, i, &err);
+		event_base_loop(b, EVLOOP_NONBLOCK); /* the turn ends ... */
+		raise(SIGKILL);			     /* ... and the daemon is killed */
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_burst_records(f->base, BURST);
+	remove_temp_store(dir, file);
+}
+
+static ino_t inode_of(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+static off_t size_of(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* A store opened from the files shows the same tree as the live one. */
+static void assert_files_match(struct event_base *base, struct xn_store *live)
+{
+	char *want = xn_xstrdup(""), *got = xn_xstrdup("");
+	struct xn_store *st;
+	xn_err err = NULL;
+
+	st = xn_store_open("mem", base, &err);
+	if (st == NULL)
+		fail_msg("reopen: %s", xn_error_msg(err));
+	dump_tree(live, "/", &want);
+	dump_tree(st, "/", &got);
+	assert_string_equal(want, got);
+	xn_store_close(st);
+	free(want);
+	free(got);
+}
+
+/* A turn's changes go to the journal, not into a rewrite of the whole
+ * file; once the journal has outgrown the file, the file is rewritten and
+ * the journal emptied. */
+static void journal_appends_then_compacts(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	cleanup_free char *journal = xn_xasprintf("%s.journal", file);
+	struct xn_store *st;
+	xn_err err = NULL;
+	ino_t ino;
+	int turns = 0;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	for (int i = 0; i < 20; i++)
+		burst_put(st, i, &err);
+	OK(xn_store_flush(st, &err_)); /* the first write: a journal */
+	xn_store_close(st);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	assert_int_equal(access(file, F_OK), -1); /* only read so far */
+	OK(xn_store_set(st, "/xenlet/node/name", "c", &err_));
+	event_base_loop(f->base, EVLOOP_NONBLOCK); /* folds the journal into the file */
+	ino = inode_of(file);
+	assert_true(ino != 0);
+	assert_int_equal(size_of(journal), 0);
+
+	/* small turns: appended, the file stays as it is */
+	for (int i = 0; i < 5; i++) {
+		off_t before = size_of(journal);
+
+		OK(xn_store_set(st, "/xenlet/node/name", i % 2 ? "a" : "b", &err_));
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		assert_true(size_of(journal) > before);
+		assert_true(inode_of(file) == ino);
+	}
+	assert_files_match(f->base, st);
+	/* until the journal has outgrown the file */
+	while (inode_of(file) == ino && turns++ < 10000) {
+		burst_put(st, turns % 20, &err);
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+	}
+	assert_true(inode_of(file) != ino);
+	assert_true(turns > 20);
+	assert_true(size_of(journal) < size_of(file));
+	assert_files_match(f->base, st);
+	xn_store_close(st);
+	remove_temp_store(dir, file);
+}
+
+/* Random writes, removals, permissions and failed transactions over many
+ * turns: what the files hold after each turn is the live tree. */
+static void journal_replays_to_the_live_tree(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	static const char *const paths[] = {"/a", "/a/b", "/a/b/c", "/a/d", "/e/f/g", "/e"};
+	struct xn_store *st;
+	xn_err err = NULL;
+	unsigned seed = 42;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	for (int i = 0; i < 2; i++) {
+		struct xn_pod_record r = full_record(i ? "r1" : "r0");
+
+		OK(xn_store_pod_put(st, &r, &err_));
+		xn_pod_record_dispose(&r);
+	}
+	for (int turn = 0; turn < 60; turn++) {
+		for (int k = 0; k < 6; k++) {
+			const char *p = paths[rand_r(&seed) % XN_ARRAY_SIZE(paths)];
+			struct xn_store_perm perm[] = {{rand_r(&seed) % 4, rand_r(&seed) % 4}};
+			char val[16];
+
+			snprintf(val, sizeof(val), "v%d.%d", turn, k);
+			switch (rand_r(&seed) % 5) {
+			case 0:
+			case 1: OK(xn_store_set(st, p, val, &err_)); break;
+			case 2: OK(xn_store_rm(st, p, &err_)); break;
+			case 3:
+				if (xn_store_set_perms(st, p, perm, 1, &err) < 0)
+					xn_error_free(&err); /* absent */
+				break;
+			case 4: { /* a transaction that never commits (it replaces r0 or r1) */
+				struct xn_pod_record r = full_record(k % 2 ? "r1" : "r0");
+
+				OK(xn_store_mem_fail_commits(st, XN_STORE_TX_RETRIES));
+				assert_int_equal(xn_store_pod_put(st, &r, &err), -1);
+				xn_error_free(&err);
+				xn_pod_record_dispose(&r);
+				break;
+			}
+			}
+		}
+		OK(xn_store_mem_fail_commits(st, 0));
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		assert_files_match(f->base, st);
+	}
+	xn_store_close(st);
+	remove_temp_store(dir, file);
+}
+
+/* The last journal line cut short by a crash is ignored; a broken line
+ * before others is an error that names the journal and the line. */
+static void journal_cut_short(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	cleanup_free char *journal = xn_xasprintf("%s.journal", file);
+	struct xn_store *st;
+	xn_err err = NULL;
+	FILE *j;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	burst_put(st, 0, &err);
+	xn_store_close(st);
+	j = fopen(journal, "a");
+	assert_non_null(j);
+	fputs("{\"path\": \"/xenlet/node/name\", \"val", j);
+	fclose(j);
+	st = xn_store_open("mem", f->base, &err);
+	if (st == NULL)
+		fail_msg("open: %s", xn_error_msg(err));
+	assert_absent(st, "/xenlet/node/name");
+	burst_put(st, 1, &err); /* written after the cut line is gone */
+	xn_store_close(st);
+	assert_burst_records(f->base, 2);
+
+	j = fopen(journal, "a");
+	assert_non_null(j);
+	fputs("{\"rm\": \"/\"}\n{\"rm\": \"/xenlet\"}\n", j);
+	fclose(j);
+	assert_null(xn_store_open("mem", f->base, &err));
+	assert_err(&err, "store.json.journal: line ");
+	remove_temp_store(dir, file);
+}
+
+/* A write that fails keeps the tree as it is and is retried: at once by
+ * flush, else by a timer. */
+static void persistence_retries_a_failed_write(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/xn-store-XXXXXX";
+	cleanup_free char *file = temp_store_file(dir);
+	cleanup_free char *tmp = xn_xasprintf("%s.tmp", file);
+	cleanup_free char *journal = xn_xasprintf("%s.journal", file);
+	struct timeval later = {1, 500000};
+	struct xn_store *st;
+	xn_err err = NULL;
+
+	setenv("XN_STORE_MEM_FILE", file, 1);
+	st = xn_store_open("mem", f->base, &err);
+	assert_non_null(st);
+	/* neither the journal nor the file's temp file can be created */
+	assert_int_equal(mkdir(journal, 0700), 0);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	burst_put(st, 0, &err);
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(xn_store_mem_file_writes(st), 0);
+	assert_int_equal(xn_store_flush(st, &err), -1);
+	assert_err(&err, "store.json.tmp");
+	assert_int_equal(rmdir(tmp), 0);
+	assert_int_equal(rmdir(journal), 0);
+	/* no further change: the retry timer writes it */
+	event_base_loopexit(f->base, &later);
+	event_base_dispatch(f->base);
+	assert_int_equal(xn_store_mem_file_writes(st), 1);
+	assert_burst_records(f->base, 1);
+	/* and the journal takes the next change */
+	burst_put(st, 1, &err);
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(xn_store_mem_file_writes(st), 2);
+	assert_burst_records(f->base, 2);
+	xn_store_close(st);
+	remove_temp_store(dir, file);
 }
 
 static void xs_backend(void **state)
@@ -589,6 +1020,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(transaction_retries_on_eagain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(node_records, setup, teardown),
 	    cmocka_unit_test_setup_teardown(persistence_file_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(failed_transactions_change_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(persistence_once_per_loop_turn, setup, teardown),
+	    cmocka_unit_test_setup_teardown(persistence_survives_sigkill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(persistence_retries_a_failed_write, setup, teardown),
+	    cmocka_unit_test_setup_teardown(journal_appends_then_compacts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(journal_replays_to_the_live_tree, setup, teardown),
+	    cmocka_unit_test_setup_teardown(journal_cut_short, setup, teardown),
 	    cmocka_unit_test_setup_teardown(xs_backend, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
