@@ -120,11 +120,11 @@ struct sim {
 	void *key_arg;
 	/* the network: off (net_off says why) unless root, a xenstore shim and
 	 * ip(8) are there */
-	char *net_off;	  /* why domains get no network namespace, or NULL */
-	char *net_dom0;	  /* XN_SIM_NET_DOM0: the netns playing Dom0, or NULL */
-	char *net_prefix; /* XN_SIM_NET_PREFIX: netns names <prefix>-<domid> */
-	char *net_bin;	  /* <state>/net/bin: xenstore-read/-write/-rm (the shim) */
-	char *net_xs;	  /* <state>/net/xs: the shim's store */
+	char *net_off;		    /* why domains get no network namespace, or NULL */
+	char *net_dom0;		    /* XN_SIM_NET_DOM0: the netns playing Dom0, or NULL */
+	char *net_prefix;	    /* XN_SIM_NET_PREFIX: netns names <prefix>-<domid> */
+	char *net_bin;		    /* <state>/net/bin: xenstore-read/-write/-rm (the shim) */
+	char *net_xs;		    /* <state>/net/xs: the shim's store */
 	struct event *save_ev;	    /* writes the table at the end of the turn */
 	bool dirty;		    /* the table changed since the last write */
 	bool save_failing;	    /* the last write failed (logged once) */
