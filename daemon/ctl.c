@@ -300,8 +300,8 @@ static void op_create(struct conn *c, cJSON *req)
 	if (s.kernel == NULL) {
 		/* a registry reference: pulled for API pods only (image_pod.h) */
 		reply_err(c,
-			  "create: image \"%s\": xl-pod create takes a kernel path under the image "
-			  "roots; registry images run as pods through the API server",
+			  "create: image \"%s\": xl-pod create takes an absolute kernel path under "
+			  "the image roots; registry images run as pods through the API server",
 			  s.image);
 		goto out;
 	}

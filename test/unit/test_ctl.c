@@ -363,7 +363,7 @@ static void test_create_refused_as_api_pods_are(void **state)
 		e = call_err(t, "{\"op\":\"create\",\"name\":\"p\",\"kernel\":\"rel/kernel\"}");
 		/* a registry reference: only API pods pull */
 		assert_non_null(
-		    strstr(e, "xl-pod create takes a kernel path under the image roots"));
+		    strstr(e, "xl-pod create takes an absolute kernel path under the image roots"));
 		free(e);
 	}
 	cJSON *o = call_ok(t, "{\"op\":\"list\"}");
