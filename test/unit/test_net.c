@@ -463,6 +463,12 @@ static void cmdline_conventions(void **state)
 		   "netdev.ip=10.244.1.5/24:10.244.1.1 -- 8080");
 	n.dns = "10.96.0.10,10.96.0.11";
 	cmdline_is(XN_NETCONF_UNIKRAFT, &n, NULL, "netdev.ip=10.244.1.5/24:10.244.1.1:10.96.0.10");
+	/* lwIP's netdev.ip takes one IPv4 server: the first IPv4 one */
+	n.dns = "fd00:10:96::a,10.96.0.11";
+	cmdline_is(XN_NETCONF_UNIKRAFT, &n, NULL, "netdev.ip=10.244.1.5/24:10.244.1.1:10.96.0.11");
+	n.dns = "fd00:10:96::a";
+	cmdline_is(XN_NETCONF_UNIKRAFT, &n, NULL, "netdev.ip=10.244.1.5/24:10.244.1.1");
+	n.dns = "10.96.0.10,10.96.0.11";
 	/* IPv4 only: nothing to say to a v6-only guest */
 	cmdline_is(XN_NETCONF_UNIKRAFT, &v6, "8080", "8080");
 
@@ -510,8 +516,9 @@ static void guest_keys_fit_the_schema(void **state)
 	xn_err err = NULL;
 
 	d.mtu = 1450;
-	d.dns = "10.96.0.10";
+	d.dns = "10.96.0.10,fd00:10:96::a";
 	d.search = "default.svc.cluster.local svc.cluster.local cluster.local";
+	d.dns_options = "ndots:5";
 	xn_net_guest_keys(&d, &g);
 	assert_string_equal(val_of(&g, "ip"), "10.244.1.5");
 	assert_string_equal(val_of(&g, "prefix"), "24");
@@ -522,8 +529,9 @@ static void guest_keys_fit_the_schema(void **state)
 	assert_string_equal(val_of(&g, "ipv6-gateway"), "fd00:1::1");
 	assert_string_equal(val_of(&g, "mac"), "00:16:3e:12:34:56");
 	assert_string_equal(val_of(&g, "mtu"), "1450");
-	assert_string_equal(val_of(&g, "dns"), "10.96.0.10");
+	assert_string_equal(val_of(&g, "dns"), "10.96.0.10,fd00:10:96::a");
 	assert_string_equal(val_of(&g, "search"), d.search);
+	assert_string_equal(val_of(&g, "dns-options"), "ndots:5");
 	/* the store takes them: each is a guest config key of the schema */
 	if (xn_store_guest_config_put(f->st, 7, g.keys, g.vals, &err) < 0)
 		fail_msg("%s", xn_error_msg(err));
@@ -537,6 +545,7 @@ static void guest_keys_fit_the_schema(void **state)
 	assert_null(val_of(&g, "mtu"));
 	assert_null(val_of(&g, "dns"));
 	assert_null(val_of(&g, "search"));
+	assert_null(val_of(&g, "dns-options"));
 	assert_string_equal(val_of(&g, "ip"), "10.244.1.5");
 }
 
