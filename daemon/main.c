@@ -298,6 +298,9 @@ static int start(struct daemon *d, xn_err *err)
 	ro.bridge = d->cfg.bridge;
 	ro.vif_script = d->cfg.vif_script;
 	ro.check_host_net = strcmp(d->cfg.backend, "libxl") == 0; /* hv_sim has no vifs */
+	ro.cluster_dns = d->cfg.cluster_dns;
+	ro.cluster_domain = d->cfg.cluster_domain;
+	ro.resolv_conf = d->cfg.resolv_conf;
 	d->hv = xn_hv_new(d->cfg.backend, d->base, hv_event, d, err);
 	if (d->hv == NULL)
 		return -1;

@@ -1,12 +1,83 @@
 /* runtime_net.c - the pod network of a pod's instances: addresses from the
  * allocator, the vif and command line of the domain, the guest's keys, the
  * release when the pod will have no domain again (docs/networking.md). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "runtime_priv.h"
 #include "xenlet/log.h"
 #include "xenlet/store.h"
+#include "xenlet/util.h"
+
+/* The node's resolv.conf as text: "" when the setting is off; NULL with
+ * the error when it cannot be read (the kubelet fails the pod then too). */
+static char *read_resolv_conf(const char *path, xn_err *err)
+{
+	char *text = NULL;
+	size_t len;
+
+	if (path == NULL || path[0] == '\0')
+		return xn_xstrdup("");
+	if (xn_read_file(path, 1 << 20, &text, &len, err) < 0) {
+		xn_error_wrap(err, "resolvConf");
+		return NULL;
+	}
+	return text;
+}
+
+/* The instance's DNS (docs/networking.md, "DNS"), with the kubelet's
+ * Events; into p->dns, which p->net points to. */
+static int prepare_dns(struct pod *p, xn_err *err)
+{
+	const struct xn_runtime_opts *o = &p->rt->opts;
+	cleanup_free char *text = read_resolv_conf(o->resolv_conf, err);
+	cleanup_free char *servers = NULL, *search = NULL, *opts = NULL;
+	struct xn_dns_conf host;
+	struct xn_dns_node node = {.cluster_dns = o->cluster_dns,
+				   .cluster_domain = o->cluster_domain};
+	struct xn_dns_pod d;
+	cJSON *cfg = NULL;
+	int rc = -1;
+
+	if (text == NULL)
+		return -1;
+	xn_dns_resolv_parse(text, &host);
+	if (o->resolv_conf != NULL && o->resolv_conf[0])
+		node.host = &host;
+	node.ipv6_only = p->net.a.ip4[0] == '\0' && p->net.a.ip6[0] != '\0';
+	if (p->spec.dns_config != NULL && (cfg = cJSON_Parse(p->spec.dns_config)) == NULL) {
+		xn_error(err, EINVAL, "spec.dnsConfig: not JSON");
+		goto out;
+	}
+	if (xn_dns_for_pod(&node, p->spec.ns, p->spec.dns_policy, false, cfg, &d, err) < 0)
+		goto out;
+	for (size_t i = 0; i < d.nevents; i++)
+		xn_rt_note(p, "Warning", d.events[i].reason, "%s", d.events[i].message);
+	servers = xn_strv_join(&d.conf.servers, ",");
+	search = xn_strv_join(&d.conf.search, " ");
+	opts = xn_strv_join(&d.conf.options, " ");
+	snprintf(p->dns.servers, sizeof(p->dns.servers), "%s", servers);
+	snprintf(p->dns.search, sizeof(p->dns.search), "%s", search);
+	/* options longer than the key holds are cut at a word */
+	if (snprintf(p->dns.options, sizeof(p->dns.options), "%s", opts) >=
+	    (int)sizeof(p->dns.options)) {
+		char *sp = strrchr(p->dns.options, ' ');
+		if (sp != NULL)
+			*sp = '\0';
+		else
+			p->dns.options[0] = '\0';
+	}
+	p->net.dns = p->dns.servers;
+	p->net.search = p->dns.search;
+	p->net.dns_options = p->dns.options;
+	xn_dns_pod_dispose(&d);
+	rc = 0;
+out:
+	cJSON_Delete(cfg);
+	xn_dns_conf_dispose(&host);
+	return rc;
+}
 
 static void set_status_ips(struct pod *p, const struct xn_pod_addrs *a)
 {
@@ -41,6 +112,8 @@ int xn_rt_net_prepare(struct pod *p, char name[XN_NAME_MAX], struct xn_domain_co
 		return -1;
 	xn_pod_net_fill(xn_ipam_ranges(ipam), &a, &p->net);
 	p->net.mtu = p->rt->opts.mtu;
+	if (prepare_dns(p, err) < 0)
+		return -1;
 	p->has_net = true;
 	set_status_ips(p, &a);
 	xn_runtime_domain_config_net(&p->spec, &p->net, p->rt->opts.bridge, p->rt->opts.vif_script,

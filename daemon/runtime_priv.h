@@ -37,6 +37,11 @@ struct pod {
 	int ready_watch;	   /* store watch id, -1 */
 	bool has_net;		   /* net holds the running instance's network */
 	struct xn_pod_net net;
+	struct { /* what net.dns, .search, .dns_options point to */
+		char servers[XN_DNS_MAX_SERVERS * XN_IP_STRLEN];
+		char search[XN_DNS_MAX_SEARCH_CHARS + 1];
+		char options[1025];
+	} dns;
 };
 
 TAILQ_HEAD(pod_list, pod);

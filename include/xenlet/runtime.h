@@ -56,6 +56,8 @@ struct xn_pod_spec {
 	bool local;		     /* created through xl-pod, not the API server */
 	enum xn_net_conv net_config; /* how the guest reads its address from the
 				      * command line (xenlet.io/net-config) */
+	char *dns_policy;	     /* spec.dnsPolicy; NULL: ClusterFirst */
+	char *dns_config;	     /* spec.dnsConfig as JSON text; NULL: none */
 };
 void xn_pod_spec_dispose(struct xn_pod_spec *s);
 void xn_pod_spec_copy(struct xn_pod_spec *dst, const struct xn_pod_spec *src);
@@ -159,6 +161,11 @@ struct xn_runtime_opts {
 	 * sysfs directory to look in (NULL: /sys/class/net). */
 	bool check_host_net;
 	const char *sys_class_net;
+	/* DNS (net_dns.c): the kubelet's clusterDNS ("a,b"), clusterDomain
+	 * (NULL: none) and resolvConf (NULL or "": none), read at each start. */
+	const char *cluster_dns;
+	const char *cluster_domain;
+	const char *resolv_conf;
 };
 
 struct xn_runtime *xn_runtime_new(struct event_base *base, struct xn_hv *hv, struct xn_store *store,

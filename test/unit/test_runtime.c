@@ -894,6 +894,76 @@ static void test_pod_network(void **state)
 	assert_int_equal(xn_ipam_count(t->ipam), 1);
 }
 
+/* DNS: the guest is told the kubelet's resolv.conf for its dnsPolicy and
+ * dnsConfig (xenstore keys, and lwIP's netdev.ip), with the node's
+ * clusterDNS, clusterDomain and resolvConf read at each start. */
+static void test_pod_network_dns(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *resolv = xn_xasprintf("%s/resolv.conf", t->root);
+	cleanup_free char *log0 = xn_xasprintf("%s/default_dk_uid-dk/main/0.log", t->logs);
+	cleanup_free char *l0 = NULL;
+	struct xn_pod_spec a = spec("uid-da", "da", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec b = spec("uid-db", "db", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec c = spec("uid-dc", "dc", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec k = spec("uid-dk", "dk", FIXTURES "server.sim", XN_RESTART_NEVER);
+	uint32_t domid;
+	int i;
+
+	xn_test_write(resolv, "nameserver 192.0.2.53\nsearch lab.example\n");
+	t->opts.cluster_dns = "10.96.0.10";
+	t->opts.cluster_domain = "cluster.local";
+	t->opts.resolv_conf = resolv;
+	with_network(t, "10.244.1.0/24");
+
+	run_pod(t, &a); /* ClusterFirst, the default */
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	assert_store(t, "10.96.0.10", "/local/domain/%u/xenlet/dns", domid);
+	assert_store(t, "default.svc.cluster.local svc.cluster.local cluster.local lab.example",
+		     "/local/domain/%u/xenlet/search", domid);
+	assert_store(t, "ndots:5", "/local/domain/%u/xenlet/dns-options", domid);
+
+	b.dns_policy = "Default"; /* the node's resolv.conf */
+	run_pod(t, &b);
+	i = wait_rec(t, b.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	assert_store(t, "192.0.2.53", "/local/domain/%u/xenlet/dns", domid);
+	assert_store(t, "lab.example", "/local/domain/%u/xenlet/search", domid);
+	assert_store(t, NULL, "/local/domain/%u/xenlet/dns-options", domid);
+
+	c.dns_policy = "None";
+	c.dns_config = "{\"nameservers\":[\"1.1.1.1\"],\"searches\":[\"a.example\"],"
+		       "\"options\":[{\"name\":\"ndots\",\"value\":\"2\"}]}";
+	run_pod(t, &c);
+	i = wait_rec(t, c.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	assert_store(t, "1.1.1.1", "/local/domain/%u/xenlet/dns", domid);
+	assert_store(t, "a.example", "/local/domain/%u/xenlet/search", domid);
+	assert_store(t, "ndots:2", "/local/domain/%u/xenlet/dns-options", domid);
+	assert_false(has_note(t, a.uid, "MissingClusterDNS"));
+
+	/* no clusterDNS: ClusterFirst falls back to Default, with the
+	 * kubelet's Event; Unikraft's netdev.ip carries the first server */
+	t->opts.cluster_dns = NULL;
+	with_network(t, "10.244.2.0/24");
+	k.net_config = XN_NETCONF_UNIKRAFT;
+	run_pod(t, &k);
+	i = wait_rec(t, k.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	assert_store(t, "192.0.2.53", "/local/domain/%u/xenlet/dns", domid);
+	assert_true(has_note(t, k.uid, "MissingClusterDNS"));
+	for (int n = 0; n < 100; n++) { /* the console comes after the start */
+		free(l0);
+		l0 = xn_test_slurp(log0);
+		if (l0 != NULL && strstr(l0, "netdev.ip=10.244.2.2/24:10.244.2.1:192.0.2.53"))
+			break;
+		xn_test_run_for(t->base, 50);
+	}
+	if (l0 == NULL || strstr(l0, "netdev.ip=10.244.2.2/24:10.244.2.1:192.0.2.53") == NULL)
+		fail_msg("console of dk: %s", l0 ? l0 : "(none)");
+}
+
 /* A full range: the pod waits in CreateContainerError with the reason,
  * retried with back-off, and starts once an address is free. */
 static void test_pod_network_full(void **state)
@@ -1263,6 +1333,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pod_network_dns, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_terminated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_recovery, setup, teardown),
