@@ -49,6 +49,8 @@ struct daemon {
 	struct xn_kapi *kapi;
 	struct xn_kcsr *kcsr;
 	int lock_fd;
+	struct event *flannel_timer; /* re-reads flannel's subnet file */
+	char *flannel_text;	     /* its last contents, to notice changes */
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -111,6 +113,60 @@ static void node_changed(struct xn_node *n, void *arg)
 
 	if (cidrs != NULL)
 		use_pod_cidrs(d, cidrs, "the Node's spec.podCIDRs");
+}
+
+/* flannel's subnet file (docs/networking.md, "The overlay"): the overlay's
+ * MTU for every vif, and the pod range while the Node has none.  flanneld
+ * may start after xenletd and rewrites the file when its lease changes,
+ * so it is read again every few seconds. */
+static void read_flannel(struct daemon *d)
+{
+	const char *path = d->cfg.flannel_subnet_file;
+	struct xn_flannel_subnet f;
+	char *text = NULL, r[2 * XN_CIDR_STRLEN];
+	size_t len;
+	xn_err err = NULL;
+
+	if (path[0] == '\0')
+		return;
+	if (xn_read_file(path, 1 << 16, &text, &len, &err) < 0) {
+		xn_error_free(&err); /* no flanneld (yet) */
+		return;
+	}
+	if (d->flannel_text != NULL && strcmp(text, d->flannel_text) == 0) {
+		free(text);
+		return;
+	}
+	free(d->flannel_text);
+	d->flannel_text = text;
+	if (xn_flannel_subnet_parse(text, &f, &err) < 0) {
+		log_warnx("flannel subnet file %s: %s; not used", path, xn_error_msg(err));
+		xn_error_free(&err);
+		return;
+	}
+	xn_net_ranges_format(&f.ranges, r);
+	log_info("flannel subnet file %s: subnet %s, MTU %u", path, r, f.mtu);
+	if (f.mtu)
+		xn_runtime_set_net_mtu(d->rt, f.mtu);
+	if (d->node != NULL && xn_node_pod_cidr(d->node) != NULL) {
+		if (strcmp(xn_node_pod_cidr(d->node), r) != 0)
+			log_warnx("flannel's subnet %s is not the Node's podCIDR %s: the Node's "
+				  "is used",
+				  r, xn_node_pod_cidr(d->node));
+		return;
+	}
+	use_pod_cidrs(d, r, "flannel's subnet file");
+}
+
+static void flannel_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = {5, 0};
+
+	(void)fd;
+	(void)what;
+	read_flannel(d);
+	evtimer_add(d->flannel_timer, &tv);
 }
 
 /* The API side: only with a kubeconfig; without one the node is standalone
@@ -313,6 +369,8 @@ static int start(struct daemon *d, xn_err *err)
 		return -1;
 	if (start_kube(d, err) < 0)
 		return -1;
+	d->flannel_timer = evtimer_new(d->base, flannel_tick, d);
+	flannel_tick(-1, 0, d);
 	if (xn_runtime_recover(d->rt, err) < 0)
 		return -1;
 	d->ctl = xn_ctl_listen(d->base, d->cfg.ctl_socket, d->rt, d->hv, err);
@@ -335,6 +393,11 @@ static void stop(struct daemon *d)
 	d->node = NULL;
 	if (d->kube)
 		xn_kube_free(d->kube);
+	if (d->flannel_timer != NULL)
+		event_free(d->flannel_timer);
+	d->flannel_timer = NULL;
+	free(d->flannel_text);
+	d->flannel_text = NULL;
 	xn_runtime_free(d->rt);
 	xn_ipam_free(d->ipam);
 	xn_hv_free(d->hv);

@@ -161,3 +161,8 @@ void xn_rt_net_record(struct pod *p, const char **ip, const char **mac, struct x
 	*ip = buf->ip4[0] ? buf->ip4 : NULL;
 	*mac = buf->mac;
 }
+
+void xn_runtime_set_net_mtu(struct xn_runtime *rt, unsigned mtu)
+{
+	rt->opts.mtu = mtu;
+}

@@ -9,6 +9,7 @@
  *                pod uid, recorded in the store (/xenlet/net/pods/<uid>) so
  *                a restarted daemon reuses them and never hands one out
  *                twice.
+ *   net_flannel.c pure: flannel's subnet file (range and MTU).
  *   net_dns.c    pure: a pod's resolver configuration as the kubelet forms
  *                it (dnsPolicy, dnsConfig, clusterDNS, the limits).
  *   net_guest.c  pure: the guest's xenstore keys, the kernel command line
@@ -119,6 +120,24 @@ int xn_ipam_release(struct xn_ipam *ip, const char *uid, xn_err *err);
  * while the daemon was down).  Returns how many went. */
 size_t xn_ipam_sweep(struct xn_ipam *ip, bool (*keep)(const char *uid, void *arg), void *arg);
 size_t xn_ipam_count(const struct xn_ipam *ip);
+
+/* ---- the overlay (net_flannel.c, pure) ---- */
+
+/* flannel's subnet file (flanneld writes /run/flannel/subnet.env):
+ *   FLANNEL_NETWORK=10.244.0.0/16   the cluster's pod network
+ *   FLANNEL_SUBNET=10.244.1.1/24    this node's range (its gateway address)
+ *   FLANNEL_MTU=1450                the MTU that fits the overlay
+ *   FLANNEL_IPMASQ=true             flanneld masquerades leaving traffic
+ * and FLANNEL_IPV6_SUBNET for dual stack.  Unknown keys are ignored. */
+struct xn_flannel_subnet {
+	struct xn_net_ranges ranges; /* FLANNEL_SUBNET's range (host bits cleared) */
+	char network[XN_CIDR_STRLEN];
+	unsigned mtu; /* 0: not given */
+	bool ipmasq;
+};
+/* -1 naming the key for a value that does not parse, or without any
+ * subnet. */
+int xn_flannel_subnet_parse(const char *text, struct xn_flannel_subnet *out, xn_err *err);
 
 /* ---- DNS (net_dns.c, pure) ---- */
 

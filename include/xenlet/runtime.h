@@ -172,6 +172,9 @@ struct xn_runtime *xn_runtime_new(struct event_base *base, struct xn_hv *hv, str
 				  const struct xn_runtime_opts *opts, xn_runtime_cb cb,
 				  xn_runtime_note_cb note, void *arg, xn_err *err);
 void xn_runtime_free(struct xn_runtime *rt);
+/* The pod network's MTU for instances started from now on (the overlay's,
+ * from flannel's subnet file; 0: not told). */
+void xn_runtime_set_net_mtu(struct xn_runtime *rt, unsigned mtu);
 
 /* The hypervisor's events go here (main wires hv -> runtime). */
 void xn_runtime_hv_event(struct xn_hv *hv, const struct xn_hv_event *ev, void *arg);

@@ -617,6 +617,53 @@ static void host_check_names_what_is_missing(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* flannel's subnet file gives the node's range and the overlay's MTU. */
+static void flannel_subnet_file(void **state)
+{
+	struct xn_flannel_subnet f;
+	char text[2 * XN_CIDR_STRLEN];
+	xn_err err = NULL;
+
+	(void)state;
+	assert_int_equal(xn_flannel_subnet_parse("FLANNEL_NETWORK=10.244.0.0/16\n"
+						 "FLANNEL_SUBNET=10.244.1.1/24\n"
+						 "FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n",
+						 &f, &err),
+			 0);
+	xn_net_ranges_format(&f.ranges, text);
+	assert_string_equal(text, "10.244.1.0/24");
+	assert_string_equal(f.network, "10.244.0.0/16");
+	assert_int_equal(f.mtu, 1450);
+	assert_true(f.ipmasq);
+	assert_int_equal(xn_flannel_subnet_parse("FLANNEL_SUBNET=10.244.1.1/24\r\n"
+						 "FLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n"
+						 "FLANNEL_IPMASQ=false\nOTHER=x\n",
+						 &f, &err),
+			 0);
+	xn_net_ranges_format(&f.ranges, text);
+	assert_string_equal(text, "10.244.1.0/24,fd00:10:244:1::/64");
+	assert_int_equal(f.mtu, 0);
+	assert_false(f.ipmasq);
+
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+	    {"FLANNEL_MTU=1450\n", "no FLANNEL_SUBNET"},
+	    {"FLANNEL_SUBNET=10.244.1.1\n", "FLANNEL_SUBNET=10.244.1.1: want ADDRESS/PREFIX"},
+	    {"FLANNEL_SUBNET=10.244.1.1/31\n", "FLANNEL_SUBNET"},
+	    {"FLANNEL_SUBNET=fd00::1/64\n", "not IPv4"},
+	    {"FLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=9x\n", "FLANNEL_MTU=9x"},
+	    {"FLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=20\n", "68..65535"},
+	};
+	for (size_t i = 0; i < XN_ARRAY_SIZE(bad); i++) {
+		assert_int_equal(xn_flannel_subnet_parse(bad[i].text, &f, &err), -1);
+		if (strstr(xn_error_msg(err), bad[i].want) == NULL)
+			fail_msg("%s: got '%s', want '%s'", bad[i].text, xn_error_msg(err),
+				 bad[i].want);
+		xn_error_free(&err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -637,6 +684,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(guest_keys_fit_the_schema, setup, teardown),
 	    cmocka_unit_test(vif_and_status_ips),
 	    cmocka_unit_test(host_check_names_what_is_missing),
+	    cmocka_unit_test(flannel_subnet_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
