@@ -104,6 +104,8 @@ static void use_pod_cidrs(struct daemon *d, const char *cidrs, const char *from)
 	xn_ipam_set_ranges(d->ipam, &r);
 	xn_net_ranges_format(&r, text);
 	log_info("pod network: %s (from %s), gateway on bridge %s", text, from, d->cfg.bridge);
+	if (d->rt != NULL)
+		xn_runtime_net_changed(d->rt); /* pods waiting for it start */
 }
 
 static void node_changed(struct xn_node *n, void *arg)
@@ -357,6 +359,7 @@ static int start(struct daemon *d, xn_err *err)
 	ro.cluster_dns = d->cfg.cluster_dns;
 	ro.cluster_domain = d->cfg.cluster_domain;
 	ro.resolv_conf = d->cfg.resolv_conf;
+	ro.require_net = d->cfg.kubeconfig != NULL; /* a cluster's node */
 	d->hv = xn_hv_new(d->cfg.backend, d->base, hv_event, d, err);
 	if (d->hv == NULL)
 		return -1;

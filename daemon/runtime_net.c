@@ -95,8 +95,26 @@ int xn_rt_net_prepare(struct pod *p, char name[XN_NAME_MAX], struct xn_domain_co
 	p->has_net = false;
 	xn_err e = NULL;
 
+	if (ipam != NULL && !xn_ipam_configured(ipam) && p->rt->opts.require_net) {
+		/* the kubelet's: the pod stays ContainerCreating with an Event
+		 * NetworkNotReady until the node has a pod network; checked
+		 * again when the range comes (xn_runtime_net_changed) and at
+		 * the back-off base, in case it came unnoticed */
+		static const char why[] =
+		    "network is not ready: the node has no pod CIDR yet (the Node has no "
+		    "spec.podCIDR, and neither the podCIDR setting nor flannel's subnet "
+		    "file gives one)";
+
+		if (!p->net_wait)
+			xn_rt_note(p, "Warning", "NetworkNotReady", "%s", why);
+		p->net_wait = true;
+		xn_rt_transition(p, XN_POD_BACKOFF, p->rt->opts.backoff_base_ms,
+				 "ContainerCreating", "%s", why);
+		return 1;
+	}
+	p->net_wait = false;
 	if (ipam == NULL || !xn_ipam_configured(ipam))
-		return 0; /* no pod network (yet): the pod starts without one */
+		return 0; /* no pod network: a standalone node's pods start without one */
 	if (p->rt->opts.check_host_net &&
 	    xn_net_host_check(p->rt->opts.sys_class_net ? p->rt->opts.sys_class_net
 							: "/sys/class/net",
@@ -165,4 +183,18 @@ void xn_rt_net_record(struct pod *p, const char **ip, const char **mac, struct x
 void xn_runtime_set_net_mtu(struct xn_runtime *rt, unsigned mtu)
 {
 	rt->opts.mtu = mtu;
+}
+
+void xn_runtime_net_changed(struct xn_runtime *rt)
+{
+	struct pod *p, *next;
+
+	if (rt->opts.ipam == NULL || !xn_ipam_configured(rt->opts.ipam))
+		return;
+	/* starting may not remove the pod, but take the next one first anyway */
+	for (p = TAILQ_FIRST(&rt->pods); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->net_wait && p->st.phase == XN_POD_BACKOFF && !p->st.stopping)
+			xn_rt_start_instance(p);
+	}
 }

@@ -36,6 +36,7 @@ struct pod {
 	bool forgotten;		   /* removed from the runtime; freed once pending is 0 */
 	int ready_watch;	   /* store watch id, -1 */
 	bool has_net;		   /* net holds the running instance's network */
+	bool net_wait;		   /* BACKOFF: waits for a pod range, not a restart */
 	struct xn_pod_net net;
 	struct { /* what net.dns, .search, .dns_options point to */
 		char servers[XN_DNS_MAX_SERVERS * XN_IP_STRLEN];
@@ -85,7 +86,8 @@ void xn_rt_instance_over(struct pod *p);
  * between TERMINATED and BACKOFF (the one restart decision). */
 void xn_rt_decide(struct pod *p, const char *why);
 
-/* runtime_net.c: the pod network of an instance */
+/* runtime_net.c: the pod network of an instance.  prepare returns 1 when
+ * the pod must wait for a pod range (it is then in BACKOFF, net_wait). */
 /* Allocate (once per pod: restarts keep them) the pod's addresses and make
  * c the domain with its vif (*vif) and command line (*cmdline, malloc'd):
  * xn_runtime_domain_config_net.  c untouched when the runtime has no pod

@@ -166,6 +166,10 @@ struct xn_runtime_opts {
 	const char *cluster_dns;
 	const char *cluster_domain;
 	const char *resolv_conf;
+	/* A node of a cluster (pods from the API server) needs a pod network:
+	 * with ipam but no range yet, a pod waits (ContainerCreating, Event
+	 * NetworkNotReady) until xn_runtime_net_changed() says one came. */
+	bool require_net;
 };
 
 struct xn_runtime *xn_runtime_new(struct event_base *base, struct xn_hv *hv, struct xn_store *store,
@@ -175,6 +179,8 @@ void xn_runtime_free(struct xn_runtime *rt);
 /* The pod network's MTU for instances started from now on (the overlay's,
  * from flannel's subnet file; 0: not told). */
 void xn_runtime_set_net_mtu(struct xn_runtime *rt, unsigned mtu);
+/* The pod ranges changed: pods waiting for a pod network start now. */
+void xn_runtime_net_changed(struct xn_runtime *rt);
 
 /* The hypervisor's events go here (main wires hv -> runtime). */
 void xn_runtime_hv_event(struct xn_hv *hv, const struct xn_hv_event *ev, void *arg);

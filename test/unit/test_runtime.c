@@ -964,6 +964,40 @@ static void test_pod_network_dns(void **state)
 		fail_msg("console of dk: %s", l0 ? l0 : "(none)");
 }
 
+/* A cluster's node without a pod range: the pod waits (ContainerCreating,
+ * NetworkNotReady, no domain, no restart counted) and starts as soon as the
+ * range comes. */
+static void test_pod_network_waits_for_a_range(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec a = spec("uid-nw", "nw", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_net_ranges none = {0}, r;
+	const struct xn_pod_status *st;
+	xn_err err = NULL;
+	int i;
+
+	t->opts.require_net = true;
+	with_network(t, "10.244.1.0/24");
+	xn_ipam_set_ranges(t->ipam, &none);
+	run_pod(t, &a);
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_WAITING, "ContainerCreating", 0);
+	assert_non_null(strstr(t->recs[i].st.message, "network is not ready"));
+	assert_true(has_note(t, a.uid, "NetworkNotReady"));
+	xn_test_run_for(t->base, 300); /* it stays so: no domain */
+	st = xn_runtime_status(t->rt, a.uid);
+	assert_int_equal(st->domid, XN_DOMID_INVALID);
+	assert_string_equal(st->reason, "ContainerCreating");
+
+	if (xn_net_ranges_parse("10.244.7.0/24", &r, &err) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	xn_ipam_set_ranges(t->ipam, &r);
+	xn_runtime_net_changed(t->rt);
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_string_equal(t->recs[i].st.ip, "10.244.7.2");
+	assert_int_equal(t->recs[i].st.restart_count, 0);
+	t->opts.require_net = false;
+}
+
 /* A full range: the pod waits in CreateContainerError with the reason,
  * retried with back-off, and starts once an address is free. */
 static void test_pod_network_full(void **state)
@@ -1334,6 +1368,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_dns, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pod_network_waits_for_a_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_terminated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_recovery, setup, teardown),
