@@ -117,6 +117,20 @@ static void node_changed(struct xn_node *n, void *arg)
 		use_pod_cidrs(d, cidrs, "the Node's spec.podCIDRs");
 }
 
+/* NetworkUnavailable: on a Xen node, is the pod bridge up with its
+ * gateway and forwarding on?  (hv_sim has no host network to check.) */
+static void node_net(struct xn_node_sample *s, void *arg)
+{
+	struct daemon *d = arg;
+
+	s->net_checked = strcmp(d->cfg.backend, "libxl") == 0;
+	if (s->net_checked)
+		s->net_up =
+		    xn_net_host_up("/sys/class/net", "/proc/sys", d->cfg.bridge,
+				   xn_ipam_configured(d->ipam) ? xn_ipam_ranges(d->ipam) : NULL,
+				   s->net_msg, sizeof(s->net_msg));
+}
+
 /* flannel's subnet file (docs/networking.md, "The overlay"): the overlay's
  * MTU for every vif, and the pod range while the Node has none.  flanneld
  * may start after xenletd and rewrites the file when its lease changes,
@@ -192,6 +206,8 @@ static int start_kube(struct daemon *d, xn_err *err)
 	}
 	xn_kubeconfig_free(kc);
 	d->node = xn_node_new(d->base, d->kube, d->hv, d->rt, &d->cfg, err);
+	if (d->node != NULL)
+		xn_node_set_net_cb(d->node, node_net, d);
 	if (d->node == NULL || xn_node_start(d->node, err) < 0)
 		return xn_error_wrap(err, "node %s", d->cfg.node_name);
 	xn_node_set_change_cb(d->node, node_changed, d);

@@ -262,6 +262,14 @@ void xn_net_vif(const struct xn_pod_net *n, const char *bridge, const char *scri
 int xn_net_host_check(const char *sys_class_net, const char *bridge, const char *script,
 		      xn_err *err);
 
+/* Is the node's pod network up (net_host.c)?  A range is known, the
+ * bridge exists (<sys_class_net>/<bridge>/bridge), has the gateway address
+ * of each range, and forwarding is on (<proc_sys>/net/ipv4/ip_forward,
+ * net/ipv6/conf/all/forwarding; proc_sys normally "/proc/sys").  msg says
+ * what is missing, or what is up. */
+bool xn_net_host_up(const char *sys_class_net, const char *proc_sys, const char *bridge,
+		    const struct xn_net_ranges *r, char *msg, size_t len);
+
 /* podIP and podIPs of a pod status (IPv4 first); nothing when ip4 and ip6
  * are both empty. */
 void xn_net_status_ips(cJSON *status, const char *ip4, const char *ip6);

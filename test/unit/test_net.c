@@ -664,6 +664,42 @@ static void flannel_subnet_file(void **state)
 	}
 }
 
+/* Is the pod network up: a range, the bridge, its gateway, forwarding.  "lo"
+ * plays the bridge (a fake sysfs says it is one): it has 127.0.0.1, the
+ * gateway of 127.0.0.0/24. */
+static void host_up_names_what_is_missing(void **state)
+{
+	char dir[] = "/tmp/xn-host-up.XXXXXX";
+	cleanup_free char *cmd = NULL, *fwd = NULL;
+	struct xn_net_ranges lo, other;
+	char msg[160];
+	xn_err err = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(xn_net_ranges_parse("127.0.0.0/24", &lo, &err), 0);
+	assert_int_equal(xn_net_ranges_parse("10.244.1.0/24", &other, &err), 0);
+	assert_false(xn_net_host_up(dir, dir, "lo", NULL, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "no pod CIDR"));
+	assert_false(xn_net_host_up(dir, dir, "lo", &lo, msg, sizeof(msg)));
+	assert_string_equal(msg, "pod bridge lo does not exist");
+	cmd = xn_xasprintf("mkdir -p %s/lo/bridge %s/net/ipv4", dir, dir);
+	assert_int_equal(system(cmd), 0);
+	assert_false(xn_net_host_up(dir, dir, "lo", &other, msg, sizeof(msg)));
+	assert_string_equal(msg, "pod bridge lo does not have the gateway address 10.244.1.1/24");
+	assert_false(xn_net_host_up(dir, dir, "lo", &lo, msg, sizeof(msg)));
+	assert_string_equal(msg, "IPv4 forwarding is off (net.ipv4.ip_forward)");
+	fwd = xn_xasprintf("%s/net/ipv4/ip_forward", dir);
+	xn_test_write(fwd, "0\n");
+	assert_false(xn_net_host_up(dir, dir, "lo", &lo, msg, sizeof(msg)));
+	xn_test_write(fwd, "1\n");
+	assert_true(xn_net_host_up(dir, dir, "lo", &lo, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "up on this node (bridge lo, gateway 127.0.0.1)"));
+	free(cmd);
+	cmd = xn_xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -685,6 +721,7 @@ int main(void)
 	    cmocka_unit_test(vif_and_status_ips),
 	    cmocka_unit_test(host_check_names_what_is_missing),
 	    cmocka_unit_test(flannel_subnet_file),
+	    cmocka_unit_test(host_up_names_what_is_missing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
