@@ -9,6 +9,7 @@ PKGS="
  xen-utils-4.17 xenstore-utils
  qemu-system-x86 busybox-static cpio xz-utils binutils perl
  docker-registry iproute2 nftables valgrind jq curl ca-certificates python3 util-linux man-db
+ dnsutils
 "
 missing=""
 for p in $PKGS; do

@@ -6,10 +6,12 @@
 #                 release (test/cluster/kube-proxy-gomod, the same pins as
 #                 test/cluster/gomod: Go's build cache shares their packages)
 #     coredns     github.com/coredns/coredns at COREDNS_VERSION
-#     flanneld    github.com/flannel-io/flannel at FLANNEL_VERSION
-# CoreDNS and flannel have no replace directives, so `go install mod@version`
-# builds each with exactly its own go.mod/go.sum (checked against the Go
-# checksum database): nothing of ours to keep in step.
+#     flanneld    github.com/flannel-io/flannel at the release pinned in
+#                 test/cluster/flannel-gomod/go.mod (a wrapper module: one
+#                 dependency needs a replace, see there)
+# CoreDNS has no replace directives, so `go install mod@version` builds it
+# with exactly its own go.mod/go.sum (checked against the Go checksum
+# database): nothing of ours to keep in step.
 # A stamp file written last marks a complete build; a warm run only checks it
 # (test/cluster/gobuild.sh).  Prints the bin directory on stdout (last line);
 # progress goes to stderr.
@@ -17,10 +19,8 @@
 # Env: XN_CACHE (cache root), GO (go binary), XN_BUILD_FORCE=1 (rebuild).
 set -euo pipefail
 
-# The pinned releases.  CoreDNS v1.12.1 is what kubeadm of Kubernetes 1.34
-# deploys; flannel's latest release at the time of pinning.
+# CoreDNS v1.12.1 is what kubeadm of Kubernetes 1.34 deploys.
 COREDNS_VERSION=v1.12.1
-FLANNEL_VERSION=v0.28.10
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 gomod="$here/kube-proxy-gomod"
@@ -32,10 +32,16 @@ k8s_ver=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$gomo
 cp_ver=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$here/gomod/go.mod")
 [[ "$k8s_ver" == "$cp_ver" ]] ||
     die "kube-proxy-gomod pins k8s $k8s_ver but the control plane (gomod) $cp_ver: regenerate it"
+fgomod="$here/flannel-gomod"
+FLANNEL_VERSION=$(awk -v m=github.com/flannel-io/flannel \
+    '($1 == "require" && $2 == m) { print $3; exit } ($1 == m && $2 ~ /^v/) { print $2; exit }' "$fgomod/go.mod")
+[[ -n "$FLANNEL_VERSION" ]] || die "$fgomod/go.mod: no 'require github.com/flannel-io/flannel vX.Y.Z'"
 
 what="kube-proxy $k8s_ver, coredns $COREDNS_VERSION, flannel $FLANNEL_VERSION"
 gobuild_init "${XN_CACHE:-/var/cache/xenlet}/net-k8s-$k8s_ver-coredns-$COREDNS_VERSION-flannel-$FLANNEL_VERSION" \
     "$gomod" kube-proxy coredns flanneld
+# the recipe covers flannel's wrapper module too
+gb_sum=$(cat <(echo "$gb_sum") "$fgomod/go.mod" "$fgomod/go.sum" | sha256sum | cut -d' ' -f1)
 gobuild_cached "$what"
 gobuild_begin "$what"
 
@@ -58,16 +64,15 @@ run_go() {
 run_go bash -c 'cd "$1" && shift && "$@"' _ "$gomod" \
     "$GO" build -trimpath -ldflags="$k8s_ldflags" -o "$gb_tmp/kube-proxy" k8s.io/kubernetes/cmd/kube-proxy
 # go install MOD@VERSION builds outside any module; -mod=mod is refused there.
-gi=$(mktemp -d)
+gi="$gb_tmp/.gobin"
 run_go env -C / GOFLAGS= GOBIN="$gi" "$GO" install -trimpath \
     -ldflags="-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
     "github.com/coredns/coredns@$COREDNS_VERSION"
-run_go env -C / GOFLAGS= GOBIN="$gi" "$GO" install -trimpath \
+run_go env -C "$fgomod" "$GO" build -trimpath \
     -ldflags="-s -w -X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION" \
-    "github.com/flannel-io/flannel@$FLANNEL_VERSION"
+    -o "$gb_tmp/flanneld" github.com/flannel-io/flannel
 mv "$gi/coredns" "$gb_tmp/coredns"
-mv "$gi/flannel" "$gb_tmp/flanneld"
-rm -rf "$gi"
+rmdir "$gi"
 
 gobuild_built
 got=$("$gb_tmp/kube-proxy" --version 2>&1) || die "built kube-proxy does not run: $got"
