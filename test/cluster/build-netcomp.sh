@@ -68,7 +68,8 @@ gi="$gb_tmp/.gobin"
 run_go env -C / GOFLAGS= GOBIN="$gi" "$GO" install -trimpath \
     -ldflags="-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
     "github.com/coredns/coredns@$COREDNS_VERSION"
-run_go env -C "$fgomod" "$GO" build -trimpath \
+# flannel's UDP backend is cgo (its Makefile builds with CGO_ENABLED=1)
+run_go env -C "$fgomod" CGO_ENABLED=1 "$GO" build -trimpath \
     -ldflags="-s -w -X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION" \
     -o "$gb_tmp/flanneld" github.com/flannel-io/flannel
 mv "$gi/coredns" "$gb_tmp/coredns"
