@@ -22,8 +22,9 @@
 #       nsfwd.py (127.0.0.1:PORT in NETNS -> the host's loopback), so NETNS
 #       needs no route out.  NODE_IP (an address the caller gave NETNS) is its
 #       bind address, hence its node IP; NODE_NAME (default xenlet-netns) its
-#       hostname override.  Conntrack sysctls are left alone (a non-initial
-#       namespace cannot set them).  Waits for its /healthz.
+#       hostname override; give it a Node of that name (kube-proxy waits 30 s
+#       for it otherwise).  Conntrack sysctls are left alone (a non-initial
+#       namespace cannot set them).  Waits for its /livez.
 #       Exports XN_KUBE_PROXY_NETNS.
 #   cluster_kube_proxy_down
 #   cluster_flanneld_up NETNS NODE_NAME IFACE
@@ -169,7 +170,7 @@ kind: KubeProxyConfiguration
 mode: nftables
 bindAddress: $ip
 healthzBindAddress: 127.0.0.1:$hport
-metricsBindAddress: 127.0.0.1:0
+metricsBindAddress: 127.0.0.1:10249
 hostnameOverride: $node
 clusterCIDR: $XN_CLUSTER_CIDR
 clientConnection:
@@ -184,8 +185,10 @@ EOF
         --config="$cfg" --v="${XN_CLUSTER_V:-1}" || return 1
     XN_KUBE_PROXY_NETNS=$ns
     export XN_KUBE_PROXY_NETNS
-    _cluster_wait "kube-proxy /healthz in $ns" kube-proxy \
-        ip netns exec "$ns" curl -fsS --max-time 5 "http://127.0.0.1:$hport/healthz" ||
+    # /livez: the proxier has synced its rules (/healthz also wants the
+    # Node to be schedulable, which a test namespace's need not be)
+    _cluster_wait "kube-proxy /livez in $ns" kube-proxy \
+        ip netns exec "$ns" curl -fsS --max-time 5 "http://127.0.0.1:$hport/livez" ||
         { cluster_logs_tail; return 1; }
     _cluster_say "kube-proxy up in $((SECONDS - t0))s in netns $ns (nftables mode)"
 }

@@ -85,7 +85,13 @@ ip -n "$ns" link add xnnc0 type dummy
 ip -n "$ns" addr add 10.99.0.2/24 dev xnnc0
 ip -n "$ns" link set xnnc0 up
 host_before=$(nft list tables 2>/dev/null | sort)
-if cluster_kube_proxy_up "$ns" 10.99.0.2; then
+# the Node kube-proxy runs for (it reads its name and IPs there)
+kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata: {name: xenlet-netns}
+EOF
+if cluster_kube_proxy_up "$ns" 10.99.0.2 xenlet-netns; then
 	ok "kube-proxy up in $ns (nftables mode)"
 	# the endpoint a pod of a xenlet node would be: a slice by hand, as the
 	# endpointslice controller makes from a ready pod's podIP
