@@ -8,7 +8,10 @@
 #     that does not exist;
 #   - kube-proxy (nftables mode) in a network namespace of the test's own
 #     programs the Service's ClusterIP and its endpoint into that
-#     namespace's nftables, and nothing into the host's.
+#     namespace's nftables, and nothing into the host's;
+#   - flanneld --kube-subnet-mgr in that namespace takes the Node's podCIDR
+#     and writes the subnet file xenletd reads (range as gateway/prefix,
+#     the VXLAN MTU).
 # Needs root (network namespaces), nft, dig (dnsutils) and curl; skips with
 # the reason otherwise.  Prints "netcomp: N passed, N failed, N skipped".
 #
@@ -120,5 +123,26 @@ EOF
 	check "kube-proxy stopped by PID" $? ""
 else
 	not_ok "kube-proxy up in $ns" "$(tail -n 20 "$XN_CLUSTER_DIR/kube-proxy.log" 2>/dev/null)"
+fi
+
+# --- flanneld --kube-subnet-mgr for the same Node --------------------------
+# the controller-manager (--allocate-node-cidrs) gives the Node a podCIDR;
+# flanneld takes it as its lease and writes the subnet file xenletd reads
+wait_for 30 sh -c "[ -n \"\$(kubectl get node xenlet-netns -o jsonpath='{.spec.podCIDR}')\" ]"
+pcidr=$(kubectl get node xenlet-netns -o jsonpath='{.spec.podCIDR}')
+if [ -z "$pcidr" ]; then
+	not_ok "the Node gets a podCIDR for flannel"
+elif cluster_flanneld_up "$ns" xenlet-netns xnnc0; then
+	ok "flanneld up in $ns (VXLAN over xnnc0)"
+	sub=$(sed -n 's/^FLANNEL_SUBNET=//p' "$XN_FLANNEL_SUBNET_FILE")
+	gw=$(python3 -c "import ipaddress,sys; n=ipaddress.ip_network(sys.argv[1]); print('%s/%d' % (n.network_address + 1, n.prefixlen))" "$pcidr")
+	check_eq "its subnet file gives the Node's podCIDR as gateway/prefix" "$sub" "$gw"
+	check_eq "and the VXLAN MTU (1500 - 50)" "$(sed -n 's/^FLANNEL_MTU=//p' "$XN_FLANNEL_SUBNET_FILE")" 1450
+	ip -n "$ns" -d link show flannel.1 2>/dev/null | grep -q "vxlan id 1 "
+	check "the VXLAN device flannel.1 is in $ns" $? "$(ip -n "$ns" link 2>&1)"
+	cluster_flanneld_down
+	check "flanneld stopped by PID" $? ""
+else
+	not_ok "flanneld up in $ns" "$(tail -n 20 "$XN_CLUSTER_DIR/flanneld.log" 2>/dev/null)"
 fi
 finish

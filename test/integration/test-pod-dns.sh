@@ -5,7 +5,8 @@
 # ClusterFirst (default), Default and None+dnsConfig get the guest keys dns,
 # search and dns-options, Unikraft's netdev.ip carries the server, too many
 # name servers give the kubelet's DNSConfigForming Event; bad settings stop
-# the start with the value.
+# the start with the value.  Also flannel's subnet file: its MTU reaches the
+# guest, the Node's podCIDR wins over its subnet.
 # Prints "pod-dns: N passed, N failed, N skipped".
 set -u
 B=$(cd "${1:-build}" && pwd)
@@ -73,8 +74,13 @@ YAML
 
 xn_it_cluster_up test-pod-dns || { summary pod-dns; exit; }
 printf 'nameserver 192.0.2.53\nsearch lab.example\noptions timeout:2\n' >"$TMP/resolv.conf"
+# flannel's subnet file: its MTU reaches the guests; its subnet differs from
+# the Node's podCIDR, which wins
+printf 'FLANNEL_NETWORK=10.250.0.0/16\nFLANNEL_SUBNET=10.250.7.1/24\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=true\n' \
+	>"$TMP/subnet.env"
+printf 'flannelSubnetFile: %s\n' "$TMP/subnet.env" >"$TMP/xenletd.yaml"
 xn_it_start_xenletd -v --node-ip 127.0.0.1 --cluster-dns 10.96.0.10 \
-	--cluster-domain cluster.local --resolv-conf "$TMP/resolv.conf"
+	--cluster-domain cluster.local --resolv-conf "$TMP/resolv.conf" --config "$TMP/xenletd.yaml"
 wait_for 30 kubectl wait --for=condition=Ready "node/$NODE" --timeout=1s
 check "node registers and becomes Ready" $? "$(tail -n 5 "$TMP/xenletd.log")"
 
@@ -90,6 +96,11 @@ dns_pod many none "  dnsConfig:
 for p in cf def nn many; do wait_for 30 pod_running $p; done
 check "four pods run" $? "$(kubectl get pods -o wide 2>&1)"
 
+check_eq "flannel's FLANNEL_MTU is the guest's mtu" "$(guest_key cf mtu)" 1400
+grep -q "flannel subnet file $TMP/subnet.env: subnet 10.250.7.0/24, MTU 1400" "$TMP/xenletd.log"
+check "xenletd reads flannel's subnet file" $? "$(grep -i flannel "$TMP/xenletd.log")"
+case $(jp pod/cf '{.status.podIP}') in 10.250.*) r=1 ;; '') r=1 ;; *) r=0 ;; esac
+check "the Node's podCIDR wins over flannel's subnet" $r "podIP $(jp pod/cf '{.status.podIP}')"
 check_eq "ClusterFirst: the clusterDNS server" "$(guest_key cf dns)" 10.96.0.10
 check_eq "ClusterFirst: the kubelet's search path, then the node's" "$(guest_key cf search)" \
 	"default.svc.cluster.local svc.cluster.local cluster.local lab.example"
