@@ -26,26 +26,21 @@ struct xn_label {
 };
 
 struct xn_config {
-	char *config_file;    /* --config; NULL: none */
-	char *kubeconfig;     /* --kubeconfig; NULL: standalone (no API server) */
-	char *node_name;      /* --node-name; default: the host name, lowercased */
-	char *node_ip;	      /* --node-ip: InternalIP address to advertise */
-	char *backend;	      /* --backend: "libxl" (default) or "sim" */
-	char *store;	      /* --store: "xs" or "mem"; default: xs with libxl, mem with sim */
-	char *root_dir;	      /* --root-dir: state (default /var/lib/xenlet) */
-	char *log_dir;	      /* --pod-log-dir: CRI logs (default /var/log/pods) */
-	char *ctl_socket;     /* --ctl-socket (default /run/xenlet/xenletd.sock) */
-	char *bridge;	      /* the pod bridge: vifs attach here (default xenlet0) */
-	char *pod_cidr;	      /* --pod-cidr: pod ranges when the Node has none; NULL */
-	char *vif_script;     /* --vif-script: the vif hotplug script libxl runs */
-	char *cluster_dns;    /* clusterDNS / --cluster-dns: "10.96.0.10[,...]"; NULL */
-	char *cluster_domain; /* clusterDomain / --cluster-domain; NULL */
-	char *resolv_conf;    /* resolvConf / --resolv-conf: the node's resolver
-			       * file for dnsPolicy Default ("" none) */
-	char *flannel_subnet_file; /* flannelSubnetFile: flannel's subnet.env ("" none) */
-	char **image_roots;	   /* imageRoots, --image-root: the only directories a
-				    * pod's kernel or ramdisk may come from (default
-				    * /var/lib/xenlet/images; see image_path.h) */
+	char *config_file;  /* --config; NULL: none */
+	char *kubeconfig;   /* --kubeconfig; NULL: standalone (no API server) */
+	char *node_name;    /* --node-name; default: the host name, lowercased */
+	char *node_ip;	    /* --node-ip: InternalIP address to advertise */
+	char *backend;	    /* --backend: "libxl" (default) or "sim" */
+	char *store;	    /* --store: "xs" or "mem"; default: xs with libxl, mem with sim */
+	char *root_dir;	    /* --root-dir: state (default /var/lib/xenlet) */
+	char *log_dir;	    /* --pod-log-dir: CRI logs (default /var/log/pods) */
+	char *ctl_socket;   /* --ctl-socket (default /run/xenlet/xenletd.sock) */
+	char *bridge;	    /* the pod bridge: vifs attach here (default xenlet0) */
+	char *pod_cidr;	    /* --pod-cidr: pod ranges when the Node has none; NULL */
+	char *vif_script;   /* --vif-script: the vif hotplug script libxl runs */
+	char **image_roots; /* imageRoots, --image-root: the only directories a
+			     * pod's kernel or ramdisk may come from (default
+			     * /var/lib/xenlet/images; see image_path.h) */
 	size_t nimage_roots;
 	bool foreground;		/* -d */
 	bool check_only;		/* -n */
@@ -70,6 +65,15 @@ struct xn_config {
 	size_t ntaints;
 	struct xn_label *labels; /* nodeLabels (added to the built-in ones) */
 	size_t nlabels;
+	/* DNS (docs/networking.md, "DNS"): clusterDNS / --cluster-dns as
+	 * "10.96.0.10[,...]" (NULL: none), clusterDomain / --cluster-domain
+	 * (NULL: none), resolvConf / --resolv-conf, the node's resolver file
+	 * for dnsPolicy Default ("": none). */
+	char *cluster_dns;
+	char *cluster_domain;
+	char *resolv_conf;
+	/* flannelSubnetFile: flannel's subnet.env ("": none) */
+	char *flannel_subnet_file;
 };
 
 /* Built-in defaults. */
