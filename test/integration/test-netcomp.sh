@@ -83,10 +83,12 @@ else
 fi
 
 # --- kube-proxy in a namespace of ours ------------------------------------
+# the namespace's "uplink": a veth pair inside it (no dummy module needed)
 ip netns add "$ns"
-ip -n "$ns" link add xnnc0 type dummy
-ip -n "$ns" addr add 10.99.0.2/24 dev xnnc0
-ip -n "$ns" link set xnnc0 up
+ip -n "$ns" link add xnnc0 type veth peer name xnnc1 &&
+	ip -n "$ns" addr add 10.99.0.2/24 dev xnnc0 &&
+	ip -n "$ns" link set xnnc0 up && ip -n "$ns" link set xnnc1 up
+check "test namespace $ns with 10.99.0.2 on xnnc0" $? "$(ip -n "$ns" addr 2>&1)"
 host_before=$(nft list tables 2>/dev/null | sort)
 # the Node kube-proxy runs for (it reads its name and IPs there)
 kubectl apply -f - >/dev/null <<EOF
