@@ -92,6 +92,11 @@ guests:
 
 deps:
 	scripts/deps.sh
+	@# the cluster network components (kube-proxy, CoreDNS, flannel) from Go
+	@# modules into the cache, as the control plane (test/cluster)
+	@if command -v go >/dev/null || [ -x /usr/local/go/bin/go ]; then \
+	  test/cluster/build-netcomp.sh >/dev/null; \
+	 else echo "deps: no Go toolchain: the network components are not built"; fi
 
 unit: all $(UNIT_BINS) guests
 	test/unit/run.sh $(B)

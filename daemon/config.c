@@ -1,4 +1,5 @@
 /* config.c - xenletd settings from defaults, a YAML file (libyaml) and flags. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -100,6 +101,8 @@ void xn_config_init(struct xn_config *c)
 	c->ctl_socket = xn_xstrdup("/run/xenlet/xenletd.sock");
 	c->bridge = xn_xstrdup("xenlet0");
 	c->vif_script = xn_xstrdup("/etc/xen/scripts/vif-xenlet");
+	c->resolv_conf = xn_xstrdup("/etc/resolv.conf");		/* the kubelet's */
+	c->flannel_subnet_file = xn_xstrdup("/run/flannel/subnet.env"); /* flanneld's */
 	c->kubelet_port = 10250;
 	c->address = xn_xstrdup("0.0.0.0");
 	c->max_pods = 110;
@@ -129,6 +132,10 @@ void xn_config_dispose(struct xn_config *c)
 	free(c->bridge);
 	free(c->pod_cidr);
 	free(c->vif_script);
+	free(c->cluster_dns);
+	free(c->cluster_domain);
+	free(c->resolv_conf);
+	free(c->flannel_subnet_file);
 	free(c->address);
 	free(c->tls_cert_file);
 	free(c->tls_key_file);
@@ -370,6 +377,36 @@ static int load_image_roots(struct yctx *y, struct xn_config *c, yaml_node_t *s)
 	return 0;
 }
 
+/* clusterDNS: a list of addresses, kept as "a,b" (the flag's form). */
+static int load_cluster_dns(struct yctx *y, struct xn_config *c, yaml_node_t *s)
+{
+	char *list = NULL;
+
+	if (is_null(s)) {
+		set_str(&c->cluster_dns, NULL);
+		return 0;
+	}
+	if (s->type != YAML_SEQUENCE_NODE)
+		return yerr(y, s, "clusterDNS: must be a list of IP addresses");
+	for (yaml_node_item_t *it = s->data.sequence.items.start; it < s->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *v = yaml_document_get_node(y->doc, *it);
+		const char *a = scalar(v);
+		char *n;
+
+		if (a == NULL || a[0] == '\0' || strchr(a, ',') != NULL) {
+			free(list);
+			return yerr(y, v, "clusterDNS: each entry is one IP address");
+		}
+		n = list ? xn_xasprintf("%s,%s", list, a) : xn_xstrdup(a);
+		free(list);
+		list = n;
+	}
+	free(c->cluster_dns);
+	c->cluster_dns = list;
+	return 0;
+}
+
 static int load_labels(struct yctx *y, struct xn_config *c, yaml_node_t *m)
 {
 	if (m->type != YAML_MAPPING_NODE)
@@ -476,6 +513,9 @@ static char **str_field(struct xn_config *c, const char *key, bool *optional)
 	    {"bridge", offsetof(struct xn_config, bridge), false},
 	    {"podCIDR", offsetof(struct xn_config, pod_cidr), true},
 	    {"vifScript", offsetof(struct xn_config, vif_script), false},
+	    {"clusterDomain", offsetof(struct xn_config, cluster_domain), true},
+	    {"resolvConf", offsetof(struct xn_config, resolv_conf), false},
+	    {"flannelSubnetFile", offsetof(struct xn_config, flannel_subnet_file), false},
 	    {"address", offsetof(struct xn_config, address), false},
 	    {"tlsCertFile", offsetof(struct xn_config, tls_cert_file), true},
 	    {"tlsPrivateKeyFile", offsetof(struct xn_config, tls_key_file), true},
@@ -552,6 +592,8 @@ static int load_key(struct yctx *y, struct xn_config *c, const char *key, yaml_n
 		return load_image_roots(y, c, v);
 	if (strcmp(key, "registries") == 0)
 		return load_registries(y, c, v);
+	if (strcmp(key, "clusterDNS") == 0)
+		return load_cluster_dns(y, c, v);
 	/* kubelet config files carry these two; accept them for familiarity */
 	if (strcmp(key, "kind") == 0 || strcmp(key, "apiVersion") == 0)
 		return 0;
@@ -649,6 +691,9 @@ enum {
 	OPT_IMAGE_ROOT,
 	OPT_POD_CIDR,
 	OPT_VIF_SCRIPT,
+	OPT_CLUSTER_DNS,
+	OPT_CLUSTER_DOMAIN,
+	OPT_RESOLV_CONF,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -667,6 +712,9 @@ static const struct option long_opts[] = {
     {"bridge", required_argument, NULL, OPT_BRIDGE},
     {"pod-cidr", required_argument, NULL, OPT_POD_CIDR},
     {"vif-script", required_argument, NULL, OPT_VIF_SCRIPT},
+    {"cluster-dns", required_argument, NULL, OPT_CLUSTER_DNS},
+    {"cluster-domain", required_argument, NULL, OPT_CLUSTER_DOMAIN},
+    {"resolv-conf", required_argument, NULL, OPT_RESOLV_CONF},
     {"register-with-taints", required_argument, NULL, OPT_TAINTS},
     {"address", required_argument, NULL, OPT_ADDRESS},
     {"container-log-max-size", required_argument, NULL, OPT_LOG_MAX_SIZE},
@@ -690,6 +738,8 @@ void xn_config_usage(FILE *out)
 	    "               [--root-dir DIR] [--pod-log-dir DIR] [--ctl-socket PATH]\n"
 	    "               [--port N] [--bridge NAME] [--register-with-taints K=V:EFFECT,...]\n"
 	    "               [--pod-cidr CIDR[,CIDR]] [--vif-script PATH]\n"
+	    "               [--cluster-dns IP[,IP]] [--cluster-domain DOMAIN]\n"
+	    "               [--resolv-conf FILE]\n"
 	    "               [--address ADDR] [--tls-cert-file F --tls-private-key-file F]\n"
 	    "               [--client-ca-file F] [--server-tls-bootstrap]\n"
 	    "               [--container-log-max-size Q] [--container-log-max-files N]\n"
@@ -767,6 +817,11 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 		case OPT_BRIDGE: set_str(&c->bridge, optarg); break;
 		case OPT_POD_CIDR: set_str(&c->pod_cidr, optarg); break;
 		case OPT_VIF_SCRIPT: set_str(&c->vif_script, optarg); break;
+		case OPT_CLUSTER_DNS: set_str(&c->cluster_dns, optarg[0] ? optarg : NULL); break;
+		case OPT_CLUSTER_DOMAIN:
+			set_str(&c->cluster_domain, optarg[0] ? optarg : NULL);
+			break;
+		case OPT_RESOLV_CONF: set_str(&c->resolv_conf, optarg); break;
 		case OPT_ADDRESS: set_str(&c->address, optarg); break;
 		case OPT_LOG_MAX_SIZE: {
 			xn_err qerr = NULL;
@@ -835,6 +890,45 @@ int xn_config_from_args(struct xn_config *c, int argc, char **argv, xn_err *err)
 	return 0;
 }
 
+/* clusterDNS: one to three addresses (the kubelet's limit for a pod);
+ * clusterDomain a DNS subdomain; the files absolute paths (or ""). */
+static int check_dns(const struct xn_config *c, xn_err *err)
+{
+	if (c->cluster_dns != NULL) {
+		cleanup_free char *copy = xn_xstrdup(c->cluster_dns);
+		char *save = NULL;
+		unsigned char b[16];
+		int n = 0;
+
+		for (char *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+			if (inet_pton(AF_INET, a, b) != 1 && inet_pton(AF_INET6, a, b) != 1)
+				return xn_error(err, EINVAL,
+						"clusterDNS '%s': '%s' is not an IP address",
+						c->cluster_dns, a);
+			n++;
+		}
+		if (n == 0 || n > 3)
+			return xn_error(err, EINVAL,
+					"clusterDNS '%s': one to three addresses (a pod has at "
+					"most three name servers)",
+					c->cluster_dns);
+	}
+	if (c->cluster_domain != NULL && !xn_dns_subdomain(c->cluster_domain))
+		return xn_error(err, EINVAL,
+				"clusterDomain '%s': must be a DNS subdomain like cluster.local",
+				c->cluster_domain);
+	if (c->resolv_conf[0] != '\0' && c->resolv_conf[0] != '/')
+		return xn_error(err, EINVAL,
+				"resolvConf '%s': must be an absolute path (or \"\" for none)",
+				c->resolv_conf);
+	if (c->flannel_subnet_file[0] != '\0' && c->flannel_subnet_file[0] != '/')
+		return xn_error(
+		    err, EINVAL,
+		    "flannelSubnetFile '%s': must be an absolute path (or \"\" for none)",
+		    c->flannel_subnet_file);
+	return 0;
+}
+
 /* The pod network's settings: a bridge name the kernel takes, pod ranges
  * that parse, an absolute hook path. */
 static int check_network(const struct xn_config *c, xn_err *err)
@@ -853,7 +947,7 @@ static int check_network(const struct xn_config *c, xn_err *err)
 	if (c->vif_script[0] != '/')
 		return xn_error(err, EINVAL, "vif script '%s': must be an absolute path",
 				c->vif_script);
-	return 0;
+	return check_dns(c, err);
 }
 
 int xn_config_check(struct xn_config *c, xn_err *err)
@@ -959,6 +1053,23 @@ void xn_config_print(const struct xn_config *c, FILE *out)
 	}
 	yaml_str(out, "podCIDR", c->pod_cidr);
 	yaml_str(out, "vifScript", c->vif_script);
+	fputs("clusterDNS:", out);
+	if (c->cluster_dns == NULL) {
+		fputs(" []\n", out);
+	} else {
+		cleanup_free char *copy = xn_xstrdup(c->cluster_dns);
+		char *save = NULL;
+
+		fputc('\n', out);
+		for (char *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+			fputs("  - ", out);
+			yaml_quote(out, a);
+			fputc('\n', out);
+		}
+	}
+	yaml_str(out, "clusterDomain", c->cluster_domain);
+	yaml_str(out, "resolvConf", c->resolv_conf);
+	yaml_str(out, "flannelSubnetFile", c->flannel_subnet_file);
 	fprintf(out, "port: %u\nmaxPods: %u\n", c->kubelet_port, c->max_pods);
 	yaml_str(out, "address", c->address);
 	if (c->tls_cert_file)

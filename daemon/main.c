@@ -52,6 +52,8 @@ struct daemon {
 	struct xn_kapi *kapi;
 	struct xn_kcsr *kcsr;
 	int lock_fd;
+	struct event *flannel_timer; /* re-reads flannel's subnet file */
+	char *flannel_text;	     /* its last contents, to notice changes */
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -105,6 +107,8 @@ static void use_pod_cidrs(struct daemon *d, const char *cidrs, const char *from)
 	xn_ipam_set_ranges(d->ipam, &r);
 	xn_net_ranges_format(&r, text);
 	log_info("pod network: %s (from %s), gateway on bridge %s", text, from, d->cfg.bridge);
+	if (d->rt != NULL)
+		xn_runtime_net_changed(d->rt); /* pods waiting for it start */
 }
 
 static void node_changed(struct xn_node *n, void *arg)
@@ -114,6 +118,74 @@ static void node_changed(struct xn_node *n, void *arg)
 
 	if (cidrs != NULL)
 		use_pod_cidrs(d, cidrs, "the Node's spec.podCIDRs");
+}
+
+/* NetworkUnavailable: on a Xen node, is the pod bridge up with its
+ * gateway and forwarding on?  (hv_sim has no host network to check.) */
+static void node_net(struct xn_node_sample *s, void *arg)
+{
+	struct daemon *d = arg;
+
+	s->net_checked = strcmp(d->cfg.backend, "libxl") == 0;
+	if (s->net_checked)
+		s->net_up =
+		    xn_net_host_up("/sys/class/net", "/proc/sys", d->cfg.bridge,
+				   xn_ipam_configured(d->ipam) ? xn_ipam_ranges(d->ipam) : NULL,
+				   s->net_msg, sizeof(s->net_msg));
+}
+
+/* flannel's subnet file (docs/networking.md, "The overlay"): the overlay's
+ * MTU for every vif, and the pod range while the Node has none.  flanneld
+ * may start after xenletd and rewrites the file when its lease changes,
+ * so it is read again every few seconds. */
+static void read_flannel(struct daemon *d)
+{
+	const char *path = d->cfg.flannel_subnet_file;
+	struct xn_flannel_subnet f;
+	char *text = NULL, r[2 * XN_CIDR_STRLEN];
+	size_t len;
+	xn_err err = NULL;
+
+	if (path[0] == '\0')
+		return;
+	if (xn_read_file(path, 1 << 16, &text, &len, &err) < 0) {
+		xn_error_free(&err); /* no flanneld (yet) */
+		return;
+	}
+	if (d->flannel_text != NULL && strcmp(text, d->flannel_text) == 0) {
+		free(text);
+		return;
+	}
+	free(d->flannel_text);
+	d->flannel_text = text;
+	if (xn_flannel_subnet_parse(text, &f, &err) < 0) {
+		log_warnx("flannel subnet file %s: %s; not used", path, xn_error_msg(err));
+		xn_error_free(&err);
+		return;
+	}
+	xn_net_ranges_format(&f.ranges, r);
+	log_info("flannel subnet file %s: subnet %s, MTU %u", path, r, f.mtu);
+	if (f.mtu)
+		xn_runtime_set_net_mtu(d->rt, f.mtu);
+	if (d->node != NULL && xn_node_pod_cidr(d->node) != NULL) {
+		if (strcmp(xn_node_pod_cidr(d->node), r) != 0)
+			log_warnx("flannel's subnet %s is not the Node's podCIDR %s: the Node's "
+				  "is used",
+				  r, xn_node_pod_cidr(d->node));
+		return;
+	}
+	use_pod_cidrs(d, r, "flannel's subnet file");
+}
+
+static void flannel_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = {5, 0};
+
+	(void)fd;
+	(void)what;
+	read_flannel(d);
+	evtimer_add(d->flannel_timer, &tv);
 }
 
 /* The API side: only with a kubeconfig; without one the node is standalone
@@ -137,6 +209,8 @@ static int start_kube(struct daemon *d, xn_err *err)
 	}
 	xn_kubeconfig_free(kc);
 	d->node = xn_node_new(d->base, d->kube, d->hv, d->rt, &d->cfg, err);
+	if (d->node != NULL)
+		xn_node_set_net_cb(d->node, node_net, d);
 	if (d->node == NULL || xn_node_start(d->node, err) < 0)
 		return xn_error_wrap(err, "node %s", d->cfg.node_name);
 	xn_node_set_change_cb(d->node, node_changed, d);
@@ -331,6 +405,10 @@ static int start(struct daemon *d, xn_err *err)
 	ro.bridge = d->cfg.bridge;
 	ro.vif_script = d->cfg.vif_script;
 	ro.check_host_net = strcmp(d->cfg.backend, "libxl") == 0; /* hv_sim has no vifs */
+	ro.cluster_dns = d->cfg.cluster_dns;
+	ro.cluster_domain = d->cfg.cluster_domain;
+	ro.resolv_conf = d->cfg.resolv_conf;
+	ro.require_net = d->cfg.kubeconfig != NULL; /* a cluster's node */
 	d->hv = xn_hv_new(d->cfg.backend, d->base, hv_event, d, err);
 	if (d->hv == NULL)
 		return -1;
@@ -360,6 +438,8 @@ static int start(struct daemon *d, xn_err *err)
 		return -1;
 	if (start_kube(d, err) < 0)
 		return -1;
+	d->flannel_timer = evtimer_new(d->base, flannel_tick, d);
+	flannel_tick(-1, 0, d);
 	if (xn_runtime_recover(d->rt, err) < 0)
 		return -1;
 	/* the guard: xl-pod create checks the kernel's guest types as a run does;
@@ -386,6 +466,11 @@ static void stop(struct daemon *d)
 	d->node = NULL;
 	if (d->kube)
 		xn_kube_free(d->kube);
+	if (d->flannel_timer != NULL)
+		event_free(d->flannel_timer);
+	d->flannel_timer = NULL;
+	free(d->flannel_text);
+	d->flannel_text = NULL;
 	xn_runtime_free(d->rt);
 	xn_ipam_free(d->ipam);
 	xn_hv_free(d->hv);

@@ -48,15 +48,26 @@ void xn_pod_net_fill(const struct xn_net_ranges *r, const struct xn_pod_addrs *a
 	}
 }
 
-/* The first DNS server of a "a,b,c" list, or "". */
+/* The first IPv4 name server of a "a,b,c" list, or "": the command-line
+ * conventions take one IPv4 server (lwIP's netdev.ip, Linux's ip=). */
 static void first_dns(const char *dns, char out[XN_IP_STRLEN])
 {
-	size_t n = dns ? strcspn(dns, ",") : 0;
+	const char *p = dns ? dns : "";
 
-	if (n >= XN_IP_STRLEN)
-		n = 0;
-	memcpy(out, dns ? dns : "", n);
-	out[n] = '\0';
+	out[0] = '\0';
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		unsigned char b[4];
+
+		if (n < XN_IP_STRLEN) {
+			memcpy(out, p, n);
+			out[n] = '\0';
+			if (inet_pton(AF_INET, out, b) == 1)
+				return;
+		}
+		out[0] = '\0';
+		p += n + (p[n] == ',');
+	}
 }
 
 /* The convention's arguments ("" when it has nothing to say). */
@@ -158,6 +169,8 @@ void xn_net_guest_keys(const struct xn_pod_net *n, struct xn_net_guest_keys *out
 		KEY("dns", n->dns);
 	if (n->search && n->search[0])
 		KEY("search", n->search);
+	if (n->dns_options && n->dns_options[0])
+		KEY("dns-options", n->dns_options);
 #undef KEY
 	out->keys[k] = out->vals[k] = NULL;
 }

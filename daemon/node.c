@@ -50,6 +50,8 @@ struct xn_node {
 
 	xn_node_change_fn change_fn;
 	void *change_arg;
+	xn_node_net_fn net_fn; /* the pod network's state (NetworkUnavailable) */
+	void *net_arg;
 	struct xn_node_stats stats;
 };
 
@@ -142,6 +144,8 @@ static void sample_host(struct xn_node *n)
 	else
 		n->sample.disk_free_pct = -1;
 	xn_node_compute_resources(&n->sample.host, kb, n->cfg, &n->cap, &n->alloc);
+	if (n->net_fn != NULL)
+		n->net_fn(&n->sample, n->net_arg);
 }
 
 static void update_conditions(struct xn_node *n, time_t now)
@@ -746,6 +750,12 @@ void xn_node_free(struct xn_node *n)
 	free(n->taints);
 	free(n->last_pushed);
 	free(n);
+}
+
+void xn_node_set_net_cb(struct xn_node *n, xn_node_net_fn fn, void *arg)
+{
+	n->net_fn = fn;
+	n->net_arg = arg;
 }
 
 void xn_node_set_change_cb(struct xn_node *n, xn_node_change_fn fn, void *arg)

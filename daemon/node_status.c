@@ -109,8 +109,19 @@ bool xn_node_conditions_update(struct xn_node_condition conds[XN_NODE_NCOND],
 	changed |= xn_node_condition_set(&conds[XN_NODE_COND_PID], XN_COND_FALSE,
 					 "KubeletHasSufficientPID",
 					 "xenlet has sufficient PID available", now);
-	changed |= xn_node_condition_set(&conds[XN_NODE_COND_NETWORK], XN_COND_FALSE,
-					 "XenletNetworkReady", "xenlet wires pod networking", now);
+	/* as the CNIs report it (flannel: False FlannelIsUp "Flannel is
+	 * running on this node"); True keeps the node tainted
+	 * network-unavailable until the bridge and forwarding are there */
+	if (!s->net_checked)
+		changed |=
+		    xn_node_condition_set(&conds[XN_NODE_COND_NETWORK], XN_COND_FALSE,
+					  "XenletNetworkReady", "xenlet wires pod networking", now);
+	else if (s->net_up)
+		changed |= xn_node_condition_set(&conds[XN_NODE_COND_NETWORK], XN_COND_FALSE,
+						 "XenletIsUp", s->net_msg, now);
+	else
+		changed |= xn_node_condition_set(&conds[XN_NODE_COND_NETWORK], XN_COND_TRUE,
+						 "XenletNetworkDown", s->net_msg, now);
 	return changed;
 }
 

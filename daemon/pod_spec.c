@@ -42,6 +42,8 @@ void xn_pod_spec_copy(struct xn_pod_spec *d, const struct xn_pod_spec *s)
 	d->ramdisk = xn_dup_or_null(s->ramdisk);
 	d->cmdline = xn_dup_or_null(s->cmdline);
 	xn_probes_copy(&d->probes, &s->probes);
+	d->dns_policy = xn_dup_or_null(s->dns_policy);
+	d->dns_config = xn_dup_or_null(s->dns_config);
 }
 
 void xn_pod_spec_dispose(struct xn_pod_spec *s)
@@ -58,6 +60,8 @@ void xn_pod_spec_dispose(struct xn_pod_spec *s)
 	free(s->ramdisk);
 	free(s->cmdline);
 	xn_probes_dispose(&s->probes);
+	free(s->dns_policy);
+	free(s->dns_config);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -81,6 +85,8 @@ char *xn_pod_spec_to_json(const struct xn_pod_spec *s)
 	add_str(o, "kernel", s->kernel);
 	add_str(o, "ramdisk", s->ramdisk);
 	add_str(o, "cmdline", s->cmdline);
+	add_str(o, "dnsPolicy", s->dns_policy);
+	add_str(o, "dnsConfig", s->dns_config);
 	cJSON_AddStringToObject(o, "type", s->type == XN_GUEST_PVH ? "pvh" : "pv");
 	cJSON_AddNumberToObject(o, "memoryKiB", (double)s->memory_kb);
 	cJSON_AddNumberToObject(o, "vcpus", s->vcpus);
@@ -151,6 +157,8 @@ int xn_pod_spec_from_json(const char *json, struct xn_pod_spec *s, xn_err *err)
 	    get_str(o, "imageID", false, &s->image_id, err) < 0 ||
 	    get_str(o, "kernel", true, &s->kernel, err) < 0 ||
 	    get_str(o, "ramdisk", false, &s->ramdisk, err) < 0 ||
+	    get_str(o, "dnsPolicy", false, &s->dns_policy, err) < 0 ||
+	    get_str(o, "dnsConfig", false, &s->dns_config, err) < 0 ||
 	    get_str(o, "cmdline", false, &s->cmdline, err) < 0)
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(o, "type");

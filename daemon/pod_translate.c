@@ -455,6 +455,12 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 		xn_pod_spec_dispose(out);
 		return reject(rej, "UnsupportedPodSpec", "%s", probe_msg);
 	}
+	/* DNS is formed at each start (net_dns.c), with the node's settings of
+	 * that moment, as the kubelet does */
+	ann = str(pod, "spec", "dnsPolicy");
+	out->dns_policy = ann ? xn_xstrdup(ann) : NULL;
+	if (path(pod, "spec", "dnsConfig") != NULL && !cJSON_IsNull(path(pod, "spec", "dnsConfig")))
+		out->dns_config = cJSON_PrintUnformatted(path(pod, "spec", "dnsConfig"));
 	collect_warnings(pod, c, probe_unsup, warnings);
 	return 0;
 }

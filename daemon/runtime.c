@@ -368,6 +368,8 @@ void xn_rt_start_instance(struct pod *p)
 	xn_rt_transition(p, XN_POD_CREATING, XN_RT_NO_TIMER, "ContainerCreating", NULL);
 	net = xn_rt_net_prepare(p, name, &c, &vif, &cmdline, &err);
 	xn_rt_notify(p);
+	if (net > 0)
+		return; /* waits for the pod network (runtime_net.c) */
 	p->create_ns = xn_now_mono_ns();
 	hold(p);
 	if (net < 0 || xn_domain_config_check(&c, &err) < 0 ||
@@ -726,7 +728,8 @@ static void timer_fired(evutil_socket_t fd, short what, void *arg)
 		finish_instance(p);
 		break;
 	case XN_POD_BACKOFF:
-		p->st.restart_count++;
+		if (!p->net_wait) /* a wait for the network is no restart */
+			p->st.restart_count++;
 		xn_rt_start_instance(p);
 		break;
 	case XN_POD_CREATING:

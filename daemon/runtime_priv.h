@@ -37,6 +37,7 @@ struct pod {
 	bool forgotten;		   /* removed from the runtime; freed once pending is 0 */
 	int ready_watch;	   /* store watch id, -1 */
 	bool has_net;		   /* net holds the running instance's network */
+	bool net_wait;		   /* BACKOFF: waits for a pod range, not a restart */
 	struct xn_pod_net net;
 	/* runtime_guest.c: what the guest's xenstore values may cost */
 	struct xn_token_bucket guest_tb; /* complaints about its values */
@@ -51,6 +52,11 @@ struct pod {
 		uint64_t hash;		 /* of its message */
 		uint64_t at_ns;		 /* monotonic */
 	} unhealthy[XN_PROBE_N];
+	struct { /* what net.dns, .search, .dns_options point to */
+		char servers[XN_DNS_MAX_SERVERS * XN_IP_STRLEN];
+		char search[XN_DNS_MAX_SEARCH_CHARS + 1];
+		char options[1025];
+	} dns;
 };
 
 TAILQ_HEAD(pod_list, pod);
@@ -109,7 +115,8 @@ void xn_rt_instance_over(struct pod *p);
  * between TERMINATED and BACKOFF (the one restart decision). */
 void xn_rt_decide(struct pod *p, const char *why);
 
-/* runtime_net.c: the pod network of an instance */
+/* runtime_net.c: the pod network of an instance.  prepare returns 1 when
+ * the pod must wait for a pod range (it is then in BACKOFF, net_wait). */
 /* Allocate (once per pod: restarts keep them) the pod's addresses and make
  * c the domain with its vif (*vif) and command line (*cmdline, malloc'd):
  * xn_runtime_domain_config_net.  c untouched when the runtime has no pod

@@ -61,8 +61,9 @@ const struct xn_schema_key xn_schema_keys[] = {
     {CFG "/ipv6-gateway", "IPV6_ADDRESS", 39, "r", "dom0"},
     {CFG "/mac", "MAC_ADDRESS", 17, "r", "dom0"},
     {CFG "/mtu", "INTEGER(68..65535)", 5, "r", "dom0"},
-    {CFG "/dns", "IPV4_LIST", 47, "r", "dom0"},
+    {CFG "/dns", "IP_LIST", 119, "r", "dom0"},
     {CFG "/search", "DNS_SEARCH", 2048, "r", "dom0"},
+    {CFG "/dns-options", "WORD_LIST", 1024, "r", "dom0"},
     {CFG "/hostname", "DNS_LABEL", 63, "r", "dom0"},
     {CFG "/pod-name", "DNS_SUBDOMAIN", 253, "r", "dom0"},
     {CFG "/pod-namespace", "DNS_LABEL", 63, "r", "dom0"},
@@ -229,20 +230,6 @@ static bool ok_ipv4(const char *v, size_t len)
 	return i == len;
 }
 
-static bool ok_ipv4_list(const char *v, size_t len)
-{
-	size_t start = 0, n = 0;
-
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && v[i] != ',')
-			continue;
-		if (++n > 3 || !ok_ipv4(v + start, i - start))
-			return false;
-		start = i + 1;
-	}
-	return true;
-}
-
 /* The canonical text form (RFC 5952: lower case, longest zero run
  * compressed), exactly as inet_ntop writes it, so one address has one
  * spelling. */
@@ -257,6 +244,36 @@ static bool ok_ipv6(const char *v, size_t len)
 	buf[len] = '\0';
 	return inet_pton(AF_INET6, buf, &a) == 1 &&
 	       inet_ntop(AF_INET6, &a, back, sizeof(back)) != NULL && strcmp(buf, back) == 0;
+}
+
+/* One to three addresses, IPv4 or IPv6 (canonical), separated by ','. */
+static bool ok_ip_list(const char *v, size_t len)
+{
+	size_t start = 0, n = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && v[i] != ',')
+			continue;
+		if (++n > 3 || (!ok_ipv4(v + start, i - start) && !ok_ipv6(v + start, i - start)))
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
+/* WORDs separated by one space. */
+static bool ok_word_list(const char *v, size_t len)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && v[i] != ' ')
+			continue;
+		if (i == start || !all_of(v + start, i - start, "-.:+"))
+			return false;
+		start = i + 1;
+	}
+	return true;
 }
 
 /* DNS search domains as resolv.conf's "search" line has them: 1..32
@@ -375,8 +392,10 @@ static int syntax_ok(const char *syntax, const char *v, size_t len)
 		return ok_decimal(v, len);
 	if (strcmp(syntax, "IPV4_ADDRESS") == 0)
 		return ok_ipv4(v, len);
-	if (strcmp(syntax, "IPV4_LIST") == 0)
-		return ok_ipv4_list(v, len);
+	if (strcmp(syntax, "IP_LIST") == 0)
+		return ok_ip_list(v, len);
+	if (strcmp(syntax, "WORD_LIST") == 0)
+		return ok_word_list(v, len);
 	if (strcmp(syntax, "IPV6_ADDRESS") == 0)
 		return ok_ipv6(v, len);
 	if (strcmp(syntax, "DNS_SEARCH") == 0)

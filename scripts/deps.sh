@@ -10,6 +10,7 @@ PKGS="
  qemu-system-x86 busybox-static cpio xz-utils binutils perl
  docker-registry iproute2 nftables valgrind jq curl ca-certificates python3 util-linux man-db
  iperf3
+ dnsutils
 "
 missing=""
 for p in $PKGS; do

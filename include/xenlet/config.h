@@ -69,6 +69,15 @@ struct xn_config {
 	/* registries: per registry host, how to reach it (image_pull.h) */
 	struct xn_registry_conf *registries;
 	size_t nregistries;
+	/* DNS (docs/networking.md, "DNS"): clusterDNS / --cluster-dns as
+	 * "10.96.0.10[,...]" (NULL: none), clusterDomain / --cluster-domain
+	 * (NULL: none), resolvConf / --resolv-conf, the node's resolver file
+	 * for dnsPolicy Default ("": none). */
+	char *cluster_dns;
+	char *cluster_domain;
+	char *resolv_conf;
+	/* flannelSubnetFile: flannel's subnet.env ("": none) */
+	char *flannel_subnet_file;
 };
 
 /* Built-in defaults. */

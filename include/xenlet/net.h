@@ -1,7 +1,7 @@
 /* net.h - pod networking (docs/networking.md): addresses from the node's
  * pod CIDR (IPAM), a stable MAC per pod, and what the guest is told.
  *
- * Four parts, each in its own file:
+ * Five parts, each in its own file:
  *   net_cidr.c   ranges: parsing "10.244.1.0/24,fd00:10:244:1::/64", the
  *                n-th address of a range and where an address lies in one.
  *   net_mac.c    a pod's MAC from its uid (Xen's 00:16:3e prefix).
@@ -9,6 +9,9 @@
  *                pod uid, recorded in the store (/xenlet/net/pods/<uid>) so
  *                a restarted daemon reuses them and never hands one out
  *                twice.
+ *   net_flannel.c pure: flannel's subnet file (range and MTU).
+ *   net_dns.c    pure: a pod's resolver configuration as the kubelet forms
+ *                it (dnsPolicy, dnsConfig, clusterDNS, the limits).
  *   net_guest.c  pure: the guest's xenstore keys, the kernel command line
  *                of each image convention, the vif, podIP(s) in a status.
  *
@@ -118,6 +121,93 @@ int xn_ipam_release(struct xn_ipam *ip, const char *uid, xn_err *err);
 size_t xn_ipam_sweep(struct xn_ipam *ip, bool (*keep)(const char *uid, void *arg), void *arg);
 size_t xn_ipam_count(const struct xn_ipam *ip);
 
+/* ---- the overlay (net_flannel.c, pure) ---- */
+
+/* flannel's subnet file (flanneld writes /run/flannel/subnet.env):
+ *   FLANNEL_NETWORK=10.244.0.0/16   the cluster's pod network
+ *   FLANNEL_SUBNET=10.244.1.1/24    this node's range (its gateway address)
+ *   FLANNEL_MTU=1450                the MTU that fits the overlay
+ *   FLANNEL_IPMASQ=true             flanneld masquerades leaving traffic
+ * and FLANNEL_IPV6_SUBNET for dual stack.  Unknown keys are ignored. */
+struct xn_flannel_subnet {
+	struct xn_net_ranges ranges; /* FLANNEL_SUBNET's range (host bits cleared) */
+	char network[XN_CIDR_STRLEN];
+	unsigned mtu; /* 0: not given */
+	bool ipmasq;
+};
+/* -1 naming the key for a value that does not parse, or without any
+ * subnet. */
+int xn_flannel_subnet_parse(const char *text, struct xn_flannel_subnet *out, xn_err *err);
+
+/* ---- DNS (net_dns.c, pure) ---- */
+
+/* The kubelet's limits (k8s.io/kubernetes/pkg/apis/core/validation). */
+#define XN_DNS_MAX_SERVERS	3
+#define XN_DNS_MAX_SEARCH	32
+#define XN_DNS_MAX_SEARCH_CHARS 2048
+
+/* A list of malloc'd strings. */
+struct xn_strv {
+	char **v;
+	size_t n;
+};
+void xn_strv_add(struct xn_strv *l, const char *s);
+void xn_strv_dispose(struct xn_strv *l);
+/* The items joined with sep (malloc'd; "" for none). */
+char *xn_strv_join(const struct xn_strv *l, const char *sep);
+
+/* A resolver configuration, as resolv.conf holds it. */
+struct xn_dns_conf {
+	struct xn_strv servers, search, options;
+};
+void xn_dns_conf_dispose(struct xn_dns_conf *c);
+/* resolv.conf text as the kubelet reads the node's (parseResolvConf):
+ * nameserver lines add addresses, the last search line wins ("." and
+ * trailing dots dropped), options lines add options. */
+void xn_dns_resolv_parse(const char *text, struct xn_dns_conf *out);
+
+/* The node's DNS settings (kubelet clusterDNS, clusterDomain, resolvConf). */
+struct xn_dns_node {
+	const char *cluster_dns;	/* "10.96.0.10[,...]" or NULL */
+	const char *cluster_domain;	/* "cluster.local" or NULL */
+	const struct xn_dns_conf *host; /* the node's resolv.conf; NULL when the
+					 * resolvConf setting is "" */
+	bool ipv6_only;			/* the node has only IPv6 addresses */
+};
+
+/* A Warning Event the kubelet records while forming a pod's DNS. */
+struct xn_dns_event {
+	const char *reason; /* "MissingClusterDNS", "DNSConfigForming" */
+	char *message;	    /* malloc'd */
+};
+
+/* A pod's resolver configuration and what to tell about it. */
+struct xn_dns_pod {
+	struct xn_dns_conf conf;
+	struct xn_dns_event events[4];
+	size_t nevents;
+};
+void xn_dns_pod_dispose(struct xn_dns_pod *p);
+
+/* The kubelet's GetPodDNS for a pod of namespace ns with spec.dnsPolicy
+ * policy (NULL: ClusterFirst) and spec.dnsConfig dns_config (NULL: none):
+ *   ClusterFirst (not host network) and ClusterFirstWithHostNet: the
+ *     clusterDNS servers, search "<ns>.svc.<domain> svc.<domain> <domain>"
+ *     then the node's, options ndots:5; without clusterDNS it falls back to
+ *     Default with a MissingClusterDNS Event;
+ *   Default: the node's resolv.conf (resolvConf "": 127.0.0.1 or ::1);
+ *   None: only dnsConfig.
+ * then dnsConfig's nameservers, searches and options are merged in, and the
+ * result is cut to the limits (3 servers; 32 search domains, 2048 chars,
+ * none longer than 253) with a DNSConfigForming Event.  Values a guest key
+ * cannot carry (a server that is no IP address, a search domain that is no
+ * DNS subdomain, an option that is not one word) are dropped, also with a
+ * DNSConfigForming Event.  -1 with the error for a policy that is not one
+ * of the four, a dnsConfig that is not an object of lists, or None without
+ * dnsConfig. */
+int xn_dns_for_pod(const struct xn_dns_node *node, const char *ns, const char *policy,
+		   bool host_network, const cJSON *dns_config, struct xn_dns_pod *out, xn_err *err);
+
 /* ---- what the guest is told (net_guest.c, pure) ---- */
 
 /* How the image reads its address from the kernel command line
@@ -136,9 +226,10 @@ struct xn_pod_net {
 	struct xn_pod_addrs a;
 	unsigned prefix4, prefix6;
 	char gw4[XN_IP_STRLEN], gw6[XN_IP_STRLEN];
-	unsigned mtu;	    /* 0: not told */
-	const char *dns;    /* "10.96.0.10[,...]" (at most 3) or NULL */
-	const char *search; /* "ns.svc.cluster.local svc.cluster.local ..." or NULL */
+	unsigned mtu;		 /* 0: not told */
+	const char *dns;	 /* "10.96.0.10[,...]" (at most 3) or NULL */
+	const char *search;	 /* "ns.svc.cluster.local svc.cluster.local ..." or NULL */
+	const char *dns_options; /* "ndots:5 ..." or NULL */
 };
 /* The pod's network from the ranges its addresses came from. */
 void xn_pod_net_fill(const struct xn_net_ranges *r, const struct xn_pod_addrs *a,
@@ -170,6 +261,14 @@ void xn_net_vif(const struct xn_pod_net *n, const char *bridge, const char *scri
  * which is missing. */
 int xn_net_host_check(const char *sys_class_net, const char *bridge, const char *script,
 		      xn_err *err);
+
+/* Is the node's pod network up (net_host.c)?  A range is known, the
+ * bridge exists (<sys_class_net>/<bridge>/bridge), has the gateway address
+ * of each range, and forwarding is on (<proc_sys>/net/ipv4/ip_forward,
+ * net/ipv6/conf/all/forwarding; proc_sys normally "/proc/sys").  msg says
+ * what is missing, or what is up. */
+bool xn_net_host_up(const char *sys_class_net, const char *proc_sys, const char *bridge,
+		    const struct xn_net_ranges *r, char *msg, size_t len);
 
 /* podIP and podIPs of a pod status (IPv4 first); nothing when ip4 and ip6
  * are both empty. */

@@ -64,6 +64,11 @@ int xn_node_start(struct xn_node *n, xn_err *err);
 void xn_node_free(struct xn_node *n);
 
 void xn_node_set_change_cb(struct xn_node *n, xn_node_change_fn fn, void *arg);
+/* The pod network's state for NetworkUnavailable, asked at each sample
+ * (fills net_checked, net_up, net_msg); none: not checked. */
+struct xn_node_sample;
+typedef void (*xn_node_net_fn)(struct xn_node_sample *s, void *arg);
+void xn_node_set_net_cb(struct xn_node *n, xn_node_net_fn fn, void *arg);
 
 /* Allocatable resources, as last computed (for pod admission). */
 void xn_node_allocatable(struct xn_node *n, struct xn_node_resources *out);
@@ -121,6 +126,10 @@ struct xn_node_sample {
 	struct xn_host_info host;
 	uint64_t ours_kb;  /* memory held by our domains */
 	int disk_free_pct; /* of the root dir; -1: unknown */
+	/* the pod network (NetworkUnavailable): checked only where there is a
+	 * host network to check (libxl); net_msg says what is missing or up */
+	bool net_checked, net_up;
+	char net_msg[160];
 };
 
 enum {

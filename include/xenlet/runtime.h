@@ -60,6 +60,8 @@ struct xn_pod_spec {
 	enum xn_net_conv net_config; /* how the guest reads its address from the
 				      * command line (xenlet.io/net-config) */
 	struct xn_probes probes;     /* startup, liveness, readiness (probe.h) */
+	char *dns_policy;	     /* spec.dnsPolicy; NULL: ClusterFirst */
+	char *dns_config;	     /* spec.dnsConfig as JSON text; NULL: none */
 };
 void xn_pod_spec_dispose(struct xn_pod_spec *s);
 void xn_pod_spec_copy(struct xn_pod_spec *dst, const struct xn_pod_spec *src);
@@ -165,12 +167,26 @@ struct xn_runtime_opts {
 	 * sysfs directory to look in (NULL: /sys/class/net). */
 	bool check_host_net;
 	const char *sys_class_net;
+	/* DNS (net_dns.c): the kubelet's clusterDNS ("a,b"), clusterDomain
+	 * (NULL: none) and resolvConf (NULL or "": none), read at each start. */
+	const char *cluster_dns;
+	const char *cluster_domain;
+	const char *resolv_conf;
+	/* A node of a cluster (pods from the API server) needs a pod network:
+	 * with ipam but no range yet, a pod waits (ContainerCreating, Event
+	 * NetworkNotReady) until xn_runtime_net_changed() says one came. */
+	bool require_net;
 };
 
 struct xn_runtime *xn_runtime_new(struct event_base *base, struct xn_hv *hv, struct xn_store *store,
 				  const struct xn_runtime_opts *opts, xn_runtime_cb cb,
 				  xn_runtime_note_cb note, void *arg, xn_err *err);
 void xn_runtime_free(struct xn_runtime *rt);
+/* The pod network's MTU for instances started from now on (the overlay's,
+ * from flannel's subnet file; 0: not told). */
+void xn_runtime_set_net_mtu(struct xn_runtime *rt, unsigned mtu);
+/* The pod ranges changed: pods waiting for a pod network start now. */
+void xn_runtime_net_changed(struct xn_runtime *rt);
 
 /* The hypervisor's events go here (main wires hv -> runtime). */
 void xn_runtime_hv_event(struct xn_hv *hv, const struct xn_hv_event *ev, void *arg);

@@ -26,6 +26,9 @@
 #   cluster_metrics_server_up IP / cluster_metrics_server_down
 #                              metrics-server on the host behind APIService
 #                              v1beta1.metrics.k8s.io (metrics-server.sh)
+#   cluster_coredns_up, cluster_kube_proxy_up NETNS IP, cluster_flanneld_up
+#   NETNS NODE IFACE (and _down)
+#                              the network components (netcomp.sh)
 #
 # Env file ($XN_CLUSTER_DIR/env, sourceable by sh) exports:
 #   XN_CLUSTER_DIR XN_CLUSTER_BIN XN_K8S_VERSION KUBECONFIG XN_ADMIN_KUBECONFIG
@@ -231,8 +234,9 @@ _cluster_stop() {
 }
 
 _cluster_components=(etcd kube-apiserver kube-controller-manager kube-scheduler)
-# Started on request after cluster_up (metrics-server.sh); stopped first.
-_cluster_addons=(metrics-server)
+# Started on request after cluster_up (metrics-server.sh, netcomp.sh);
+# stopped first.
+_cluster_addons=(metrics-server coredns kube-proxy nsfwd flanneld nsfwd-flannel)
 
 cluster_pids() {
     local c
@@ -533,3 +537,5 @@ cluster_install_trap() {
 
 # shellcheck source=metrics-server.sh
 . "$_cluster_here/metrics-server.sh"
+# shellcheck source=netcomp.sh
+. "$_cluster_here/netcomp.sh"

@@ -414,6 +414,8 @@ static void test_check(void **state)
 	xn_config_dispose(&c);
 }
 
+static int load_text(struct xn_config *c, const char *text);
+
 /* The pod network's settings: from the file and flags, checked at start
  * with an error that names the setting and the value. */
 static void test_network_settings(void **state)
@@ -430,6 +432,11 @@ static void test_network_settings(void **state)
 	     "interface name"},
 	    {"--bridge", "br/0", "bridge 'br/0'"},
 	    {"--vif-script", "vif-xenlet", "vif script 'vif-xenlet': must be an absolute path"},
+	    {"--cluster-dns", "10.96.0.300",
+	     "clusterDNS '10.96.0.300': '10.96.0.300' is not an IP"},
+	    {"--cluster-dns", "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4", "one to three addresses"},
+	    {"--cluster-domain", "Cluster_Local", "clusterDomain 'Cluster_Local': must be a DNS"},
+	    {"--resolv-conf", "resolv.conf", "resolvConf 'resolv.conf': must be an absolute path"},
 	};
 	struct xn_config c;
 	xn_err err = NULL;
@@ -442,6 +449,28 @@ static void test_network_settings(void **state)
 		fail_msg("%s", xn_error_msg(err));
 	assert_string_equal(c.pod_cidr, "10.244.3.0/24,fd00:10:244:3::/64");
 	assert_string_equal(c.vif_script, "/usr/libexec/xenlet/vif-xenlet");
+	assert_string_equal(c.cluster_dns, "10.96.0.10,fd00:10:96::a");
+	assert_string_equal(c.cluster_domain, "k8s.example");
+	assert_string_equal(c.resolv_conf, "/run/systemd/resolve/resolv.conf");
+	assert_string_equal(c.flannel_subnet_file, "/run/flannel/other.env");
+	xn_config_dispose(&c);
+
+	/* the kubelet's defaults; flags as the kubelet's */
+	xn_config_init(&c);
+	assert_null(c.cluster_dns);
+	assert_null(c.cluster_domain);
+	assert_string_equal(c.resolv_conf, "/etc/resolv.conf");
+	assert_string_equal(c.flannel_subnet_file, "/run/flannel/subnet.env");
+	assert_int_equal(from_args(&c, &err, "--cluster-dns", "10.96.0.10", "--cluster-domain",
+				   "cluster.local", "--resolv-conf", "", "--node-name", "n1", NULL),
+			 0);
+	assert_string_equal(c.cluster_dns, "10.96.0.10");
+	assert_string_equal(c.cluster_domain, "cluster.local");
+	assert_string_equal(c.resolv_conf, "");
+	assert_int_equal(xn_config_check(&c, &err), 0);
+	xn_config_dispose(&c);
+	xn_config_init(&c);
+	assert_int_equal(load_text(&c, "clusterDNS: 10.96.0.10\n"), -1);
 	xn_config_dispose(&c);
 
 	xn_config_init(&c);

@@ -463,6 +463,12 @@ static void cmdline_conventions(void **state)
 		   "netdev.ip=10.244.1.5/24:10.244.1.1 -- 8080");
 	n.dns = "10.96.0.10,10.96.0.11";
 	cmdline_is(XN_NETCONF_UNIKRAFT, &n, NULL, "netdev.ip=10.244.1.5/24:10.244.1.1:10.96.0.10");
+	/* lwIP's netdev.ip takes one IPv4 server: the first IPv4 one */
+	n.dns = "fd00:10:96::a,10.96.0.11";
+	cmdline_is(XN_NETCONF_UNIKRAFT, &n, NULL, "netdev.ip=10.244.1.5/24:10.244.1.1:10.96.0.11");
+	n.dns = "fd00:10:96::a";
+	cmdline_is(XN_NETCONF_UNIKRAFT, &n, NULL, "netdev.ip=10.244.1.5/24:10.244.1.1");
+	n.dns = "10.96.0.10,10.96.0.11";
 	/* IPv4 only: nothing to say to a v6-only guest */
 	cmdline_is(XN_NETCONF_UNIKRAFT, &v6, "8080", "8080");
 
@@ -510,8 +516,9 @@ static void guest_keys_fit_the_schema(void **state)
 	xn_err err = NULL;
 
 	d.mtu = 1450;
-	d.dns = "10.96.0.10";
+	d.dns = "10.96.0.10,fd00:10:96::a";
 	d.search = "default.svc.cluster.local svc.cluster.local cluster.local";
+	d.dns_options = "ndots:5";
 	xn_net_guest_keys(&d, &g);
 	assert_string_equal(val_of(&g, "ip"), "10.244.1.5");
 	assert_string_equal(val_of(&g, "prefix"), "24");
@@ -522,8 +529,9 @@ static void guest_keys_fit_the_schema(void **state)
 	assert_string_equal(val_of(&g, "ipv6-gateway"), "fd00:1::1");
 	assert_string_equal(val_of(&g, "mac"), "00:16:3e:12:34:56");
 	assert_string_equal(val_of(&g, "mtu"), "1450");
-	assert_string_equal(val_of(&g, "dns"), "10.96.0.10");
+	assert_string_equal(val_of(&g, "dns"), "10.96.0.10,fd00:10:96::a");
 	assert_string_equal(val_of(&g, "search"), d.search);
+	assert_string_equal(val_of(&g, "dns-options"), "ndots:5");
 	/* the store takes them: each is a guest config key of the schema */
 	if (xn_store_guest_config_put(f->st, 7, g.keys, g.vals, &err) < 0)
 		fail_msg("%s", xn_error_msg(err));
@@ -537,6 +545,7 @@ static void guest_keys_fit_the_schema(void **state)
 	assert_null(val_of(&g, "mtu"));
 	assert_null(val_of(&g, "dns"));
 	assert_null(val_of(&g, "search"));
+	assert_null(val_of(&g, "dns-options"));
 	assert_string_equal(val_of(&g, "ip"), "10.244.1.5");
 }
 
@@ -608,6 +617,89 @@ static void host_check_names_what_is_missing(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* flannel's subnet file gives the node's range and the overlay's MTU. */
+static void flannel_subnet_file(void **state)
+{
+	struct xn_flannel_subnet f;
+	char text[2 * XN_CIDR_STRLEN];
+	xn_err err = NULL;
+
+	(void)state;
+	assert_int_equal(xn_flannel_subnet_parse("FLANNEL_NETWORK=10.244.0.0/16\n"
+						 "FLANNEL_SUBNET=10.244.1.1/24\n"
+						 "FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n",
+						 &f, &err),
+			 0);
+	xn_net_ranges_format(&f.ranges, text);
+	assert_string_equal(text, "10.244.1.0/24");
+	assert_string_equal(f.network, "10.244.0.0/16");
+	assert_int_equal(f.mtu, 1450);
+	assert_true(f.ipmasq);
+	assert_int_equal(xn_flannel_subnet_parse("FLANNEL_SUBNET=10.244.1.1/24\r\n"
+						 "FLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n"
+						 "FLANNEL_IPMASQ=false\nOTHER=x\n",
+						 &f, &err),
+			 0);
+	xn_net_ranges_format(&f.ranges, text);
+	assert_string_equal(text, "10.244.1.0/24,fd00:10:244:1::/64");
+	assert_int_equal(f.mtu, 0);
+	assert_false(f.ipmasq);
+
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+	    {"FLANNEL_MTU=1450\n", "no FLANNEL_SUBNET"},
+	    {"FLANNEL_SUBNET=10.244.1.1\n", "FLANNEL_SUBNET=10.244.1.1: want ADDRESS/PREFIX"},
+	    {"FLANNEL_SUBNET=10.244.1.1/31\n", "FLANNEL_SUBNET"},
+	    {"FLANNEL_SUBNET=fd00::1/64\n", "not IPv4"},
+	    {"FLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=9x\n", "FLANNEL_MTU=9x"},
+	    {"FLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=20\n", "68..65535"},
+	};
+	for (size_t i = 0; i < XN_ARRAY_SIZE(bad); i++) {
+		assert_int_equal(xn_flannel_subnet_parse(bad[i].text, &f, &err), -1);
+		if (strstr(xn_error_msg(err), bad[i].want) == NULL)
+			fail_msg("%s: got '%s', want '%s'", bad[i].text, xn_error_msg(err),
+				 bad[i].want);
+		xn_error_free(&err);
+	}
+}
+
+/* Is the pod network up: a range, the bridge, its gateway, forwarding.  "lo"
+ * plays the bridge (a fake sysfs says it is one): it has 127.0.0.1, the
+ * gateway of 127.0.0.0/24. */
+static void host_up_names_what_is_missing(void **state)
+{
+	char dir[] = "/tmp/xn-host-up.XXXXXX";
+	cleanup_free char *cmd = NULL, *fwd = NULL;
+	struct xn_net_ranges lo, other;
+	char msg[160];
+	xn_err err = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(xn_net_ranges_parse("127.0.0.0/24", &lo, &err), 0);
+	assert_int_equal(xn_net_ranges_parse("10.244.1.0/24", &other, &err), 0);
+	assert_false(xn_net_host_up(dir, dir, "lo", NULL, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "no pod CIDR"));
+	assert_false(xn_net_host_up(dir, dir, "lo", &lo, msg, sizeof(msg)));
+	assert_string_equal(msg, "pod bridge lo does not exist");
+	cmd = xn_xasprintf("mkdir -p %s/lo/bridge %s/net/ipv4", dir, dir);
+	assert_int_equal(system(cmd), 0);
+	assert_false(xn_net_host_up(dir, dir, "lo", &other, msg, sizeof(msg)));
+	assert_string_equal(msg, "pod bridge lo does not have the gateway address 10.244.1.1/24");
+	assert_false(xn_net_host_up(dir, dir, "lo", &lo, msg, sizeof(msg)));
+	assert_string_equal(msg, "IPv4 forwarding is off (net.ipv4.ip_forward)");
+	fwd = xn_xasprintf("%s/net/ipv4/ip_forward", dir);
+	xn_test_write(fwd, "0\n");
+	assert_false(xn_net_host_up(dir, dir, "lo", &lo, msg, sizeof(msg)));
+	xn_test_write(fwd, "1\n");
+	assert_true(xn_net_host_up(dir, dir, "lo", &lo, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "up on this node (bridge lo, gateway 127.0.0.1)"));
+	free(cmd);
+	cmd = xn_xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +720,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(guest_keys_fit_the_schema, setup, teardown),
 	    cmocka_unit_test(vif_and_status_ips),
 	    cmocka_unit_test(host_check_names_what_is_missing),
+	    cmocka_unit_test(flannel_subnet_file),
+	    cmocka_unit_test(host_up_names_what_is_missing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -80,6 +80,30 @@ static void condition_transitions(void **state)
 	assert_string_equal(c.reason, "KubeletHasInsufficientMemory");
 }
 
+/* NetworkUnavailable: True with what is missing until the pod network is
+ * up, then False as a CNI says it. */
+static void network_unavailable_until_up(void **state)
+{
+	struct xn_node_condition conds[XN_NODE_NCOND];
+	struct xn_node_sample s = {.host = host(8 << 20, 4 << 20), .disk_free_pct = 50};
+
+	(void)state;
+	xn_node_conditions_init(conds);
+	s.net_checked = true;
+	snprintf(s.net_msg, sizeof(s.net_msg), "pod bridge xenlet0 does not exist");
+	xn_node_conditions_update(conds, &s, 100 * MI, 1000);
+	assert_int_equal(conds[XN_NODE_COND_NETWORK].status, XN_COND_TRUE);
+	assert_string_equal(conds[XN_NODE_COND_NETWORK].reason, "XenletNetworkDown");
+	assert_string_equal(conds[XN_NODE_COND_NETWORK].message,
+			    "pod bridge xenlet0 does not exist");
+	s.net_up = true;
+	snprintf(s.net_msg, sizeof(s.net_msg), "up");
+	assert_true(xn_node_conditions_update(conds, &s, 100 * MI, 1010));
+	assert_int_equal(conds[XN_NODE_COND_NETWORK].status, XN_COND_FALSE);
+	assert_string_equal(conds[XN_NODE_COND_NETWORK].reason, "XenletIsUp");
+	assert_int_equal(conds[XN_NODE_COND_NETWORK].transition, 1010);
+}
+
 static void conditions_from_sample(void **state)
 {
 	struct xn_node_condition conds[XN_NODE_NCOND];
@@ -257,6 +281,7 @@ int main(void)
 	    cmocka_unit_test(resources),
 	    cmocka_unit_test(condition_transitions),
 	    cmocka_unit_test(conditions_from_sample),
+	    cmocka_unit_test(network_unavailable_until_up),
 	    cmocka_unit_test(conditions_adopt),
 	    cmocka_unit_test(version),
 	    cmocka_unit_test(status_json),

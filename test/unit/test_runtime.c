@@ -980,6 +980,110 @@ static void test_pod_network(void **state)
 	assert_int_equal(xn_ipam_count(t->ipam), 1);
 }
 
+/* DNS: the guest is told the kubelet's resolv.conf for its dnsPolicy and
+ * dnsConfig (xenstore keys, and lwIP's netdev.ip), with the node's
+ * clusterDNS, clusterDomain and resolvConf read at each start. */
+static void test_pod_network_dns(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *resolv = xn_xasprintf("%s/resolv.conf", t->root);
+	cleanup_free char *log0 = xn_xasprintf("%s/default_dk_uid-dk/main/0.log", t->logs);
+	cleanup_free char *l0 = NULL;
+	struct xn_pod_spec a = spec("uid-da", "da", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec b = spec("uid-db", "db", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec c = spec("uid-dc", "dc", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_pod_spec k = spec("uid-dk", "dk", FIXTURES "server.sim", XN_RESTART_NEVER);
+	uint32_t domid;
+	int i;
+
+	xn_test_write(resolv, "nameserver 192.0.2.53\nsearch lab.example\n");
+	t->opts.cluster_dns = "10.96.0.10";
+	t->opts.cluster_domain = "cluster.local";
+	t->opts.resolv_conf = resolv;
+	with_network(t, "10.244.1.0/24");
+
+	run_pod(t, &a); /* ClusterFirst, the default */
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	assert_store(t, "10.96.0.10", "/local/domain/%u/xenlet/dns", domid);
+	assert_store(t, "default.svc.cluster.local svc.cluster.local cluster.local lab.example",
+		     "/local/domain/%u/xenlet/search", domid);
+	assert_store(t, "ndots:5", "/local/domain/%u/xenlet/dns-options", domid);
+
+	b.dns_policy = "Default"; /* the node's resolv.conf */
+	run_pod(t, &b);
+	i = wait_rec(t, b.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	assert_store(t, "192.0.2.53", "/local/domain/%u/xenlet/dns", domid);
+	assert_store(t, "lab.example", "/local/domain/%u/xenlet/search", domid);
+	assert_store(t, NULL, "/local/domain/%u/xenlet/dns-options", domid);
+
+	c.dns_policy = "None";
+	c.dns_config = "{\"nameservers\":[\"1.1.1.1\"],\"searches\":[\"a.example\"],"
+		       "\"options\":[{\"name\":\"ndots\",\"value\":\"2\"}]}";
+	run_pod(t, &c);
+	i = wait_rec(t, c.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	assert_store(t, "1.1.1.1", "/local/domain/%u/xenlet/dns", domid);
+	assert_store(t, "a.example", "/local/domain/%u/xenlet/search", domid);
+	assert_store(t, "ndots:2", "/local/domain/%u/xenlet/dns-options", domid);
+	assert_false(has_note(t, a.uid, "MissingClusterDNS"));
+
+	/* no clusterDNS: ClusterFirst falls back to Default, with the
+	 * kubelet's Event; Unikraft's netdev.ip carries the first server */
+	t->opts.cluster_dns = NULL;
+	with_network(t, "10.244.2.0/24");
+	k.net_config = XN_NETCONF_UNIKRAFT;
+	run_pod(t, &k);
+	i = wait_rec(t, k.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	assert_store(t, "192.0.2.53", "/local/domain/%u/xenlet/dns", domid);
+	assert_true(has_note(t, k.uid, "MissingClusterDNS"));
+	for (int n = 0; n < 100; n++) { /* the console comes after the start */
+		free(l0);
+		l0 = xn_test_slurp(log0);
+		if (l0 != NULL && strstr(l0, "netdev.ip=10.244.2.2/24:10.244.2.1:192.0.2.53"))
+			break;
+		xn_test_run_for(t->base, 50);
+	}
+	if (l0 == NULL || strstr(l0, "netdev.ip=10.244.2.2/24:10.244.2.1:192.0.2.53") == NULL)
+		fail_msg("console of dk: %s", l0 ? l0 : "(none)");
+}
+
+/* A cluster's node without a pod range: the pod waits (ContainerCreating,
+ * NetworkNotReady, no domain, no restart counted) and starts as soon as the
+ * range comes. */
+static void test_pod_network_waits_for_a_range(void **state)
+{
+	struct t *t = *state;
+	struct xn_pod_spec a = spec("uid-nw", "nw", FIXTURES "server.sim", XN_RESTART_NEVER);
+	struct xn_net_ranges none = {0}, r;
+	const struct xn_pod_status *st;
+	xn_err err = NULL;
+	int i;
+
+	t->opts.require_net = true;
+	with_network(t, "10.244.1.0/24");
+	xn_ipam_set_ranges(t->ipam, &none);
+	run_pod(t, &a);
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_WAITING, "ContainerCreating", 0);
+	assert_non_null(strstr(t->recs[i].st.message, "network is not ready"));
+	assert_true(has_note(t, a.uid, "NetworkNotReady"));
+	xn_test_run_for(t->base, 300); /* it stays so: no domain */
+	st = xn_runtime_status(t->rt, a.uid);
+	assert_int_equal(st->domid, XN_DOMID_INVALID);
+	assert_string_equal(st->reason, "ContainerCreating");
+
+	if (xn_net_ranges_parse("10.244.7.0/24", &r, &err) < 0)
+		fail_msg("%s", xn_error_msg(err));
+	xn_ipam_set_ranges(t->ipam, &r);
+	xn_runtime_net_changed(t->rt);
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	assert_string_equal(t->recs[i].st.ip, "10.244.7.2");
+	assert_int_equal(t->recs[i].st.restart_count, 0);
+	t->opts.require_net = false;
+}
+
 /* A full range: the pod waits in CreateContainerError with the reason,
  * retried with back-off, and starts once an address is free. */
 static void test_pod_network_full(void **state)
@@ -1570,6 +1674,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pod_network_dns, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pod_network_waits_for_a_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_terminated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_recovery, setup, teardown),
