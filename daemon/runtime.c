@@ -73,7 +73,6 @@ static struct pod *find_domid(struct xn_runtime *rt, uint32_t domid)
 
 void xn_rt_notify(struct pod *p)
 {
-	p->ready_sent = p->st.ready;
 	if (p->rt->cb)
 		p->rt->cb(p->rt, XN_RT_STATUS, p->spec.uid, &p->st, p->rt->arg);
 }
@@ -263,8 +262,7 @@ static void ready_changed(struct xn_store *st, const char *path, void *arg)
 	free(val);
 	if (ready && p->spec.guest_readiness)
 		mark_booted(p);
-	xn_rt_set_base_ready(p, ready);	    /* and the probes (runtime_probe.c) */
-	xn_rt_ready_update(p, p->st.ready); /* at most once a second */
+	xn_rt_ready_update(p, ready); /* with the probes; at most once a second */
 }
 
 static void watch_ready(struct pod *p)

@@ -12,7 +12,10 @@
  *  - readiness changes reach the owner (a status PATCH) at once after a
  *    quiet time, and otherwise at most once per XN_RT_READY_MIN_MS: a timer
  *    delivers the latest value at the end of the interval if it differs from
- *    what was last reported, so the final state always gets through.
+ *    what was last reported, so the final state always gets through.  The
+ *    readiness in the pod's status is the reported one, not the live flag
+ *    (the owner reads the status later than the report; see
+ *    xn_rt_ready_update).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,33 +55,42 @@ void xn_rt_guest_warn(struct pod *p, const char *reason, const char *message, co
 		p->rt->note(p->rt, p->spec.uid, "Warning", reason, message, p->rt->arg);
 }
 
+/* The held report: whatever the guest's flag and the probes say now. */
 static void ready_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pod *p = arg;
 
 	if (p->forgotten) /* no one to tell: the pod is gone */
 		return;
-	if (p->st.ready != p->ready_sent) {
+	if (xn_rt_set_base_ready(p, p->base_ready)) {
 		p->ready_sent_ns = xn_now_mono_ns();
 		xn_rt_notify(p);
 	}
 }
 
-void xn_rt_ready_update(struct pod *p, bool ready)
+/* st.ready is what the owner reads, and it reads when it gets round to it
+ * (pod_sync patches on a later loop turn, or after the patch in flight): so
+ * st.ready changes only together with a report.  Were it the live value, a
+ * flip between a report and the owner's read would show the owner a value
+ * never reported, and the runtime, believing the reported one shown, would
+ * then hold back the guest's last word when it equals that one. */
+void xn_rt_ready_update(struct pod *p, bool guest_flag)
 {
 	uint64_t now = xn_now_mono_ns(), next = p->ready_sent_ns + XN_RT_READY_MIN_MS * MS_NS;
+	bool shown = p->st.ready;
 	struct timeval tv;
 
-	p->st.ready = ready;
+	p->base_ready = guest_flag;
 	if (p->ready_timer != NULL && evtimer_pending(p->ready_timer, NULL))
 		return; /* the timer reports the latest value */
-	if (ready == p->ready_sent)
-		return;
+	if (!xn_rt_set_base_ready(p, guest_flag))
+		return; /* what the owner has */
 	if (p->ready_sent_ns == 0 || now >= next) {
 		p->ready_sent_ns = now;
 		xn_rt_notify(p);
 		return;
 	}
+	p->st.ready = shown; /* held: the timer reports it */
 	if (p->ready_timer == NULL)
 		p->ready_timer = evtimer_new(p->rt->base, ready_timer_cb, p);
 	tv.tv_sec = (time_t)((next - now) / 1000000000ull);

@@ -41,7 +41,6 @@ struct pod {
 	struct xn_pod_net net;
 	/* runtime_guest.c: what the guest's xenstore values may cost */
 	struct xn_token_bucket guest_tb; /* complaints about its values */
-	bool ready_sent;		 /* the readiness the owner was told last */
 	uint64_t ready_sent_ns;		 /* monotonic: when a readiness change went */
 	struct event *ready_timer;	 /* the next readiness report, if held */
 	struct xn_prober *prober;	 /* the instance's probes (runtime_probe.c), NULL */
@@ -83,9 +82,10 @@ struct xn_runtime {
 /* A Warning Event (reason, a message that does not vary with the value) and
  * a log line that adds detail, within the pod's budget. */
 void xn_rt_guest_warn(struct pod *p, const char *reason, const char *message, const char *detail);
-/* The guest's readiness is now `ready`: st.ready follows at once, the owner
- * is told at the pace above. */
-void xn_rt_ready_update(struct pod *p, bool ready);
+/* The guest's flag is now `guest_flag`: the readiness (with the probes)
+ * goes to the owner at the pace above, and st.ready changes only as it is
+ * reported (the owner reads the status later). */
+void xn_rt_ready_update(struct pod *p, bool guest_flag);
 void xn_rt_guest_dispose(struct pod *p);
 
 /* runtime_query.c */

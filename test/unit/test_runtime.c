@@ -759,6 +759,84 @@ static void test_guest_ready_flapping(void **state)
 	assert_true(t->recs[last].st.ready);
 }
 
+/* An owner that reads the status when it gets round to it, as pod_sync
+ * does (it marks the pod dirty on the callback and patches later): what it
+ * reads is the view it reports. */
+struct lazy_owner {
+	const char *uid;
+	int seen;   /* records looked at */
+	bool shown; /* the readiness the owner read last */
+};
+
+static bool lazy_owner_read(struct t *t, struct lazy_owner *o)
+{
+	bool dirty = false;
+
+	for (; o->seen < t->nrecs; o->seen++)
+		if (strcmp(t->recs[o->seen].uid, o->uid) == 0)
+			dirty = true;
+	if (dirty)
+		o->shown = xn_runtime_status(t->rt, o->uid)->ready;
+	return dirty;
+}
+
+static bool lazy_owner_shows_not_ready(struct t *t, const void *arg)
+{
+	struct lazy_owner *o = (struct lazy_owner *)arg;
+
+	lazy_owner_read(t, o);
+	return !o->shown;
+}
+
+static void set_ready_flag(struct t *t, uint32_t domid, const char *v)
+{
+	char path[80];
+	xn_err err = NULL;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/data/xenlet/ready", domid);
+	if (xn_store_set(t->store, path, v, &err) < 0)
+		fail_msg("ready flag: %s", xn_error_msg(err));
+	/* the watch fires on the next loop turns */
+	for (int i = 0; i < 3; i++)
+		event_base_loop(t->base, EVLOOP_NONBLOCK);
+}
+
+/* The guest flips its flag between a readiness report and the owner's read
+ * of the status: the owner must still end up with the guest's last word.
+ * (The report of 0 went out, the owner read 1 a moment later; a runtime
+ * that thinks "0 was reported" never reports the final 0.) */
+static void test_guest_ready_flip_before_owner_reads(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *path = script(t, "flip.sim", "print up\nxenstore ready 1\nhang\n");
+	struct xn_pod_spec s = spec("uid-lazy", "lazy", path, XN_RESTART_NEVER);
+	struct lazy_owner o = {.uid = s.uid};
+	struct want ready1 = {s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0, 1};
+	struct want ready0 = {s.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0, 0};
+	uint32_t domid;
+	int i;
+
+	s.guest_readiness = true;
+	run_pod(t, &s);
+	assert_true(run_until(t, have_rec, &ready1));
+	lazy_owner_read(t, &o);
+	assert_true(o.shown);
+	domid = xn_runtime_status(t->rt, s.uid)->domid;
+
+	/* 0: reported at once or when the pace allows */
+	i = t->nrecs;
+	set_ready_flag(t, domid, "0");
+	while (find_rec(t, i, &ready0) < 0)
+		assert_true(event_base_loop(t->base, EVLOOP_ONCE) == 0);
+	/* ... but before the owner reads, the guest says 1: the owner reads now */
+	set_ready_flag(t, domid, "1");
+	lazy_owner_read(t, &o);
+	/* the last word: 0 */
+	set_ready_flag(t, domid, "0");
+	assert_true(run_until(t, lazy_owner_shows_not_ready, &o));
+	assert_false(xn_runtime_status(t->rt, s.uid)->ready);
+}
+
 static void test_duplicates(void **state)
 {
 	struct t *t = *state;
@@ -1682,6 +1760,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pod_network_host_not_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_guest_junk_budget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_guest_ready_flapping, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guest_ready_flip_before_owner_reads, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_stops_boot_deadline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_keeps_remaining_boot_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_refused_without_domain, setup, teardown),
