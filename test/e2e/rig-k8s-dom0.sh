@@ -68,7 +68,8 @@ last_net=-
 report_net() {
 	local now v d n c
 	now=
-	for v in $(ip -o link show master xenlet0 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+	# sysfs, not ip: busybox sh runs its own ip applet (no "show master")
+	for v in $(ls /sys/class/net/xenlet0/brif 2>/dev/null); do
 		d=${v#vif}
 		d=${d%%.*}
 		n=$(xl domname "$d" 2>/dev/null) || n=gone
