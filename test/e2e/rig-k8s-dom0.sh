@@ -61,6 +61,27 @@ report_xl() {
 	last_xl=$now
 	echo "RIG-K8S-XL $(echo "$now" | wc -w): $now"
 }
+# report_net: the pod bridge's ports when they changed: each vif as
+# <domain name>=<vif>/<chain|no-chain> (its chain in table bridge xenlet),
+# then how many port chains the table holds
+last_net=-
+report_net() {
+	local now v d n c
+	now=
+	# sysfs, not ip: busybox sh runs its own ip applet (no "show master")
+	for v in $(ls /sys/class/net/xenlet0/brif 2>/dev/null); do
+		d=${v#vif}
+		d=${d%%.*}
+		n=$(xl domname "$d" 2>/dev/null) || n=gone
+		c=no-chain
+		nft list chain bridge xenlet "port-$v" >/dev/null 2>&1 && c=chain
+		now="$now $n=$v/$c"
+	done
+	now="$now chains=$(nft list table bridge xenlet 2>/dev/null | grep -c 'chain port-')"
+	[ "$now" = "$last_net" ] && return
+	last_net=$now
+	echo "RIG-K8S-NET$now"
+}
 # report_logs: new lines of every CRI log; the count printed so far is kept
 # beside the log in /tmp/crilog-seen/
 report_logs() {
@@ -99,6 +120,7 @@ while [ $(($(up) - t0)) -lt "$XN_RIG_WAIT" ]; do
 		break
 	fi
 	report_xl
+	report_net
 	report_logs
 	report_daemon
 	if done_asked; then

@@ -36,6 +36,10 @@ rk_init() {
 	RK_OUT=$(cd "$2" && pwd)
 	RK_LOG=$RK_OUT/k8s-rig.log
 	RK_TMP=$(mktemp -d /tmp/xn-rig-k8s.XXXXXX)
+	# the podCIDR the controller-manager gives the cluster's only node (the
+	# first /24 of XN_CLUSTER_CIDR): Dom0's xenlet0 gets its gateway
+	# address before xenletd starts, as a node's network setup would
+	RK_POD_CIDR=10.244.0.0/24
 	export XN_CLUSTER_DIR=$RK_TMP/cluster
 	# shellcheck source=../cluster/lib.sh
 	. "$RK_ROOT/test/cluster/lib.sh"
@@ -96,6 +100,7 @@ EOF
 	setsid "$RK_ROOT/test/rig/rig.sh" --bin "$RK_B/xenletd" --bin "$RK_B/xl-pod" \
 		--guests "$RK_B/guests" --extra "$RK_TMP/dom0" \
 		--apiserver-port "$XN_APISERVER_PORT" --kubelet-fwd-port "$RK_KUBELET_PORT" \
+		--pod-cidr "$RK_POD_CIDR" \
 		--timeout $((${XN_RIG_WAIT:-480} + 120)) --work "$RK_OUT/work-k8s" \
 		"$RK_ROOT/test/e2e/rig-k8s-dom0.sh" >"$RK_LOG" 2>&1 </dev/null &
 	RK_RPID=$!
@@ -120,6 +125,9 @@ rk_xl_now() { grep -a 'RIG-K8S-XL ' "$RK_LOG" | tail -n 1 | sed 's/.*RIG-K8S-XL 
 # rk_xl_changed_since LINE: Dom0 reported a new domain list after line LINE of the log
 rk_xl_changed_since() { tail -n +"$(($1 + 1))" "$RK_LOG" | grep -aq 'RIG-K8S-XL '; }
 rk_log_lines() { wc -l <"$RK_LOG"; }
+# rk_net_now: the pod bridge's ports as Dom0 last reported them (report_net)
+rk_net_now() { grep -a 'RIG-K8S-NET' "$RK_LOG" | tail -n 1 | sed 's/.*RIG-K8S-NET//'; }
+rk_net_changed_since() { tail -n +"$(($1 + 1))" "$RK_LOG" | grep -aq 'RIG-K8S-NET'; }
 # rk_crilog POD: the pod's CRI log lines (default namespace) as Dom0 reported them
 rk_crilog() { grep -a "RIG-K8S-CRILOG default_$1_" "$RK_LOG" | sed 's/.*RIG-K8S-CRILOG [^ ]* [^ ]*: //'; }
 

@@ -83,6 +83,20 @@ check "node advertises 127.0.0.1:$RK_KUBELET_PORT (hostfwd to Dom0)" \
 	"$([ "$ep" = "127.0.0.1:$RK_KUBELET_PORT" ]; echo $?)" "$ep"
 kubectl get nodes -o wide
 
+echo "== the pod network: podCIDR, NetworkUnavailable"
+pc=$(jp "node/$RK_NODE" '{.spec.podCIDR}')
+check "node's podCIDR \"$pc\" is the range Dom0's xenlet0 was set up for ($RK_POD_CIDR)" \
+	"$([ "$pc" = "$RK_POD_CIDR" ]; echo $?)"
+nu() { jp "node/$RK_NODE" '{.status.conditions[?(@.type=="NetworkUnavailable")].status}/{.status.conditions[?(@.type=="NetworkUnavailable")].reason}'; }
+nu_false() { [ "$(nu)" = False/XenletIsUp ]; }
+wait_for 60 nu_false
+rc=$?
+check "NetworkUnavailable False/XenletIsUp (got $(nu))" $rc \
+	"$(jp "node/$RK_NODE" '{.status.conditions[?(@.type=="NetworkUnavailable")].message}')"
+wait_for 60 bash -c "! kubectl get node $RK_NODE -o jsonpath='{.spec.taints[*].key}' | grep -q network-unavailable"
+rc=$?
+check "no node.kubernetes.io/network-unavailable taint (taints: $(jp "node/$RK_NODE" '{.spec.taints[*].key}'))" $rc
+
 echo "== a unikernel pod: scheduled, Running"
 t1=$SECONDS
 rk_pod_yaml k-hold '["hold"]' Always | kubectl apply -f - >/dev/null
@@ -100,6 +114,13 @@ xl_has_hold() { [[ "$(rk_xl_now)" == *default-k-hold-* ]]; }
 wait_for 30 xl_has_hold
 rc=$? # before any $(...) in check's arguments resets $?
 check "k-hold is a domain in Dom0's xl list ($(rk_xl_now))" $rc
+pip=$(jp pod/k-hold '{.status.podIP}')
+check "k-hold has a podIP in $RK_POD_CIDR ($pip)" \
+	"$(case "$pip" in 10.244.0.1 | 10.244.0.0) false ;; 10.244.0.*) true ;; *) false ;; esac; echo $?)"
+net_has_hold() { [[ "$(rk_net_now)" == *default-k-hold-*=vif*/chain* ]]; }
+wait_for 30 net_has_hold
+rc=$?
+check "k-hold's vif is a port of xenlet0 with its chain in table bridge xenlet ($(rk_net_now))" $rc
 kubectl get pods -o wide
 
 echo "== its console"
@@ -134,6 +155,10 @@ wait_for 30 xl_lacks_hold
 rc=$?
 check "k-hold's domain gone from Dom0's xl list (now: \"$(rk_xl_now)\")" $rc \
 	"$(grep -a 'RIG-K8S-XL ' "$RK_LOG" | tail -n 3)"
+net_lacks_hold() { rk_net_changed_since "$mark" && [[ "$(rk_net_now)" != *default-k-hold-* ]] && [[ "$(rk_net_now)" != *=vif* ]]; }
+wait_for 30 net_lacks_hold
+rc=$?
+check "k-hold's vif and chain gone from Dom0 (now: \"$(rk_net_now)\")" $rc
 t1=$SECONDS
 kubectl delete pod k-exit3 --timeout=60s >/dev/null 2>&1
 echo "TIMING kubectl delete k-exit3 $((SECONDS - t1)) s"

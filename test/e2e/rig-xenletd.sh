@@ -13,6 +13,8 @@ SOCK=/run/xenlet/xenletd.sock
 DLOG=/tmp/xenletd.log
 IMAGES=/tmp/xn-images # a second image root, for the bad kernels below
 XP=
+NET_ARGS= # "--pod-cidr ..." for the pod network part
+[ -f /etc/rig.env ] && . /etc/rig.env
 
 ok() { pass=$((pass + 1)); echo "PASS $*"; }
 ko() { fail=$((fail + 1)); echo "FAIL $*"; }
@@ -42,7 +44,7 @@ start_daemon() {
 	mkdir -p $IMAGES
 	xenletd --backend=libxl --store=xs -d -v --root-dir=$ROOT --pod-log-dir=$LOGS \
 		--ctl-socket=$SOCK --node-name rig --image-root=/guests --image-root=$IMAGES \
-		>>$DLOG 2>&1 &
+		$NET_ARGS >>$DLOG 2>&1 &
 	XP=$!
 	i=0
 	while [ $i -lt 80 ]; do
@@ -471,6 +473,69 @@ check "memory beyond free: clear error (mentions memory)" has "$msg" memory
 check "memory beyond free: no domain left" [ "$(domains)" = 0 ]
 check "memory beyond free: daemon keeps running" alive
 pod destroy -g 0 big >/dev/null 2>&1
+
+echo "== the pod network (xenlet0, the vif hook)"
+# Dom0 is set up as a xenlet node's operator would (rig.sh --pod-cidr):
+# xenlet0 with the gateway address, forwarding on, the hook installed.
+# The daemon is restarted with the range; a pod gets an address, its vif
+# is plugged by the real hook (/etc/xen/scripts/vif-xenlet, nft) and is
+# gone with its chain after delete.
+if [ -z "${RIG_POD_CIDR:-}" ]; then
+	skip "pod network: the rig has no pod range (rig.sh --pod-cidr)"
+elif ! ip link show xenlet0 >/dev/null 2>&1; then
+	ko "pod network: Dom0 has no xenlet0 (see RIG-DOM0-PODNET above)"
+else
+	kill $XP
+	i=0
+	while [ $i -lt 40 ] && alive; do sleep 0.25; i=$((i + 1)); done
+	NET_ARGS="--pod-cidr $RIG_POD_CIDR"
+	if start_daemon; then
+		ok "xenletd restarts with --pod-cidr $RIG_POD_CIDR"
+		t0=$(up)
+		if pod create -t pvh pn /guests/xn-test-pvh hold >/tmp/pn.uid 2>&1 &&
+			wait_state pn running 60; then
+			echo "TIMING pn: create to running with a vif $(dt $t0) s"
+			pd=$(field pn domid)
+			uid=$(field pn uid)
+			be=/local/domain/0/backend/vif/$pd/0
+			ip4=$(xenstore-read $be/ip 2>/dev/null)
+			rec=$(xenstore-read /xenlet/net/pods/$uid/ipv4 2>/dev/null)
+			echo "  pn: domid $pd, vif ip '$ip4', address record '$rec'"
+			gwnet=${RIG_POD_CIDR%.*}.
+			check "pn: has a pod IP in $RIG_POD_CIDR ($ip4)" \
+				sh -c "case '$ip4' in $gwnet*) [ '$ip4' != '${gwnet}1' ] && [ '$ip4' != '${gwnet}0' ] ;; *) false ;; esac"
+			check "pn: the address record is the vif's address" [ -n "$rec" -a "${ip4%/*}" = "$rec" ]
+			check "pn: the vif hook reported connected" \
+				[ "$(xenstore-read $be/hotplug-status 2>/dev/null)" = connected ]
+			# the bridge's ports from sysfs: busybox sh runs its own ip
+			# applet, which has no "show master"
+			echo "  xenlet0 ports: $(ls /sys/class/net/xenlet0/brif)"
+			check "pn: vif$pd.0 is a port of xenlet0" [ -e /sys/class/net/xenlet0/brif/vif$pd.0 ]
+			nft list table bridge xenlet 2>&1 | sed 's/^/  | /' | head -n 30
+			check "pn: its chain port-vif$pd.0 is in table bridge xenlet" \
+				nft list chain bridge xenlet port-vif$pd.0
+			pod destroy pn >/dev/null 2>&1
+			if wait_gone pn 30; then
+				i=0
+				while [ $i -lt 40 ] && [ -e /sys/class/net/vif$pd.0 ]; do
+					sleep 0.25; i=$((i + 1))
+				done
+				check "pn: after delete vif$pd.0 is gone" [ ! -e /sys/class/net/vif$pd.0 ]
+				check "pn: after delete its chain is gone" \
+					sh -c "! nft list chain bridge xenlet port-vif$pd.0 >/dev/null 2>&1"
+				check "pn: after delete its address record is gone" \
+					sh -c "! xenstore-exists /xenlet/net/pods/$uid 2>/dev/null"
+			else
+				ko "pn: gone within 30 s of destroy"
+			fi
+		else
+			ko "pn: running with a vif within 60 s: $(cat /tmp/pn.uid) $(field pn state) $(field pn message)"
+			tail -n 20 $DLOG | sed 's/^/  | /'
+		fi
+	else
+		ko "xenletd restarts with --pod-cidr $RIG_POD_CIDR"
+	fi
+fi
 
 echo "== stop"
 kill $XP

@@ -84,7 +84,7 @@ if [ $rc = 77 ]; then
 	S=$((S + 2))
 else
 	if [ -x "$B/xenletd" ] && [ -x "$B/xl-pod" ]; then
-		run_rig xenletd "$ROOT/test/e2e/rig-xenletd.sh" "${bins[@]}"
+		run_rig xenletd "$ROOT/test/e2e/rig-xenletd.sh" "${bins[@]}" --pod-cidr 10.250.0.0/24
 		t0=$(date +%s)
 		"$ROOT/test/e2e/rig-k8s.sh" "$B" "$OUT" >"$OUT/k8s.log" 2>&1
 		tally k8s $? $(($(date +%s) - t0))

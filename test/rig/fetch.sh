@@ -5,7 +5,7 @@
 # installed xen-utils, and the Debian kernel linux-image-amd64 points at,
 # unpacks what the rig needs, and keeps it in
 #   ${XN_CACHE:-/var/cache/xenlet}/rig-<xen version>-<kernel version>/
-# A directory that holds a "complete" stamp is reused as is.
+# A directory whose "complete" stamp names the same module list is reused as is.
 #
 # Exit status: 0 = ready (the directory is printed on stdout),
 #              77 = cannot be prepared here (reason on stderr, "skipped: ...").
@@ -23,8 +23,19 @@ kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 kern_v=$(apt-cache show --no-all-versions "$kpkg" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
 [ -n "$kern_v" ] || skip "apt has no version of $kpkg"
 
+# Modules Dom0 loads (Xen backends, bridge, virtio NIC, nf_tables for the
+# vif hook's anti-spoofing table) and the Linux domU's frontends.  Only
+# these are unpacked: the whole package is ~400 MB.  A cache filled with
+# another list is filled again (its "complete" stamp holds the list).
+MODS="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-netback xen-blkback
+      llc stp bridge tun xen-netfront xen-blkfront
+      virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
+      failover net_failover virtio_net
+      crc32c_generic libcrc32c nfnetlink nf_tables nft_meta_bridge"
+stamp=$(echo $MODS)
+
 C=${XN_CACHE:-/var/cache/xenlet}/rig-$xen_v-$kern_v
-if [ -f "$C/complete" ]; then
+if [ -f "$C/complete" ] && [ "$(cat "$C/complete")" = "$stamp" ]; then
 	echo "$C"
 	exit 0
 fi
@@ -43,12 +54,6 @@ dpkg-deb -x "$tmp"/debs/xen-hypervisor-*.deb "$tmp/x"
 # QEMU's multiboot loader cannot read xen.gz: keep the ELF.
 zcat "$tmp/x/boot/xen-$XENVER-amd64.gz" >"$tmp/xen.elf"
 
-# Modules Dom0 loads (Xen backends, bridge, virtio NIC) and the Linux domU's
-# frontends.  Only these are unpacked: the whole package is ~400 MB.
-MODS="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-netback xen-blkback
-      llc stp bridge tun xen-netfront xen-blkfront
-      virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-      failover net_failover virtio_net"
 pats=('./boot/vmlinuz-*' './boot/config-*' './lib/modules/*/modules.builtin')
 for m in $MODS; do pats+=("./lib/modules/*/$m.ko*"); done
 dpkg-deb --fsys-tarfile "$tmp"/debs/linux-image-*.deb |
@@ -73,6 +78,6 @@ echo "xen=$xen_v kernel=$kpkg=$kern_v kver=$kver" >"$tmp/versions"
 mv "$tmp/xen.elf" "$tmp/vmlinuz" "$tmp/vmlinux.gz" "$tmp/versions" "$C/"
 rm -rf "$C/modules"
 mv "$tmp/modules" "$C/modules"
-touch "$C/complete"
+echo "$stamp" >"$C/complete"
 log "cache ready in $(($(date +%s) - t0)) s"
 echo "$C"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # mkdom0.sh CACHE ROOT - lay out the rig's Dom0 root tree in ROOT from the
-# host's installed Debian packages (xen-utils, busybox-static) and the
+# host's installed Debian packages (xen-utils, busybox-static, iproute2,
+# nftables), xenlet's vif hook (packaging/vif-xenlet) and the
 # unpacked kernel modules in CACHE.  rig.sh adds the test's own files and
 # packs the tree.
 set -euo pipefail
@@ -46,10 +47,19 @@ done
 mkdir -p "$D/etc/xen"
 cp -a /etc/xen/scripts "$D/etc/xen/" # hotplug scripts (bash, flock)
 cp /etc/xen/xl.conf "$D/etc/xen/"
+# The pod network as on a xenlet node (docs/networking.md, "What the node
+# needs"): iproute2's ip, which the hook is written against, and nft for
+# the hook's anti-spoofing table.
+copy_bin /bin/ip /usr/sbin/nft
+install -m 755 "$(dirname "$0")/../../packaging/vif-xenlet" "$D/etc/xen/scripts/vif-xenlet"
 cp "$CACHE"/modules/*.ko "$D/lib/modules/"
 printf '/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n' >"$D/etc/ld.so.conf"
 ldconfig -r "$D" 2>/dev/null || true
 echo 'root:x:0:0:root:/root:/bin/sh' >"$D/etc/passwd"
 echo 'root:x:0:' >"$D/etc/group"
+# Pods with a network get their DNS from the node's resolv.conf (setting
+# resolvConf), as from a kubelet's: a node has one.  QEMU's user network
+# (rig.sh --apiserver-port) serves DNS at 10.0.2.3.
+echo 'nameserver 10.0.2.3' >"$D/etc/resolv.conf"
 cp "$(dirname "$0")/dom0-init" "$D/init"
 chmod +x "$D/init"

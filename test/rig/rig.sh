@@ -17,6 +17,11 @@
 #                        127.0.0.1:Q (needs --apiserver-port too): the
 #                        same number on both sides, so a node advertising
 #                        127.0.0.1:Q is reachable from the host's API server
+#   --pod-cidr CIDR      the node's IPv4 pod range: Dom0 makes the pod bridge
+#                        xenlet0 with its gateway address (the first) and
+#                        turns forwarding on, as a xenlet node's network
+#                        setup does (docs/networking.md); the vif hook
+#                        /etc/xen/scripts/vif-xenlet and nft are always there
 #   --timeout SEC        hard limit for the QEMU run (default 900)
 #   --work DIR           work directory (default: a new /tmp/xn-rig.XXXXXX);
 #                        serial.log stays there
@@ -28,7 +33,7 @@
 # timed out, 77 skipped (something missing; "skipped: <why>" on stderr).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-BINS=() GUESTS="" EXTRA="" LINUX=0 API_PORT="" FWD_PORT="" TIMEOUT=900 WORK="" TEST=""
+BINS=() GUESTS="" EXTRA="" LINUX=0 API_PORT="" FWD_PORT="" POD_CIDR="" TIMEOUT=900 WORK="" TEST=""
 RIG_MEM=${RIG_MEM:-2048}
 RIG_DOM0_MEM=${RIG_DOM0_MEM:-768M}
 
@@ -41,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--linux-guest) LINUX=1; shift ;;
 	--apiserver-port) API_PORT=$2; shift 2 ;;
 	--kubelet-fwd-port) FWD_PORT=$2; shift 2 ;;
+	--pod-cidr) POD_CIDR=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--work) WORK=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
@@ -74,6 +80,7 @@ D=$WORK/dom0
 "$HERE/mkdom0.sh" "$CACHE" "$D"
 {
 	echo "RIG_NET=$([ -n "$API_PORT" ] && echo 1 || echo 0)"
+	echo "RIG_POD_CIDR=$POD_CIDR"
 } >"$D/etc/rig.env"
 cp "$TEST" "$D/test.sh"
 [ -z "$GUESTS" ] || cp -a "$GUESTS"/. "$D/guests/"
