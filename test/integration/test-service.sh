@@ -26,6 +26,8 @@
 #   (d) CoreDNS on 172.31.250.1:53, xenletd --cluster-dns 172.31.250.1
 #       --cluster-domain cluster.local: the guest resolves the Service's
 #       FQDN and its short name (the search path) to the ClusterIP.
+# Debugging: XN_SERVICE_KEEP=DIR keeps the logs, D0's ruleset and the guests'
+# addresses in DIR (XN_SERVICE_PAUSE=SECONDS then waits before the cleanup).
 # Prints "service: N passed, N failed, N skipped".
 set -u
 B=$(cd "${1:-build}" && pwd)
