@@ -7,10 +7,12 @@
 #   cluster_netcomp_bin
 #       build (or reuse) kube-proxy, coredns and flanneld; exports
 #       XN_NETCOMP_BIN (their directory; set it to skip the build).
-#   cluster_coredns_up
+#   cluster_coredns_up [ADDR [PORT]]
 #       CoreDNS with the kubernetes plugin for zone cluster.local (and the
 #       reverse zones) as upstream's deployment configures it, on
-#       127.0.0.1:PORT in the host namespace, with a client certificate
+#       ADDR:PORT (default 127.0.0.1 and a free port) in the caller's
+#       namespace (ADDR must be one of its addresses: test-service.sh gives
+#       guests a DNS server on port 53 of an address they route to), with a client certificate
 #       (user system:coredns, RBAC of upstream's manifest); waits for its
 #       ready plugin (the kubernetes plugin has synced).  Exports
 #       XN_COREDNS_PORT and XN_COREDNS_ADDR (127.0.0.1).
@@ -106,11 +108,11 @@ EOF
 }
 
 cluster_coredns_up() {
-    local port rport kc corefile t0=$SECONDS
+    local addr=${1:-127.0.0.1} port=${2:-} rport kc corefile t0=$SECONDS
     [[ -n "${XN_APISERVER_URL:-}" ]] || { _cluster_err "cluster_coredns_up: no cluster env (run cluster_up first)"; return 1; }
     _cluster_alive coredns && { _cluster_err "coredns already running"; return 1; }
     cluster_netcomp_bin || return 1
-    port=$(_cluster_free_port) || return 1
+    [[ -n "$port" ]] || port=$(_cluster_free_port) || return 1
     rport=$(_cluster_free_port) || return 1
     _cluster_client coredns system:coredns || return 1
     kc="$XN_CLUSTER_DIR/coredns.kubeconfig"
@@ -121,7 +123,7 @@ cluster_coredns_up() {
     # forward: the tests resolve only cluster names
     cat >"$corefile" <<EOF
 .:$port {
-    bind 127.0.0.1
+    bind $addr
     errors
     ready 127.0.0.1:$rport
     kubernetes cluster.local in-addr.arpa ip6.arpa {
@@ -136,7 +138,7 @@ EOF
     _cluster_start coredns "$XN_NETCOMP_BIN/coredns" -conf "$corefile" -dns.port "$port"
     _cluster_wait "coredns ready" coredns curl -fsS --max-time 5 "http://127.0.0.1:$rport/ready" ||
         { cluster_logs_tail; return 1; }
-    XN_COREDNS_ADDR=127.0.0.1 XN_COREDNS_PORT=$port
+    XN_COREDNS_ADDR=$addr XN_COREDNS_PORT=$port
     export XN_COREDNS_ADDR XN_COREDNS_PORT
     _cluster_say "coredns up in $((SECONDS - t0))s at $XN_COREDNS_ADDR:$XN_COREDNS_PORT"
 }
