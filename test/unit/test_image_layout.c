@@ -3,6 +3,7 @@
  * format in docs/images.md describes), import loads a layout into the cache
  * so that the cache lookup finds the image, and refuses blobs that do not
  * match their descriptors, unknown tags and bad pack options. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,10 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cJSON.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
 
 #include "testutil.h"
+#include "xenlet/image_cache_rm.h"
 #include "xenlet/image_layout.h"
 #include "xenlet/image_manifest.h"
 #include "xenlet/image_pull.h"
@@ -248,6 +251,67 @@ static void pack_refuses_bad_options(void **state)
 	xn_error_free(&err);
 }
 
+static const char *used_by_web(const struct xn_image_info *info, void *arg)
+{
+	const char *kernel = arg;
+
+	return info->kernel && strcmp(info->kernel, kernel) == 0 ? "default/web" : NULL;
+}
+
+static bool exists(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0;
+}
+
+static void rm_refuses_while_used_then_removes(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *d = pack_to(t, "lay", "1", false), *dir = xn_xasprintf("%s/lay", t->dir);
+	cleanup_free char *cache = xn_xasprintf("%s/cache", t->dir), *got = NULL, *kblob = NULL;
+	cleanup_free char *mblob = NULL;
+	char kd[80];
+	cJSON *removed = cJSON_CreateArray();
+	struct xn_image_info info;
+	xn_err err = NULL;
+
+	sha("print hello\n", kd);
+	kblob = xn_xasprintf("%s/blobs/sha256/%s", cache, kd + 7);
+	mblob = xn_xasprintf("%s/blobs/sha256/%s", cache, d + 7);
+	assert_int_equal(xn_layout_import(dir, cache, "127.0.0.1:5000/hello:1", &got, &err), 0);
+	free(got);
+	assert_int_equal(xn_layout_import(dir, cache, "127.0.0.1:5000/hello:copy", &got, &err), 0);
+	/* a pod runs the kernel: refused, nothing removed */
+	assert_int_equal(xn_image_cache_remove(cache, "127.0.0.1:5000/hello:1", used_by_web, kblob,
+					       removed, &err),
+			 -1);
+	assert_string_equal(xn_error_msg(err),
+			    "image 127.0.0.1:5000/hello:1 is in use by pod default/web");
+	assert_int_equal(err->status, EBUSY);
+	xn_error_free(&err);
+	assert_int_equal(cJSON_GetArraySize(removed), 0);
+	/* unused: the reference goes, the blobs the other tag shares stay */
+	assert_int_equal(xn_image_cache_remove(cache, "127.0.0.1:5000/hello:1", used_by_web, "none",
+					       removed, &err),
+			 0);
+	assert_string_equal(cJSON_GetArrayItem(removed, 0)->valuestring, "127.0.0.1:5000/hello:1");
+	assert_int_equal(xn_image_cache_lookup(cache, "127.0.0.1:5000/hello:1", &info, &err), -1);
+	xn_error_free(&err);
+	assert_true(exists(kblob));
+	/* by digest: the last reference, and with it the blobs */
+	assert_int_equal(xn_image_cache_remove(cache, d, NULL, NULL, removed, &err), 0);
+	assert_int_equal(cJSON_GetArraySize(removed), 2);
+	assert_false(exists(kblob));
+	assert_false(exists(mblob));
+	assert_int_equal(
+	    xn_image_cache_remove(cache, "127.0.0.1:5000/hello:1", NULL, NULL, removed, &err), -1);
+	assert_string_equal(xn_error_msg(err),
+			    "image 127.0.0.1:5000/hello:1 is not in the node's cache");
+	xn_error_free(&err);
+	cJSON_Delete(removed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +321,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(import_refuses_tampered_blob, setup, teardown),
 	    cmocka_unit_test_setup_teardown(import_picks_tag, setup, teardown),
 	    cmocka_unit_test_setup_teardown(pack_refuses_bad_options, setup, teardown),
+	    cmocka_unit_test_setup_teardown(rm_refuses_while_used_then_removes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
