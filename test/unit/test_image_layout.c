@@ -182,6 +182,7 @@ static void import_refuses_tampered_blob(void **state)
 	xn_err err = NULL;
 	struct stat sb;
 
+	assert_non_null(d);
 	sha("print hello\n", kd);
 	dir = xn_xasprintf("%s/lay", t->dir);
 	cache = xn_xasprintf("%s/cache", t->dir);
@@ -211,6 +212,7 @@ static void import_picks_tag(void **state)
 
 	assert_int_equal(xn_layout_import(dir, cache, "hello:2", &got, &err), 0);
 	assert_string_equal(got, two);
+	assert_string_not_equal(got, one);
 	free(got);
 	got = NULL;
 	assert_int_equal(xn_layout_import(dir, cache, "hello:3", &got, &err), -1);
