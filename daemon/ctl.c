@@ -19,7 +19,11 @@
 
 #include "xenlet/ctl.h"
 #include "xenlet/hv_guard.h"
+#include "xenlet/image_cache_rm.h"
+#include "xenlet/image_layout.h"
 #include "xenlet/image_path.h"
+#include "xenlet/image_pull.h"
+#include "xenlet/image_ref.h"
 #include "xenlet/log.h"
 #include "xenlet/pod_translate.h"
 #include "xenlet/runtime.h"
@@ -33,6 +37,7 @@ struct xn_ctl {
 	char *path;
 	struct xn_runtime *rt;
 	struct xn_hv *hv;
+	struct xn_image_puller *puller; /* NULL: no image commands */
 	struct conn *conns;
 	/* Out of descriptors, the socket root uses to look at the node must
 	 * still answer: one descriptor (on /dev/null) is kept to be given up
@@ -50,8 +55,9 @@ struct conn {
 	struct conn *next;
 	struct xn_ctl *ctl;
 	struct bufferevent *bev;
-	char *waiting_uid; /* a destroy waits for this pod to be gone */
-	bool discarding;   /* the rest of an overlong line, up to its newline */
+	char *waiting_uid;	    /* a destroy waits for this pod to be gone */
+	struct xn_image_pull *pull; /* an image pull answers when it ends */
+	bool discarding;	    /* the rest of an overlong line, up to its newline */
 };
 
 static void take_reserve(struct xn_ctl *ctl);
@@ -66,6 +72,8 @@ static void conn_free(struct conn *c)
 			*pp = c->next;
 			break;
 		}
+	if (c->pull)
+		xn_image_pull_cancel(c->pull);
 	bufferevent_free(c->bev);
 	free(c->waiting_uid);
 	free(c);
@@ -503,6 +511,187 @@ static void op_console(struct conn *c, cJSON *req)
 	reply_ok(c, o);
 }
 
+/* Image commands (xl-pod image ...): the daemon's puller and cache. */
+static const char *image_cache(struct conn *c)
+{
+	if (c->ctl->puller == NULL) {
+		reply_err(c, "image: this xenletd has no image cache");
+		return NULL;
+	}
+	return xn_image_puller_cache_dir(c->ctl->puller);
+}
+
+static void image_pulled(const struct xn_image_info *info, const char *err_msg, void *arg)
+{
+	struct conn *c = arg;
+	cJSON *o;
+
+	c->pull = NULL;
+	if (info == NULL) {
+		reply_err(c, "image pull: %s", err_msg ? err_msg : "failed");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "ref", info->ref);
+	cJSON_AddStringToObject(o, "digest", info->digest);
+	cJSON_AddStringToObject(o, "imageID", info->image_id);
+	cJSON_AddNumberToObject(o, "size", (double)info->size);
+	cJSON_AddNumberToObject(o, "fetched", (double)info->fetched);
+	reply_ok(c, o);
+}
+
+/* Answered when the pull ends, from the loop: the loop never waits. */
+static void op_image_pull(struct conn *c, cJSON *req)
+{
+	const char *ref = str_arg(req, "ref", NULL);
+	xn_err err = NULL;
+
+	if (image_cache(c) == NULL)
+		return;
+	if (ref == NULL) {
+		reply_err(c, "image pull: no ref");
+		return;
+	}
+	if (c->pull != NULL) {
+		reply_err(c, "image pull: this connection is already pulling");
+		return;
+	}
+	c->pull = xn_image_pull_start(c->ctl->puller, ref, image_pulled, c, &err);
+	if (c->pull == NULL) {
+		reply_err(c, "image pull: %s", xn_error_msg(err));
+		xn_error_free(&err);
+	}
+}
+
+struct image_list {
+	const char *cache;
+	cJSON *arr;
+};
+
+static void image_list_one(const char *ref, const char *digest, void *arg)
+{
+	struct image_list *l = arg;
+	struct xn_image_info info;
+	cJSON *o = cJSON_CreateObject();
+	xn_err err = NULL;
+
+	cJSON_AddStringToObject(o, "ref", ref);
+	cJSON_AddStringToObject(o, "digest", digest);
+	if (xn_image_cache_lookup(l->cache, ref, &info, &err) == 0) {
+		cJSON_AddNumberToObject(o, "size", (double)info.size);
+		cJSON_AddStringToObject(o, "kernel", info.kernel);
+		xn_image_info_dispose(&info);
+	} else {
+		cJSON_AddStringToObject(o, "error", xn_error_msg(err));
+		xn_error_free(&err);
+	}
+	cJSON_AddItemToArray(l->arr, o);
+}
+
+static void op_image_list(struct conn *c)
+{
+	struct image_list l = {.cache = image_cache(c)};
+	cJSON *o;
+	xn_err err = NULL;
+
+	if (l.cache == NULL)
+		return;
+	o = cJSON_CreateObject();
+	l.arr = cJSON_AddArrayToObject(o, "images");
+	if (xn_image_cache_list(l.cache, image_list_one, &l, &err) < 0) {
+		reply_err(c, "image list: %s", xn_error_msg(err));
+		xn_error_free(&err);
+		cJSON_Delete(o);
+		return;
+	}
+	reply_ok(c, o);
+}
+
+struct image_user {
+	const struct xn_image_info *info;
+	char pod[512];
+};
+
+/* A pod uses an image when it names the reference or runs its kernel. */
+static int image_user_one(const struct xn_pod_spec *s, const struct xn_pod_status *st, void *arg)
+{
+	struct image_user *u = arg;
+	struct xn_image_ref r;
+	xn_err err = NULL;
+	bool used = u->info->kernel && s->kernel && strcmp(s->kernel, u->info->kernel) == 0;
+
+	if (!used && s->image && xn_image_ref_parse(s->image, &r, &err) == 0) {
+		cleanup_free char *norm = xn_image_ref_string(&r);
+
+		used = strcmp(norm, u->info->ref) == 0;
+		xn_image_ref_dispose(&r);
+	}
+	xn_error_free(&err);
+	if (used)
+		snprintf(u->pod, sizeof(u->pod), "%s/%s", s->ns, s->name);
+	return used;
+}
+
+static const char *image_in_use(const struct xn_image_info *info, void *arg)
+{
+	struct conn *c = arg;
+	static struct image_user u;
+
+	memset(&u, 0, sizeof(u));
+	u.info = info;
+	xn_runtime_foreach(c->ctl->rt, image_user_one, &u);
+	return u.pod[0] ? u.pod : NULL;
+}
+
+static void op_image_remove(struct conn *c, cJSON *req)
+{
+	const char *cache = image_cache(c), *name = str_arg(req, "ref", NULL);
+	cJSON *o, *removed;
+	xn_err err = NULL;
+
+	if (cache == NULL)
+		return;
+	if (name == NULL) {
+		reply_err(c, "image rm: no ref or digest");
+		return;
+	}
+	o = cJSON_CreateObject();
+	removed = cJSON_AddArrayToObject(o, "removed");
+	if (xn_image_cache_remove(cache, name, image_in_use, c, removed, &err) < 0) {
+		reply_err(c, "image rm: %s", xn_error_msg(err));
+		xn_error_free(&err);
+		cJSON_Delete(o);
+		return;
+	}
+	reply_ok(c, o);
+}
+
+/* Copies a layout's blobs on the loop: kernels are a few MiB, and import
+ * is an operator's offline step, not something pods wait behind. */
+static void op_image_import(struct conn *c, cJSON *req)
+{
+	const char *cache = image_cache(c), *path = str_arg(req, "path", NULL);
+	const char *ref = str_arg(req, "ref", NULL);
+	cleanup_free char *digest = NULL;
+	cJSON *o;
+	xn_err err = NULL;
+
+	if (cache == NULL)
+		return;
+	if (path == NULL || path[0] != '/' || ref == NULL) {
+		reply_err(c, "image import: needs an absolute path and a ref");
+		return;
+	}
+	if (xn_layout_import(path, cache, ref, &digest, &err) < 0) {
+		reply_err(c, "image %s", xn_error_msg(err));
+		xn_error_free(&err);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "digest", digest);
+	reply_ok(c, o);
+}
+
 static void handle(struct conn *c, const char *line)
 {
 	cJSON *req = cJSON_Parse(line);
@@ -535,6 +724,14 @@ static void handle(struct conn *c, const char *line)
 		op_logs(c, req);
 	} else if (strcmp(op, "console") == 0) {
 		op_console(c, req);
+	} else if (strcmp(op, "imagePull") == 0) {
+		op_image_pull(c, req);
+	} else if (strcmp(op, "imageList") == 0) {
+		op_image_list(c);
+	} else if (strcmp(op, "imageRemove") == 0) {
+		op_image_remove(c, req);
+	} else if (strcmp(op, "imageImport") == 0) {
+		op_image_import(c, req);
 	} else {
 		reply_err(c, "request: unknown op '%s'", op);
 	}
@@ -705,6 +902,11 @@ struct xn_ctl *xn_ctl_listen(struct event_base *base, const char *path, struct x
 	ctl->resume = evtimer_new(base, on_resume, ctl);
 	evconnlistener_set_error_cb(ctl->listener, on_accept_error);
 	return ctl;
+}
+
+void xn_ctl_set_puller(struct xn_ctl *ctl, struct xn_image_puller *puller)
+{
+	ctl->puller = puller;
 }
 
 void xn_ctl_close(struct xn_ctl *ctl)

@@ -447,6 +447,7 @@ static int start(struct daemon *d, xn_err *err)
 	d->ctl = xn_ctl_listen(d->base, d->cfg.ctl_socket, d->rt, d->guard, err);
 	if (d->ctl == NULL)
 		return -1;
+	xn_ctl_set_puller(d->ctl, d->puller);
 	return start_kapi(d, err);
 }
 

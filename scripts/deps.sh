@@ -8,7 +8,7 @@ PKGS="
  libyaml-dev libssl-dev openssl
  xen-utils-4.17 xenstore-utils
  qemu-system-x86 busybox-static cpio xz-utils binutils perl
- docker-registry iproute2 nftables valgrind jq curl ca-certificates python3 util-linux man-db
+ docker-registry skopeo iproute2 nftables valgrind jq curl ca-certificates python3 util-linux man-db
  iperf3
  dnsutils
 "

@@ -6,7 +6,7 @@
 
 /* Keep the names so that each has a short unique prefix an operator can
  * type: c(reate)/co(nsole), li(st)/lo(gs), d(estroy), n(ode), v(ersion),
- * p(ause), u(npause). */
+ * p(ause), u(npause), i(mage). */
 const struct cmd_spec xlp_cmd_table[] = {
     {"list", main_list, false, "List the pods on this node", "[-l]",
      "-l, --long              print the daemon's JSON instead of a table"},
@@ -42,6 +42,22 @@ const struct cmd_spec xlp_cmd_table[] = {
     {"console", main_console, false, "Attach to a pod's console (Ctrl-] detaches)", "[-n NS] NAME",
      "-n, --namespace NS      namespace (default: default)\n"
      "When stdin is not a terminal, copy the console output to stdout."},
+    {"image", main_image, false, "The node's unikernel images: pull, list, rm, import, pack",
+     "pull REF | list [-l] | rm REF|DIGEST | import DIR|ARCHIVE REF |\n"
+     "                    pack [options] KERNEL -o DIR",
+     "pull REF                pull through xenletd's puller; prints the digest and size\n"
+     "list [-l]               the cached images: reference, digest, size\n"
+     "rm REF|DIGEST           forget an image (refused while a pod uses it)\n"
+     "import DIR|ARCHIVE REF  load an OCI image layout (or a tar of one) into the\n"
+     "                        cache as REF, offline; the entry tagged REF's tag\n"
+     "pack KERNEL -o DIR      write an OCI image layout of the xenlet format:\n"
+     "  -i, --initrd FILE       initial ramdisk\n"
+     "  -c, --cmdline S         default kernel command line\n"
+     "  -t, --type pv|pvh       guest type (default: the kernel's Xen notes)\n"
+     "  -m, --min-memory Q      smallest pod memory, a quantity (32Mi)\n"
+     "  -n, --net-config C      mirage, unikraft, linux or none\n"
+     "  -T, --tag T             the layout's tag (default latest)\n"
+     "  -a, --arch A            amd64 or arm64 (default: this build's)"},
     {"node", main_node, false, "Show host information and what the pods use", "", ""},
     {"version", main_version, false, "Show the versions of xl-pod and xenletd", "", ""},
     {"help", main_help, false, "Show help on xl-pod or one command", "[COMMAND]", ""},

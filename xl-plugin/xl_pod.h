@@ -85,6 +85,7 @@ int main_unpause(int argc, char **argv);
 int main_logs(int argc, char **argv);
 int main_console(int argc, char **argv);
 int main_node(int argc, char **argv);
+int main_image(int argc, char **argv);
 int main_version(int argc, char **argv);
 int main_help(int argc, char **argv);
 

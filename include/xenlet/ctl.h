@@ -28,6 +28,14 @@
  *   {"op":"logs","name":N,"namespace":NS?,"previous":false}
  *                                           -> {"path":"/var/log/pods/.../0.log"}
  *   {"op":"console","name":N,"namespace":NS?} -> {"tty":"/dev/pts/3"}
+ *   {"op":"imagePull","ref":R}              -> {"ref","digest","imageID","size","fetched"}
+ *       answered when the pull ends (the daemon's puller, on its loop)
+ *   {"op":"imageList"}                      -> {"images":[{ref,digest,size,kernel}]}
+ *       (an incomplete image has "error" instead of size and kernel)
+ *   {"op":"imageRemove","ref":R|DIGEST}     -> {"removed":[refs]}
+ *       refused while a pod runs the image or names it, naming the pod
+ *   {"op":"imageImport","path":DIR,"ref":R} -> {"digest":D}
+ *       an OCI image layout directory into the cache (image_layout.h)
  *
  * The namespace defaults to "default".  Lines are limited to 64 KiB.
  */
@@ -46,6 +54,9 @@ struct xn_ctl;
 struct xn_ctl *xn_ctl_listen(struct event_base *base, const char *path, struct xn_runtime *rt,
 			     struct xn_hv *hv, xn_err *err);
 void xn_ctl_close(struct xn_ctl *ctl);
+/* The image commands use this puller and its cache (NULL: refused). */
+struct xn_image_puller;
+void xn_ctl_set_puller(struct xn_ctl *ctl, struct xn_image_puller *puller);
 /* The runtime forgot a pod: answer destroy requests waiting for it. */
 void xn_ctl_pod_removed(struct xn_ctl *ctl, const char *uid);
 

@@ -24,6 +24,7 @@ STUB(main_unpause)
 STUB(main_logs)
 STUB(main_console)
 STUB(main_node)
+STUB(main_image)
 STUB(main_version)
 STUB(main_help)
 
