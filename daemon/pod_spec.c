@@ -44,6 +44,7 @@ void xn_pod_spec_copy(struct xn_pod_spec *d, const struct xn_pod_spec *s)
 	xn_probes_copy(&d->probes, &s->probes);
 	d->dns_policy = xn_dup_or_null(s->dns_policy);
 	d->dns_config = xn_dup_or_null(s->dns_config);
+	d->env_plan = xn_dup_or_null(s->env_plan);
 }
 
 void xn_pod_spec_dispose(struct xn_pod_spec *s)
@@ -62,6 +63,7 @@ void xn_pod_spec_dispose(struct xn_pod_spec *s)
 	xn_probes_dispose(&s->probes);
 	free(s->dns_policy);
 	free(s->dns_config);
+	free(s->env_plan);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -87,6 +89,7 @@ char *xn_pod_spec_to_json(const struct xn_pod_spec *s)
 	add_str(o, "cmdline", s->cmdline);
 	add_str(o, "dnsPolicy", s->dns_policy);
 	add_str(o, "dnsConfig", s->dns_config);
+	add_str(o, "envPlan", s->env_plan);
 	cJSON_AddStringToObject(o, "type", s->type == XN_GUEST_PVH ? "pvh" : "pv");
 	cJSON_AddNumberToObject(o, "memoryKiB", (double)s->memory_kb);
 	cJSON_AddNumberToObject(o, "vcpus", s->vcpus);
@@ -159,6 +162,7 @@ int xn_pod_spec_from_json(const char *json, struct xn_pod_spec *s, xn_err *err)
 	    get_str(o, "ramdisk", false, &s->ramdisk, err) < 0 ||
 	    get_str(o, "dnsPolicy", false, &s->dns_policy, err) < 0 ||
 	    get_str(o, "dnsConfig", false, &s->dns_config, err) < 0 ||
+	    get_str(o, "envPlan", false, &s->env_plan, err) < 0 ||
 	    get_str(o, "cmdline", false, &s->cmdline, err) < 0)
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(o, "type");

@@ -777,6 +777,7 @@ struct xn_pod_sync *xn_pod_sync_new_api(struct event_base *base, const struct xn
 	ps->node_ip = xn_dup_or_null(opts->node_ip);
 	ps->opts.node_name = ps->node_name;
 	ps->opts.node_ip = ps->node_ip;
+	ps->opts.defaults.host_ip = ps->node_ip; /* env: status.hostIP */
 	TAILQ_INIT(&ps->pods);
 	ps->flush = evtimer_new(base, flush_cb, ps);
 	return ps;

@@ -6,6 +6,7 @@
 
 #include "xenlet/image_path.h"
 #include "xenlet/image_ref.h"
+#include "xenlet/pod_env.h"
 #include "xenlet/pod_translate.h"
 #include "xenlet/probe.h"
 #include "xenlet/quantity.h"
@@ -244,8 +245,9 @@ static void collect_warnings(const cJSON *pod, const cJSON *c, const char *probe
 	    "initContainers", "ephemeralContainers"};
 	/* not "ports": the pod's named ports serve its probes and the named
 	 * targetPorts of its Services (the endpoint controller reads them) */
-	static const char *const c_fields[] = {"env",	    "envFrom",	       "volumeMounts",
-					       "lifecycle", "securityContext", "workingDir"};
+	/* not "env", "envFrom": the guest gets its environment (pod_env.h) */
+	static const char *const c_fields[] = {"volumeMounts", "lifecycle", "securityContext",
+					       "workingDir"};
 	char buf[1024] = "";
 	const cJSON *spec = path(pod, "spec", NULL), *a;
 
@@ -325,6 +327,21 @@ static int check_names(const char *uid, const char *ns, const char *name, const 
 		return reject(rej, "UnsupportedPodSpec", "containers[0].name \"%.64s\": %s",
 			      container, DNS_LABEL_RULE);
 	return 0;
+}
+
+/* containers[0].env: checked now, kept as a plan the runtime completes
+ * with the pod's address at each start (pod_env.h) */
+static int translate_env(const cJSON *pod, const cJSON *c, const struct xn_pod_defaults *def,
+			 struct xn_pod_spec *out, struct xn_pod_reject *rej)
+{
+	struct xn_env_facts f = {
+	    .memory_bytes = (int64_t)(out->memory_kb * 1024),
+	    .cpu_milli = (int64_t)out->vcpus * 1000,
+	    .host_ip = def->host_ip,
+	};
+
+	return xn_pod_env_plan(pod, c, &f, &out->env_plan, rej->reason, rej->message,
+			       sizeof(rej->message));
 }
 
 int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct xn_pod_spec *out,
@@ -461,6 +478,10 @@ int xn_pod_translate(const cJSON *pod, const struct xn_pod_defaults *def, struct
 	out->dns_policy = ann ? xn_xstrdup(ann) : NULL;
 	if (path(pod, "spec", "dnsConfig") != NULL && !cJSON_IsNull(path(pod, "spec", "dnsConfig")))
 		out->dns_config = cJSON_PrintUnformatted(path(pod, "spec", "dnsConfig"));
+	if (translate_env(pod, c, def, out, rej) < 0) {
+		xn_pod_spec_dispose(out);
+		return -1;
+	}
 	collect_warnings(pod, c, probe_unsup, warnings);
 	return 0;
 }

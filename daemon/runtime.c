@@ -370,7 +370,8 @@ void xn_rt_start_instance(struct pod *p)
 		return; /* waits for the pod network (runtime_net.c) */
 	p->create_ns = xn_now_mono_ns();
 	hold(p);
-	if (net < 0 || xn_domain_config_check(&c, &err) < 0 ||
+	if (net < 0 || xn_rt_env_prepare(p, &c, &cmdline, &err) < 0 ||
+	    xn_domain_config_check(&c, &err) < 0 ||
 	    rt->hv->ops->create(rt->hv, &c, created, p, &err) < 0) {
 		created(rt->hv, -1, XN_DOMID_INVALID, err, p);
 		xn_error_free(&err);
@@ -411,7 +412,7 @@ static void created(struct xn_hv *hv, int rc, uint32_t domid, xn_err cerr, void 
 	}
 	if (xn_store_guest_data_init(rt->store, domid, &err) < 0 ||
 	    xn_store_guest_config_put(rt->store, domid, keys, vals, &err) < 0 ||
-	    xn_rt_net_guest(p, domid, &err) < 0) {
+	    xn_rt_net_guest(p, domid, &err) < 0 || xn_rt_env_guest(p, domid, &err) < 0) {
 		xn_rt_note(p, "Warning", "Failed", "guest areas in xenstore: %s",
 			   xn_error_msg(err));
 		xn_error_free(&err);

@@ -125,6 +125,10 @@ int xn_rt_net_prepare(struct pod *p, char name[XN_NAME_MAX], struct xn_domain_co
 		      struct xn_vif *vif, char **cmdline, xn_err *err);
 /* Write the guest's network keys once its domain exists. */
 int xn_rt_net_guest(struct pod *p, uint32_t domid, xn_err *err);
+/* runtime_env.c: the command line expanded with the pod's environment (into
+ * *cmdline and c->cmdline), and the guest's xenlet/env/ keys */
+int xn_rt_env_prepare(struct pod *p, struct xn_domain_config *c, char **cmdline, xn_err *err);
+int xn_rt_env_guest(struct pod *p, uint32_t domid, xn_err *err);
 /* The pod will have no domain again: its addresses go back. */
 void xn_rt_net_release(struct pod *p);
 /* The recorded addresses into the status (a pod found after a restart). */

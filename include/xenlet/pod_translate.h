@@ -39,6 +39,7 @@ struct xn_pod_reject {
 
 struct xn_pod_defaults {
 	int64_t memory_bytes; /* for pods without a memory request or limit */
+	const char *host_ip;  /* the node's address: env fieldRef status.hostIP */
 };
 
 /* Translate; on failure fill rej and return -1.  Fields we cannot honour but

@@ -62,6 +62,9 @@ struct xn_pod_spec {
 	struct xn_probes probes;     /* startup, liveness, readiness (probe.h) */
 	char *dns_policy;	     /* spec.dnsPolicy; NULL: ClusterFirst */
 	char *dns_config;	     /* spec.dnsConfig as JSON text; NULL: none */
+	char *env_plan;		     /* containers[0].env, resolved but for the pod's address
+				      * (pod_env.h); NULL: none.  cmdline is expanded with it
+				      * at each start */
 };
 void xn_pod_spec_dispose(struct xn_pod_spec *s);
 void xn_pod_spec_copy(struct xn_pod_spec *dst, const struct xn_pod_spec *src);

@@ -1058,6 +1058,41 @@ static void test_pod_network(void **state)
 	assert_int_equal(xn_ipam_count(t->ipam), 1);
 }
 
+/* env: the guest's xenlet/env/ keys hold the variables (the pod's address
+ * filled in at start), and the command line is expanded with them. */
+static void test_pod_env(void **state)
+{
+	struct t *t = *state;
+	cleanup_free char *sh = script(t, "env.sim", "cmdline\nsleep 20\n");
+	struct xn_pod_spec a = spec("uid-ev", "ev", sh, XN_RESTART_NEVER);
+	cleanup_free char *log0 = xn_xasprintf("%s/default_ev_uid-ev/main/0.log", t->logs);
+	cleanup_free char *l0 = NULL;
+	uint32_t domid;
+	int i;
+
+	with_network(t, "10.244.1.0/29");
+	a.cmdline = "--who $(WHO) $$(WHO) $(IP) $(NOPE)";
+	a.env_plan = "[{\"n\":\"G\",\"v\":\"hi\"},{\"n\":\"WHO\",\"v\":\"$(G)-$(IP)\"},"
+		     "{\"n\":\"IP\",\"f\":\"status.podIP\"},{\"n\":\"N\",\"l\":\"ev\"}]";
+	run_pod(t, &a);
+	i = wait_rec(t, a.uid, XN_RT_STATUS, XN_INST_RUNNING, NULL, 0);
+	domid = t->recs[i].st.domid;
+	assert_store(t, "hi", "/local/domain/%u/xenlet/env/G", domid);
+	assert_store(t, "hi-$(IP)", "/local/domain/%u/xenlet/env/WHO", domid);
+	assert_store(t, "10.244.1.2", "/local/domain/%u/xenlet/env/IP", domid);
+	assert_store(t, "ev", "/local/domain/%u/xenlet/env/N", domid);
+	for (int k = 0; k < 200; k++) {
+		free(l0);
+		l0 = xn_test_slurp(log0);
+		if (l0 != NULL && strstr(l0, "--who") != NULL)
+			break;
+		xn_test_run_for(t->base, 10);
+	}
+	if (l0 == NULL ||
+	    strstr(l0, " stdout F --who hi-$(IP) $(WHO) 10.244.1.2 $(NOPE)\n") == NULL)
+		fail_msg("console: %s", l0 ? l0 : "(none)");
+}
+
 /* DNS: the guest is told the kubelet's resolv.conf for its dnsPolicy and
  * dnsConfig (xenstore keys, and lwIP's netdev.ip), with the node's
  * clusterDNS, clusterDomain and resolvConf read at each start. */
@@ -1751,6 +1786,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_guest_readiness, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pod_env, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_dns, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pod_network_waits_for_a_range, setup, teardown),
