@@ -48,6 +48,14 @@ if ! rk_wait_node 300; then
 	exit 1
 fi
 grep -ao 'Xen version [^(]*([^)]*)' "$RK_LOG" | head -n 1 | sed 's/^/The hypervisor: /'
+# The node reports NetworkUnavailable until Dom0's pod bridge is up; the
+# controller-manager then lifts its network-unavailable taint: applying the
+# pod before that only earns a FailedScheduling Event and a retry.
+for _ in $(seq 1 60); do
+	kubectl get node "$RK_NODE" -o jsonpath='{.spec.taints[*].key}' 2>/dev/null |
+		grep -q network-unavailable || break
+	sleep 1
+done
 run kubectl get nodes -o wide
 kubectl describe node "$RK_NODE" | awk '/^Taints/ { print } /^Capacity/ { p = 1 }
 	p && /^[A-Z]/ && !/^(Capacity|Allocatable|System Info)/ { p = 0 } p { print }'
