@@ -3,6 +3,8 @@
  * The input is passed as is (not NUL-terminated), as hv_sim passes a file's
  * bytes.  Besides the sanitizers, checks that a parsed program is well
  * formed and that a failure says where. */
+#include <stdbool.h>
+
 #include "fuzz.h"
 #include "xenlet/sim_script.h"
 
@@ -24,8 +26,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (xn_sim_op_name(st->op) == NULL || st->line == 0)
 			abort();
-		if ((st->op == XN_SIM_PRINT || st->op == XN_SIM_WRITE ||
-		     st->op == XN_SIM_XENSTORE) != (st->text != NULL))
+		bool has_text = st->op == XN_SIM_PRINT || st->op == XN_SIM_WRITE ||
+				st->op == XN_SIM_XENSTORE || st->op == XN_SIM_HTTP ||
+				st->op == XN_SIM_CONNECT || st->op == XN_SIM_HTTP_GET;
+		bool has_host = st->op == XN_SIM_CONNECT || st->op == XN_SIM_HTTP_GET ||
+				st->op == XN_SIM_RESOLVE;
+		bool has_port = st->op == XN_SIM_HTTP || st->op == XN_SIM_ECHO ||
+				st->op == XN_SIM_CONNECT || st->op == XN_SIM_HTTP_GET;
+
+		if (has_text != (st->text != NULL) || has_host != (st->host != NULL))
+			abort();
+		/* a host reaches getaddrinfo and messages: never option syntax */
+		if (has_host && (st->host[0] == '\0' || st->host[0] == '-'))
+			abort();
+		if (has_port && (st->arg == 0 || st->arg > 65535))
+			abort();
+		if (st->op == XN_SIM_HTTP_GET && st->text[0] != '/')
 			abort();
 		/* xenstore: a key of [a-z0-9-] (it becomes a path), and a value */
 		if ((st->op == XN_SIM_XENSTORE) != (st->value != NULL))
