@@ -39,9 +39,8 @@ static void dns(unsigned policy, const uint8_t *data, size_t size)
 	char *json = nul ? xn_fuzz_cstr(nul + 1, size - rlen - 1) : NULL;
 	cJSON *cfg = json ? cJSON_Parse(json) : NULL;
 	struct xn_dns_conf host = {0};
-	struct xn_dns_node node = {.cluster_dns = "10.96.0.10",
-				   .cluster_domain = "cluster.local",
-				   .host = &host};
+	struct xn_dns_node node = {
+	    .cluster_dns = "10.96.0.10", .cluster_domain = "cluster.local", .host = &host};
 	struct xn_dns_pod pod;
 	size_t chars = 0;
 	xn_err err = NULL;
