@@ -111,7 +111,7 @@ pod_uid() { _pod_field "$1" uid; }
 pod_domid() { _pod_field "$1" domid; }
 pod_ns() { echo "$PFX-$(pod_domid "$1")"; }
 pod_ip() {
-	python3 - "$TMP/root/store.json" "/xenlet/net/pods/$(pod_uid "$1")/ipv4" <<'EOF'
+	python3 - <(python3 "$SRC/test/lib/store-paths.py" "$TMP/root/store.json" --dump) "/xenlet/net/pods/$(pod_uid "$1")/ipv4" <<'EOF'
 import json, sys
 for n in json.load(open(sys.argv[1]))["nodes"]:
     if n["path"] == sys.argv[2]:
@@ -119,7 +119,7 @@ for n in json.load(open(sys.argv[1]))["nodes"]:
 EOF
 }
 store_paths() {
-	python3 - "$TMP/root/store.json" "$1" <<'EOF'
+	python3 - <(python3 "$SRC/test/lib/store-paths.py" "$TMP/root/store.json" --dump) "$1" <<'EOF'
 import json, sys
 for n in json.load(open(sys.argv[1]))["nodes"]:
     if n["path"].startswith(sys.argv[2]):

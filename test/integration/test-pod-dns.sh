@@ -39,7 +39,7 @@ pod_running() { [ "$(jp "pod/$1" '{.status.phase}')" = Running ]; }
 # guest_key POD KEY: the value of /local/domain/<the pod's domid>/xenlet/KEY
 # in the sim node's xenstore (the mem store's file); exit 1 when absent
 guest_key() {
-	python3 - "$TMP/root/store.json" "$1" "$2" <<'EOF'
+	python3 - <(python3 "$SRC/test/lib/store-paths.py" "$TMP/root/store.json" --dump) "$1" "$2" <<'EOF'
 import json, re, sys
 nodes = {n["path"]: n["value"] for n in json.load(open(sys.argv[1]))["nodes"]}
 for p, v in nodes.items():

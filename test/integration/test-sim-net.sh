@@ -59,7 +59,7 @@ wait_for 20 running web && wait_for 10 logged web "http :8080: listening" &&
 check "pod web runs and its servers listen" $? "$(xlpod list 2>&1; xlpod logs web 2>&1)"
 web_ns=$(pod_ns web) web_ip=$(pod_ip web) web_dom=$(pod_domid web)
 web_uid=$(pod_uid web)
-web_mac=$(python3 - "$TMP/root/store.json" "/xenlet/net/pods/$web_uid/mac" <<'EOF'
+web_mac=$(python3 - <(python3 "$SRC/test/lib/store-paths.py" "$TMP/root/store.json" --dump) "/xenlet/net/pods/$web_uid/mac" <<'EOF'
 import json, sys
 print(next((n["value"] for n in json.load(open(sys.argv[1]))["nodes"] if n["path"] == sys.argv[2]), ""))
 EOF

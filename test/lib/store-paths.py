@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""store-paths.py FILE - every path in the mem store's file (XN_STORE_MEM_FILE)
+"""store-paths.py FILE [--dump] - every path in the mem store's file (XN_STORE_MEM_FILE)
 as the daemon would load it: FILE, then FILE.journal replayed over it (a node
 line sets that node, {"rm": path} removes the subtree; a last line cut short
-is ignored), one path a line.  For tests that look into a sim node's
+is ignored), one path a line; with --dump the merged nodes as the file's
+own JSON ({"nodes": [...]}), for tests that read values.  For tests that look into a sim node's
 xenstore from outside (daemon/store_mem_file.c has the format)."""
 import json
 import sys
@@ -29,5 +30,8 @@ try:
                 nodes[o["path"]] = o
 except FileNotFoundError:
     pass
-for p in sorted(nodes):
-    print(p)
+if len(sys.argv) > 2 and sys.argv[2] == "--dump":
+    json.dump({"nodes": [nodes[p] for p in sorted(nodes)]}, sys.stdout)
+else:
+    for p in sorted(nodes):
+        print(p)
