@@ -61,7 +61,7 @@ int image_cache_dirs(const char *cache_dir, xn_err *err)
 	return 0;
 }
 
-static cJSON *load_refs(const char *cache_dir)
+cJSON *image_refs_load(const char *cache_dir)
 {
 	cleanup_free char *path = xn_xasprintf("%s/refs.json", cache_dir);
 	cleanup_free char *text = NULL;
@@ -85,7 +85,7 @@ int image_refs_set(const char *cache_dir, const char *ref, const char *digest, c
 {
 	cleanup_free char *path = xn_xasprintf("%s/refs.json", cache_dir);
 	cleanup_free char *text = NULL;
-	cJSON *refs = load_refs(cache_dir), *e = cJSON_CreateObject();
+	cJSON *refs = image_refs_load(cache_dir), *e = cJSON_CreateObject();
 	int rc;
 
 	cJSON_AddStringToObject(e, "digest", digest);
@@ -104,7 +104,7 @@ int xn_image_cache_list(const char *cache_dir,
 			void (*fn)(const char *ref, const char *digest, void *arg), void *arg,
 			xn_err *err)
 {
-	cJSON *refs = load_refs(cache_dir), *e;
+	cJSON *refs = image_refs_load(cache_dir), *e;
 
 	cJSON_ArrayForEach(e, refs) {
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "digest");
@@ -183,7 +183,7 @@ int xn_image_cache_lookup(const char *cache_dir, const char *ref, struct xn_imag
 	if (xn_image_ref_parse(ref, &r, err) < 0)
 		return -1;
 	norm = xn_image_ref_string(&r);
-	refs = load_refs(cache_dir);
+	refs = image_refs_load(cache_dir);
 	e = cJSON_GetObjectItemCaseSensitive(refs, norm);
 	dg = cJSON_GetObjectItemCaseSensitive(e, "digest");
 	mf = cJSON_GetObjectItemCaseSensitive(e, "manifest");

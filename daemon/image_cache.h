@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cJSON.h>
+
 #include "xenlet/image_manifest.h"
 #include "xenlet/image_pull.h"
 #include "xenlet/image_ref.h"
@@ -19,7 +21,9 @@ bool image_blob_present(const char *cache_dir, const char *digest, uint64_t size
 int image_cache_dirs(const char *cache_dir, xn_err *err);
 /* Write a whole file under a temporary name, fsync, rename. */
 int image_write_atomic(const char *path, const void *data, size_t len, xn_err *err);
-/* refs.json: ref -> {digest, manifest}. */
+/* refs.json: ref -> {digest, manifest}; an empty object when the file is
+ * missing or not a JSON object (the cache is then rebuilt by pulls). */
+cJSON *image_refs_load(const char *cache_dir);
 int image_refs_set(const char *cache_dir, const char *ref, const char *digest, const char *manifest,
 		   xn_err *err);
 /* Fill *out for the image manifest m (and its config) that ref resolved to

@@ -14,24 +14,6 @@
 #include "xenlet/image_ref.h"
 #include "xenlet/util.h"
 
-static cJSON *refs_load(const char *cache_dir)
-{
-	cleanup_free char *path = xn_xasprintf("%s/refs.json", cache_dir), *text = NULL;
-	xn_err err = NULL;
-	cJSON *o;
-
-	if (xn_read_file(path, 16u << 20, &text, NULL, &err) < 0) {
-		xn_error_free(&err);
-		return cJSON_CreateObject();
-	}
-	o = cJSON_Parse(text);
-	if (!cJSON_IsObject(o)) {
-		cJSON_Delete(o);
-		return cJSON_CreateObject();
-	}
-	return o;
-}
-
 static const char *entry_str(const cJSON *e, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, k);
@@ -75,7 +57,7 @@ static void blobs_of(const char *cache_dir, const cJSON *e, cJSON *set)
 int xn_image_cache_remove(const char *cache_dir, const char *name, xn_image_in_use_fn in_use,
 			  void *arg, cJSON *removed, xn_err *err)
 {
-	cJSON *refs = refs_load(cache_dir), *keep = cJSON_CreateObject(),
+	cJSON *refs = image_refs_load(cache_dir), *keep = cJSON_CreateObject(),
 	      *gone = cJSON_CreateObject();
 	cJSON *e, *next;
 	cleanup_free char *norm = NULL, *path = xn_xasprintf("%s/refs.json", cache_dir);
